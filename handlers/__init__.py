@@ -1,0 +1,17 @@
+"""aiogram routers by role. :func:`setup_routers` returns them in the order they must run:
+dialogues and role routers first, the deny-by-default fallback last."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import fallback, officer, plan, settings, start
+
+
+def setup_routers() -> Router:
+    """A router holding every handler of the bot."""
+    root = Router(name="root")
+    root.include_routers(
+        start.setup(), officer.setup(), plan.setup(), settings.setup(), fallback.setup()
+    )
+    return root

@@ -1,0 +1,197 @@
+"""The command line: ``python -m bot run | migrate | roadmap import | reminders scan``.
+
+Exit codes: 0 success, 1 a failed operation (e.g. a file with no roadmap table), 2 a missing
+or malformed setting or wrong arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import configure_logging
+
+log = structlog.get_logger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Telegram bot for the management-personnel reserve of school systems.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="apply migrations and run the bot (long polling)")
+
+    mig = sub.add_parser("migrate", help="apply (or revert) database migrations")
+    mig.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    mig.add_argument("--down", action="store_true", help="revert down to REVISION (base = all)")
+
+    roadmap = sub.add_parser("roadmap", help="the department's roadmap")
+    rsub = roadmap.add_subparsers(dest="roadmap_command", required=True, metavar="ACTION")
+    imp = rsub.add_parser("import", help="import a roadmap (.txt with tab tables, or .docx)")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--year", type=int, help="plan year to sync plans for (default: this year)")
+    imp.add_argument("--json", action="store_true", help="print the activities as JSON only")
+    imp.add_argument("--dry-run", action="store_true", help="parse and report, write nothing")
+
+    rem = sub.add_parser("reminders", help="reminders")
+    remsub = rem.add_subparsers(dest="reminders_command", required=True, metavar="ACTION")
+    scan = remsub.add_parser("scan", help="run one reminder scan as the scheduler would")
+    scan.add_argument("--at", type=_moment, help="the moment, ISO 8601 (default: now)")
+    scan.add_argument("--dry-run", action="store_true", help="print who would get what")
+    return parser
+
+
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        msg = f"not an ISO date-time: {value!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "run" or (
+            args.command == "reminders" and not getattr(args, "dry_run", False)
+        ):
+            settings.require_token()
+    except SettingsError as exc:
+        print(f"error: {exc.variable} {exc.reason}", file=sys.stderr)  # noqa: T201
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "run":
+        from bot.runner import run  # noqa: PLC0415 - keeps CLI start-up light
+
+        return asyncio.run(run(settings))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings, args.revision, down=args.down))
+    if args.command == "roadmap":
+        return asyncio.run(
+            _roadmap_import(settings, args.path, args.year, as_json=args.json, dry=args.dry_run)
+        )
+    return asyncio.run(_scan(settings, args.at, dry=args.dry_run))
+
+
+async def _migrate(settings: Settings, revision: str, *, down: bool) -> int:
+    from storage import migrate  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    db = Database(settings.database_url)
+    try:
+        if down:
+            await migrate.downgrade(db.engine, revision)
+        else:
+            await migrate.upgrade(db.engine, revision)
+        print(f"database at revision {await migrate.current(db.engine)}")  # noqa: T201
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def _roadmap_import(
+    settings: Settings, path: Path, year: int | None, *, as_json: bool, dry: bool
+) -> int:
+    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
+    from bot.services.roadmap import RoadmapFormatError, parse_roadmap_file  # noqa: PLC0415
+
+    try:
+        data = path.read_bytes()
+        result = parse_roadmap_file(path)
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)  # noqa: T201
+        return 1
+    except RoadmapFormatError as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    if as_json:
+        json.dump([a.to_json() for a in result.activities], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_summary(path, result)
+    if dry:
+        if not as_json:
+            print("dry run: nothing written")  # noqa: T201
+        return 0
+    from bot.services.roadmap_import import import_roadmap  # noqa: PLC0415
+    from storage import migrate  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db.engine)
+        today = local_today(utcnow(), settings.zone)
+        if year is not None:
+            today = today.replace(year=year, month=1, day=1)
+        async with db.session() as repo:
+            report = await import_roadmap(repo, result, path.name, data, today)
+    finally:
+        await db.dispose()
+    out = sys.stderr if as_json else sys.stdout
+    a, p = report.activities, report.plans
+    print(  # noqa: T201
+        f"imported: {a.created} new, {a.updated} updated, {a.unchanged} unchanged, "
+        f"{a.archived} archived; plans: {p.added} items added, {p.updated} updated, "
+        f"{p.archived} archived",
+        file=out,
+    )
+    return 0
+
+
+def _print_summary(path: Path, result: object) -> None:
+    from bot.services.roadmap import ParseResult  # noqa: PLC0415
+
+    assert isinstance(result, ParseResult)
+    print(f"{path}: {result.tables} table(s), {result.rows} row(s), "  # noqa: T201
+          f"{len(result.activities)} activities")
+    for kind, count in sorted(result.counts_by_kind().items(), key=lambda kv: -kv[1]):
+        print(f"  {kind}: {count}")  # noqa: T201
+    applies = sum(1 for a in result.activities if a.for_reservists)
+    print(f"  for reservists' plans: {applies}")  # noqa: T201
+    if result.warnings:
+        print(f"warnings ({len(result.warnings)}):")  # noqa: T201
+        for w in result.warnings:
+            print(f"  line {w.line}: {w.message}")  # noqa: T201
+
+
+async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
+    from bot.app import reminder_service  # noqa: PLC0415
+    from bot.services.delivery import RateLimiter  # noqa: PLC0415
+    from bot.telegram import TelegramNotifier, create_bot  # noqa: PLC0415
+    from storage import migrate  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    db = Database(settings.database_url)
+    bot = None if dry else create_bot(settings, RateLimiter())
+    try:
+        await migrate.upgrade(db.engine)
+        notifier = TelegramNotifier(bot) if bot else None
+        service = reminder_service(settings, db, notifier)
+        report = await service.scan(at, dry_run=dry)
+    finally:
+        if bot is not None:
+            await bot.session.close()
+        await db.dispose()
+    if dry:
+        for who, title, kind, occasion in report.planned:
+            print(f"{who}\t{kind}\t{occasion}\t{title}")  # noqa: T201
+        print(f"{len(report.planned)} notice(s) would be recorded; nothing sent")  # noqa: T201
+    else:
+        print(  # noqa: T201
+            f"recorded {report.recorded}, sent {report.sent}, waiting {report.deferred}, "
+            f"skipped {report.skipped}, blocked {report.blocked}, failed {report.failed}"
+        )
+    return 0

@@ -1,0 +1,149 @@
+"""Settings of the bot, read from the environment or a `.env` file (pydantic-settings).
+
+Every variable is documented in `.env.example`. A missing or malformed value is reported by
+:func:`load_settings` as :class:`SettingsError` naming the variable, so that the command line can
+print one clear line and exit with code 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/reserve.db"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; ``variable`` names the environment variable."""
+
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+        self.reason = reason
+
+
+class Settings(BaseSettings):
+    """The bot's configuration. Field ``x`` is read from the variable ``X``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    bot_token: str | None = Field(default=None, description="Token from @BotFather.")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL)
+    telegram_api_url: str = Field(default="https://api.telegram.org")
+    officer_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
+    default_timezone: str = Field(default="Europe/Moscow")
+    invite_ttl_days: int = Field(default=14, ge=1, le=365)
+    quiet_hours_start: int = Field(default=21, ge=0, le=23)
+    quiet_hours_end: int = Field(default=9, ge=0, le=23)
+    reminder_scan_minutes: int = Field(default=5, ge=1, le=1440)
+    reminder_days_before: Annotated[tuple[int, ...], NoDecode] = Field(default=(7, 1))
+    due_soon_days: int = Field(default=3, ge=0, le=60)
+    log_level: str = Field(default="INFO")
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not _TOKEN_RE.match(value.strip()):
+            msg = "does not look like a bot token (digits:letters, as @BotFather gives it)"
+            raise ValueError(msg)
+        return value.strip()
+
+    @field_validator("officer_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return tuple(int(p) for p in parts)
+            except ValueError:
+                msg = "must be comma-separated Telegram user ids (numbers)"
+                raise ValueError(msg) from None
+        return value
+
+    @field_validator("reminder_days_before", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                days = tuple(sorted({int(p) for p in value.split(",") if p.strip()}, reverse=True))
+            except ValueError:
+                msg = "must be comma-separated whole numbers of days, e.g. 7,1"
+                raise ValueError(msg) from None
+            if any(d < 0 or d > 90 for d in days):
+                msg = "each value must be between 0 and 90 days"
+                raise ValueError(msg)
+            return days
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown time zone {value!r}; use an IANA name such as Europe/Moscow"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            msg = "must be an http(s) URL such as https://api.telegram.org"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
+            msg = "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The default time zone of users who did not choose one."""
+        return ZoneInfo(self.default_timezone)
+
+    def require_token(self) -> str:
+        """Return the bot token; raise :class:`SettingsError` if it is not set."""
+        if not self.bot_token:
+            raise SettingsError("BOT_TOKEN", "is required to run the bot; get one from @BotFather")
+        return self.bot_token
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file of ``database_url``, or None for another database or in-memory."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        rest = self.database_url.removeprefix(prefix).split("?", 1)[0]
+        if rest in ("", ":memory:"):
+            return None
+        return Path(rest)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment and `.env`; ``overrides`` win (tests use them).
+
+    Raises:
+        SettingsError: naming the first variable that is malformed.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        variable = str(err["loc"][0]).upper() if err["loc"] else "SETTINGS"
+        reason = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(variable, reason) from None

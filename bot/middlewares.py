@@ -1,0 +1,56 @@
+"""Dispatcher middlewares: a log context per update, one database transaction per update, and
+the caller's user record in the handler's data (``user``: User or None)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+
+from storage.db import Database
+from storage.repo import Repo
+
+log = structlog.get_logger("bot.updates")
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class LogContextMiddleware(BaseMiddleware):
+    """Binds ``update_id`` and the sender's id to every log line written while handling."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        update_id = event.update_id if isinstance(event, Update) else None
+        sender = data.get("event_from_user")
+        with structlog.contextvars.bound_contextvars(
+            update_id=update_id, tg_user=sender.id if sender else None
+        ):
+            started = time.perf_counter()
+            try:
+                return await handler(event, data)
+            except Exception:
+                log.exception("update failed")
+                raise
+            finally:
+                log.debug("update handled", ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    """Opens one transaction per update: ``repo`` (Repo) and ``user`` (User | None) in data.
+
+    Commits when the handler returns, rolls back when it raises.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.db.raw_session() as session, session.begin():
+            repo = Repo(session)
+            data["repo"] = repo
+            sender = data.get("event_from_user")
+            data["user"] = await repo.users.by_telegram(sender.id) if sender else None
+            return await handler(event, data)

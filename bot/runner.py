@@ -1,0 +1,47 @@
+"""The bot process: migrations, start-up data, scheduler, long polling, clean shutdown."""
+
+from __future__ import annotations
+
+import structlog
+
+from bot.app import create_dispatcher, prepare_database, reminder_service
+from bot.config import Settings
+from bot.services.delivery import RateLimiter
+from bot.telegram import TelegramNotifier, create_bot
+from handlers.commands import set_default_commands, set_user_commands
+from scheduler.jobs import create_scheduler
+from storage.db import Database
+from storage.models import Role
+
+log = structlog.get_logger("bot")
+
+
+async def run(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit code.
+
+    Order: migrate → default roadmap → officers → command menus → scheduler → polling. On a
+    signal aiogram stops polling; then the scheduler is shut down and sessions closed.
+    """
+    db = Database(settings.database_url)
+    await prepare_database(settings, db)
+    limiter = RateLimiter()
+    bot = create_bot(settings, limiter)
+    dp = create_dispatcher(settings, db)
+    reminders = reminder_service(settings, db, TelegramNotifier(bot))
+    scheduler = create_scheduler(settings, db, reminders)
+    try:
+        me = await bot.get_me()
+        log.info("bot starting", username=me.username, database=db.dialect)
+        await bot.delete_webhook(drop_pending_updates=False)
+        await set_default_commands(bot)
+        for officer_id in settings.officer_ids:
+            await set_user_commands(bot, officer_id, Role.OFFICER)
+        scheduler.start()
+        await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        await bot.session.close()
+        await db.dispose()
+        log.info("bot stopped")
+    return 0

@@ -1,0 +1,105 @@
+"""Importing a parsed roadmap into the database and syncing the plans with it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+import structlog
+
+from bot.config import Settings
+from bot.services.clock import local_today, utcnow
+from bot.services.plans import PlanService, SyncReport
+from bot.services.roadmap import (
+    DEFAULT_ROADMAP_PATH,
+    ParseResult,
+    parse_roadmap_file,
+)
+from storage.db import Database
+from storage.models import RoadmapImport
+from storage.repo import ActivityUpsert, Repo
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import changed: activities and the plans of the current year."""
+
+    activities: ActivityUpsert
+    plans: SyncReport
+
+
+def activity_rows(result: ParseResult) -> list[dict[str, object]]:
+    """Activity columns for :meth:`storage.repo.ActivityRepo.upsert`, in the roadmap's order.
+
+    Two rows with the same key (the same title repeated in one section) keep the first.
+    """
+    rows: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for position, activity in enumerate(result.activities):
+        if activity.key in seen:
+            continue
+        seen.add(activity.key)
+        rows.append(
+            {
+                "key": activity.key,
+                "title": activity.title,
+                "kind": str(activity.kind),
+                "schedule": activity.schedule.to_storage(),
+                "responsible": activity.responsible,
+                "result": activity.result,
+                "section": activity.section,
+                "source_line": activity.source_line,
+                "position": position,
+                "for_reservists": activity.for_reservists,
+            }
+        )
+    return rows
+
+
+async def import_roadmap(
+    repo: Repo, result: ParseResult, source_name: str, data: bytes, today: date
+) -> ImportReport:
+    """Upsert the activities of ``result`` and sync this year's plans (and next year's, if any).
+
+    Re-importing the same file changes nothing; a changed file updates activities in place
+    and archives the ones it no longer has; nothing reservists logged is deleted.
+    """
+    upsert = await repo.activities.upsert(activity_rows(result))  # type: ignore[arg-type]
+    await repo.activities.log_import(
+        RoadmapImport(
+            source_name=source_name,
+            checksum=hashlib.sha256(data).hexdigest(),
+            activities=len(result.activities),
+            created=upsert.created,
+            updated=upsert.updated,
+            archived=upsert.archived,
+            imported_at=utcnow(),
+        )
+    )
+    plans = PlanService(repo)
+    report = await plans.sync_year(today.year, today)
+    nxt = await plans.sync_year(today.year + 1, today)
+    total = SyncReport(
+        report.added + nxt.added, report.updated + nxt.updated, report.archived + nxt.archived
+    )
+    return ImportReport(upsert, total)
+
+
+async def ensure_default_roadmap(db: Database, settings: Settings) -> bool:
+    """Load the shipped default roadmap (Petrovsky district) when the database has none.
+
+    Returns True when it was loaded.
+    """
+    async with db.session() as repo:
+        if await repo.activities.count(include_archived=True) > 0:
+            return False
+        result = parse_roadmap_file(DEFAULT_ROADMAP_PATH)
+        today = local_today(utcnow(), settings.zone)
+        await import_roadmap(
+            repo, result, DEFAULT_ROADMAP_PATH.name, DEFAULT_ROADMAP_PATH.read_bytes(), today
+        )
+    log.info("default roadmap loaded", activities=len(result.activities))
+    return True

@@ -1,0 +1,443 @@
+"""Every user-facing string of the bot, in Russian, in one place.
+
+Handlers and services take their words from here; nothing the user reads is written elsewhere.
+Plain constants are complete messages; functions format the ones that carry values. Messages
+are sent with HTML parse mode, so values inserted here are escaped with :func:`esc`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+
+CONSENT_VERSION = "2026-11"
+
+MONTHS = (
+    "январь", "февраль", "март", "апрель", "май", "июнь",
+    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
+)  # fmt: skip
+MONTHS_GEN = (
+    "января", "февраля", "марта", "апреля", "мая", "июня",
+    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+)  # fmt: skip
+
+ROLE_NAMES = {"reservist": "резервист", "mentor": "наставник", "officer": "специалист отдела"}
+KIND_NAMES = {
+    "diagnostics": "диагностика",
+    "training": "тренинг",
+    "seminar": "семинар",
+    "competition": "конкурс",
+    "self_government_day": "день самоуправления",
+    "internship": "стажировка",
+    "courses": "курсы",
+    "consultation": "консультация",
+    "interview": "собеседование",
+    "planning": "планирование",
+    "monitoring": "мониторинг",
+    "other": "другое",
+}
+
+
+def esc(value: object) -> str:
+    """HTML-escape a value for a message sent with parse_mode=HTML."""
+    return escape(str(value), quote=False)
+
+
+def fmt_date(value: date) -> str:
+    """A date as ДД.ММ.ГГГГ."""
+    return value.strftime("%d.%m.%Y")
+
+
+# --- commands menu (setMyCommands); Telegram allows 3-256 chars per description -------------
+COMMANDS_GUEST = {"start": "Начать", "help": "Что умеет бот"}
+COMMANDS_RESERVIST = {
+    "plan": "Мой индивидуальный план",
+    "log": "Отметить выполненное",
+    "settings": "Часовой пояс и напоминания",
+    "me": "Мои данные",
+    "help": "Помощь",
+    "cancel": "Отменить действие",
+}
+COMMANDS_MENTOR = {
+    "settings": "Часовой пояс и напоминания",
+    "me": "Мои данные",
+    "help": "Помощь",
+    "cancel": "Отменить действие",
+}
+COMMANDS_OFFICER = {
+    "invite": "Пригласить участника",
+    "settings": "Часовой пояс и напоминания",
+    "me": "Мои данные",
+    "help": "Помощь",
+    "cancel": "Отменить действие",
+}
+
+# --- access ---------------------------------------------------------------------------------
+NO_ACCESS = (
+    "Здравствуйте! Этот бот сопровождает кадровый резерв руководителей образовательных "
+    "организаций. Доступ к нему открывается по личной ссылке-приглашению от отдела образования. "
+    "Если вы участник резерва или наставник, попросите ссылку у специалиста отдела."
+)
+INVITE_UNKNOWN = "Ссылка-приглашение не найдена. Попросите новую ссылку у специалиста отдела образования."
+INVITE_EXPIRED = "Срок действия этой ссылки истёк. Попросите новую ссылку у специалиста отдела образования."
+INVITE_USED = "Эта ссылка уже использована. Попросите новую ссылку у специалиста отдела образования."
+ALREADY_REGISTERED = "Вы уже зарегистрированы. Команды — в меню, справка — /help."
+DENIED = "Эта команда вам недоступна."
+STALE_BUTTON = "Кнопка устарела или относится не к вам. Ничего не изменено."
+UNKNOWN_COMMAND = "Не понимаю это сообщение. Список команд — /help."
+CANCELLED = "Действие отменено, ничего не сохранено."
+NOTHING_TO_CANCEL = "Отменять нечего."
+ERROR = "Что-то пошло не так. Попробуйте ещё раз чуть позже; введённые данные не потеряны."
+
+
+def welcome_back(name: str | None) -> str:
+    """Greeting for a registered user who sends /start."""
+    who = f", {esc(name)}" if name else ""
+    return f"Здравствуйте{who}! Команды — в меню, справка — /help."
+
+
+HELP = {
+    "reservist": (
+        "<b>Что умеет бот</b>\n"
+        "/plan — ваш индивидуальный план на год: мероприятия, сроки, отметки\n"
+        "/plan add — добавить личный пункт плана\n"
+        "/log — отметить выполненное мероприятие (дата, комментарий, подтверждающий файл)\n"
+        "/settings — часовой пояс, напоминания\n"
+        "/me — какие данные о вас хранятся, /delete_me — удалить их\n"
+        "/cancel — выйти из любого диалога\n\n"
+        "Бот напоминает о мероприятиях заранее (за 7 дней и за день), о сроках (за 3 дня) "
+        "и о просроченных пунктах (не чаще раза в неделю). Ночью (21:00–09:00) он молчит."
+    ),
+    "mentor": (
+        "<b>Что умеет бот</b>\n"
+        "Вы наставник резерва управленческих кадров.\n"
+        "/settings — часовой пояс, напоминания\n"
+        "/me — ваши данные, /delete_me — удалить их\n/cancel — выйти из диалога"
+    ),
+    "officer": (
+        "<b>Что умеет бот</b>\n"
+        "/invite reservist|mentor|officer [N] [муниципалитет] — ссылка-приглашение "
+        "(N — сколько раз ею можно воспользоваться, по умолчанию 1)\n"
+        "/settings — часовой пояс, напоминания\n/me — ваши данные\n/cancel — выйти из диалога\n\n"
+        "Дорожная карта загружается командой <code>python -m bot roadmap import ФАЙЛ</code>."
+    ),
+}
+
+# --- registration -----------------------------------------------------------------------------
+CONSENT = (
+    "<b>Согласие на обработку персональных данных</b>\n\n"
+    "Для участия в сопровождении кадрового резерва отдел образования обрабатывает ваши "
+    "персональные данные: ФИО, место работы, должность, муниципалитет, отметки о выполнении "
+    "индивидуального плана и прикреплённые вами файлы. Данные используются только для "
+    "сопровождения резерва и отчётов отдела образования (Федеральный закон от 27.07.2006 "
+    "№ 152-ФЗ «О персональных данных»). Согласие можно отозвать командой /delete_me.\n\n"
+    "Вы даёте согласие?"
+)
+CONSENT_YES = "Согласен"
+CONSENT_NO = "Не согласен"
+CONSENT_REFUSED = (
+    "Без согласия на обработку персональных данных участие в сопровождении резерва через бот "
+    "невозможно. Мы ничего о вас не сохранили. Если передумаете, откройте ссылку ещё раз."
+)
+ASK_FULL_NAME = "Как вас зовут? Напишите фамилию, имя и отчество полностью."
+ASK_ORGANISATION = "Ваша образовательная организация (полное или краткое название школы)?"
+ASK_POSITION = "Ваша должность?"
+ASK_MUNICIPALITY = "Муниципалитет (район, городской округ), где вы работаете?"
+BAD_TEXT_EMPTY = "Ответ пустой. Напишите текстом, пожалуйста."
+BAD_TEXT_COMMAND = "Здесь нужен ответ текстом, а не команда. Чтобы прервать, отправьте /cancel."
+BAD_TEXT_NOT_TEXT = "Пришлите ответ обычным текстовым сообщением."
+BAD_FULL_NAME = "Укажите фамилию, имя и (если есть) отчество — хотя бы два слова, только буквы."
+
+
+def bad_text_length(low: int, high: int) -> str:
+    """A text answer is too short or too long."""
+    return f"Ответ должен быть длиной от {low} до {high} символов."
+
+
+def registered(role: str, name: str) -> str:
+    """The end of registration."""
+    if role == "reservist":
+        return (
+            f"Готово, {esc(name)}! Вы зарегистрированы как участник кадрового резерва.\n"
+            "Ваш индивидуальный план на год составлен по дорожной карте отдела образования: "
+            "/plan. Отмечайте выполненное командой /log. Справка — /help."
+        )
+    return f"Готово, {esc(name)}! Вы зарегистрированы ({ROLE_NAMES.get(role, role)}). Справка — /help."
+
+
+# --- invites ----------------------------------------------------------------------------------
+INVITE_USAGE = (
+    "Использование: /invite reservist|mentor|officer [N] [муниципалитет]\n"
+    "Например: <code>/invite reservist 10 Петровский район</code> — ссылка для 10 резервистов."
+)
+
+
+def invite_created(role: str, link: str, uses: int, expires: str, municipality: str | None) -> str:
+    """The officer's answer with a new invite link."""
+    where = f"\nМуниципалитет: {esc(municipality)}" if municipality else ""
+    times = "одного человека" if uses == 1 else f"{uses} человек"
+    return (
+        f"Ссылка-приглашение ({ROLE_NAMES.get(role, role)}) для {times}:\n{link}\n"
+        f"Действует до {expires}.{where}"
+    )
+
+
+# --- profile ----------------------------------------------------------------------------------
+def profile(
+    *,
+    role: str,
+    full_name: str | None,
+    organisation: str | None,
+    position: str | None,
+    municipality: str | None,
+    timezone: str,
+    muted: bool,
+    consent: str | None,
+    telegram_id: int | None,
+) -> str:
+    """What /me shows: every stored field."""
+    dash = "—"
+    return (
+        "<b>Какие данные о вас хранятся</b>\n"
+        f"Роль: {ROLE_NAMES.get(role, role)}\n"
+        f"ФИО: {esc(full_name or dash)}\n"
+        f"Организация: {esc(organisation or dash)}\n"
+        f"Должность: {esc(position or dash)}\n"
+        f"Муниципалитет: {esc(municipality or dash)}\n"
+        f"Telegram ID: {telegram_id or dash}\n"
+        f"Часовой пояс: {esc(timezone)}\n"
+        f"Напоминания: {'выключены' if muted else 'включены'}\n"
+        f"Согласие на обработку данных: {esc(consent or dash)}\n\n"
+        "Также хранятся ваши отметки о выполнении плана и прикреплённые файлы. "
+        "Удалить данные — /delete_me."
+    )
+
+
+DELETE_CONFIRM = (
+    "Удалить ваши персональные данные? ФИО, организация, должность, Telegram ID, комментарии "
+    "и файлы будут удалены. Обезличенные отметки о выполнении плана останутся в отчётах "
+    "отдела образования. После удаления бот перестанет вас узнавать."
+)
+DELETE_YES = "Да, удалить"
+DELETE_NO = "Нет"
+DELETED = "Ваши персональные данные удалены. Спасибо за участие!"
+DELETE_KEPT = "Хорошо, ничего не удалено."
+
+# --- plan -------------------------------------------------------------------------------------
+STATUS_ICON = {"planned": "▫️", "done": "✅", "overdue": "⚠️"}
+STATUS_NAME = {"planned": "запланировано", "done": "выполнено", "overdue": "просрочено"}
+PLAN_EMPTY = "В вашем плане пока нет пунктов. Добавьте личный пункт: /plan add"
+NOT_RESERVIST_PLAN = "Индивидуальный план ведут участники резерва."
+
+
+def plan_header(year: int, done: int, total: int, overdue: int) -> str:
+    """Title and progress line of /plan."""
+    extra = f", просрочено: {overdue}" if overdue else ""
+    return f"<b>Индивидуальный план на {year} год</b>\nВыполнено {done} из {total}{extra}"
+
+
+def plan_page_footer(page: int, pages: int) -> str:
+    """Page counter of a long plan."""
+    return f"Страница {page} из {pages}. Нажмите на пункт, чтобы открыть его."
+
+
+def when_text(starts: date | None, due: date | None) -> str:
+    """The month or range of a plan item: «март», «декабрь 2025 – январь», «в течение года»."""
+    if due is None:
+        return "по мере необходимости"
+    if starts is None or (starts.year == due.year and starts.month == due.month):
+        return f"{MONTHS[due.month - 1]} {due.year}"
+    if starts.month == 1 and due.month == 12 and starts.year == due.year:
+        return f"в течение {due.year} года"
+    left = MONTHS[starts.month - 1] + (f" {starts.year}" if starts.year != due.year else "")
+    return f"{left} – {MONTHS[due.month - 1]} {due.year}"
+
+
+def plan_line(icon_status: str, title: str, when: str, done_on: date | None) -> str:
+    """One line of /plan."""
+    tail = f" — выполнено {fmt_date(done_on)}" if done_on else f" — {when}"
+    return f"{STATUS_ICON[icon_status]} {esc(title)}{tail}"
+
+
+def item_card(
+    *,
+    title: str,
+    kind: str,
+    status: str,
+    when: str,
+    due: date | None,
+    done_on: date | None,
+    comment: str | None,
+    evidence: str | None,
+    personal: bool,
+    history: list[str],
+) -> str:
+    """The card of one plan item."""
+    lines = [f"<b>{esc(title)}</b>", f"Вид: {KIND_NAMES.get(kind, kind)}"]
+    if personal:
+        lines.append("Личный пункт плана")
+    lines.append(f"Срок: {esc(when)}" + (f" (до {fmt_date(due)})" if due else ""))
+    lines.append(f"Статус: {STATUS_NAME[status]}")
+    if done_on:
+        lines.append(f"Дата выполнения: {fmt_date(done_on)}")
+    if comment:
+        lines.append(f"Комментарий: {esc(comment)}")
+    if evidence:
+        lines.append(f"Подтверждение: {esc(evidence)}")
+    if history:
+        lines.append("\n<i>История</i>")
+        lines.extend(history)
+    return "\n".join(lines)
+
+
+def history_line(at: str, action: str, who: str) -> str:
+    """One entry of an item's history."""
+    return f"{esc(at)} — {esc(action)} ({esc(who)})"
+
+
+HISTORY_ACTIONS = {
+    "created": "добавлен",
+    "done": "отмечен выполненным",
+    "corrected": "отметка исправлена",
+    "reopened": "открыт заново",
+}
+BTN_DONE = "Отметить выполненным"
+BTN_CORRECT = "Исправить отметку"
+BTN_REOPEN = "Открыть заново"
+BTN_BACK = "« К плану"
+BTN_PREV = "‹ Назад"
+BTN_NEXT = "Далее ›"
+BTN_TODAY = "Сегодня"
+BTN_SKIP = "Пропустить"
+BTN_LATER = "Напомнить позже"
+ITEM_REOPENED = "Пункт снова открыт. Прежняя отметка сохранена в истории."
+ITEM_NOT_DONE = "Этот пункт ещё не отмечен выполненным."
+ITEM_ALREADY_DONE = "Этот пункт уже отмечен выполненным. Чтобы поменять дату или файл — «Исправить отметку»."
+
+# --- logging ----------------------------------------------------------------------------------
+LOG_PICK = "Какое мероприятие вы выполнили? Выберите пункт плана:"
+LOG_NOTHING = "Все пункты плана отмечены выполненными. Отличная работа!"
+
+
+def log_ask_date(title: str) -> str:
+    """Step 1 of logging: the date."""
+    return (
+        f"<b>{esc(title)}</b>\nКогда выполнено? Нажмите «Сегодня» или напишите дату "
+        "в виде ДД.ММ.ГГГГ."
+    )
+
+
+LOG_ASK_COMMENT = "Добавьте комментарий (что сделано, итог) или нажмите «Пропустить»."
+LOG_ASK_EVIDENCE = (
+    "Прикрепите подтверждение — фото или документ (сертификат, справку, программу) — "
+    "или нажмите «Пропустить»."
+)
+BAD_DATE_FORMAT = "Не понял дату. Напишите её в виде ДД.ММ.ГГГГ, например 15.03.2026."
+BAD_DATE_FUTURE = "Дата не может быть в будущем. Напишите дату выполнения в виде ДД.ММ.ГГГГ."
+
+
+def bad_date_before(year: int) -> str:
+    """A logged date is earlier than the plan year allows."""
+    return f"Дата не может быть раньше {year} года плана. Напишите дату в виде ДД.ММ.ГГГГ."
+
+
+BAD_EVIDENCE = "Пришлите фото или документ одним сообщением, или нажмите «Пропустить»."
+BAD_COMMENT_LONG = "Комментарий слишком длинный (не больше 1000 символов). Сократите, пожалуйста."
+
+
+def logged(title: str, done: int, total: int) -> str:
+    """The end of logging."""
+    return f"Отмечено: <b>{esc(title)}</b>.\nВыполнено {done} из {total}. Так держать!"
+
+
+def corrected(title: str) -> str:
+    """The end of a correction."""
+    return f"Отметка исправлена: <b>{esc(title)}</b>. Прежняя сохранена в истории."
+
+
+# --- personal items ---------------------------------------------------------------------------
+ADD_ASK_TITLE = "Название личного пункта плана (например, «Выступить на педсовете»)?"
+ADD_ASK_MONTH = "До какого месяца выполнить? Выберите месяц."
+
+
+def added(title: str, month: int, year: int) -> str:
+    """A personal item was added."""
+    return f"Добавлено в план: <b>{esc(title)}</b> — {MONTHS[month - 1]} {year}."
+
+
+BAD_MONTH = "Выберите месяц кнопкой ниже."
+
+# --- settings ---------------------------------------------------------------------------------
+ZONES = (
+    ("Europe/Kaliningrad", "Калининград (МСК−1)"),
+    ("Europe/Moscow", "Москва (МСК)"),
+    ("Europe/Samara", "Самара (МСК+1)"),
+    ("Asia/Yekaterinburg", "Екатеринбург (МСК+2)"),
+    ("Asia/Omsk", "Омск (МСК+3)"),
+    ("Asia/Krasnoyarsk", "Красноярск (МСК+4)"),
+    ("Asia/Irkutsk", "Иркутск (МСК+5)"),
+    ("Asia/Yakutsk", "Якутск (МСК+6)"),
+    ("Asia/Vladivostok", "Владивосток, Хабаровск (МСК+7)"),
+    ("Asia/Magadan", "Магадан (МСК+8)"),
+    ("Asia/Kamchatka", "Камчатка (МСК+9)"),
+)
+
+
+def settings_text(zone_label: str, muted: bool, quiet: str) -> str:
+    """What /settings shows."""
+    state = "выключены" if muted else "включены"
+    return (
+        f"<b>Настройки</b>\nЧасовой пояс: {esc(zone_label)}\nНапоминания: {state}\n"
+        f"Тихие часы: {quiet} (в это время бот не присылает напоминаний)"
+    )
+
+
+BTN_ZONE = "Сменить часовой пояс"
+BTN_MUTE = "Выключить напоминания"
+BTN_UNMUTE = "Включить напоминания"
+ZONE_PICK = "Выберите часовой пояс:"
+
+
+def zone_set(label: str) -> str:
+    """Confirmation of a new time zone."""
+    return f"Часовой пояс: {esc(label)}. Напоминания будут приходить по этому времени."
+
+
+MUTED = "Напоминания выключены. Включить снова — /settings."
+UNMUTED = "Напоминания включены."
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+def notice_window(title: str, starts: date, days: int) -> str:
+    """An activity's window opens soon."""
+    when = "завтра" if days == 1 else (f"через {days} дн." if days > 1 else "сегодня")
+    return (
+        f"🔔 Скоро мероприятие плана: <b>{esc(title)}</b>\n"
+        f"Начало — {when} ({fmt_date(starts)})."
+    )
+
+
+def notice_due(title: str, due: date, days: int) -> str:
+    """A plan item is due soon."""
+    left = "сегодня" if days <= 0 else ("завтра" if days == 1 else f"через {days} дн.")
+    return (
+        f"⏳ Срок пункта плана «{esc(title)}» истекает {left} ({fmt_date(due)}).\n"
+        "Если уже выполнено — отметьте."
+    )
+
+
+def notice_overdue(title: str, due: date) -> str:
+    """A plan item is overdue."""
+    return (
+        f"⚠️ Пункт плана «{esc(title)}» просрочен (срок был {fmt_date(due)}).\n"
+        "Если он выполнен — отметьте, если нет — обсудите с наставником или отделом образования."
+    )
+
+
+def notice_snoozed(title: str) -> str:
+    """A reminder the user asked to repeat later."""
+    return f"🔔 Напоминание: пункт плана «{esc(title)}» ещё не отмечен выполненным."
+
+
+SNOOZED = "Хорошо, напомню завтра."

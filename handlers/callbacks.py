@@ -1,0 +1,51 @@
+"""Callback data of every inline button (aiogram CallbackData; 64 bytes at most, Bot API)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class ConsentCb(CallbackData, prefix="consent"):
+    """Answer to the personal-data consent: ``yes`` or ``no``."""
+
+    answer: str
+
+
+class DeleteCb(CallbackData, prefix="delme"):
+    """Answer to /delete_me: ``yes`` or ``no``."""
+
+    answer: str
+
+
+class PlanPageCb(CallbackData, prefix="plan"):
+    """A page of /plan."""
+
+    page: int
+
+
+class ItemCb(CallbackData, prefix="item"):
+    """An action on a plan item: open, done, correct, reopen, later."""
+
+    action: str
+    item_id: int
+    page: int = 1
+
+
+class LogStepCb(CallbackData, prefix="log"):
+    """A button inside the logging dialogue: ``today`` or ``skip``."""
+
+    step: str
+
+
+class MonthCb(CallbackData, prefix="month"):
+    """The due month of a personal item."""
+
+    year: int
+    month: int
+
+
+class SettingsCb(CallbackData, prefix="set"):
+    """/settings buttons: ``zone`` (open the list), ``mute``, ``unmute``, ``tz`` with ``index``."""
+
+    action: str
+    index: int = -1

@@ -1,0 +1,148 @@
+"""Inline keyboards (aiogram's InlineKeyboardBuilder); button words come from bot.texts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import texts
+from handlers.callbacks import (
+    ConsentCb,
+    DeleteCb,
+    ItemCb,
+    LogStepCb,
+    MonthCb,
+    PlanPageCb,
+    SettingsCb,
+)
+
+BUTTON_TITLE = 60
+
+
+def short(title: str, limit: int = BUTTON_TITLE) -> str:
+    """A title cut to fit a button."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def consent_keyboard() -> InlineKeyboardMarkup:
+    """«Согласен» / «Не согласен»."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.CONSENT_YES, callback_data=ConsentCb(answer="yes"))
+    kb.button(text=texts.CONSENT_NO, callback_data=ConsentCb(answer="no"))
+    return kb.as_markup()
+
+
+def delete_keyboard() -> InlineKeyboardMarkup:
+    """Confirmation of /delete_me."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.DELETE_YES, callback_data=DeleteCb(answer="yes"))
+    kb.button(text=texts.DELETE_NO, callback_data=DeleteCb(answer="no"))
+    return kb.as_markup()
+
+
+def plan_keyboard(
+    entries: Sequence[tuple[int, str, str]], page: int, pages: int
+) -> InlineKeyboardMarkup:
+    """One button per item of the page (id, status, title), then page navigation."""
+    kb = InlineKeyboardBuilder()
+    for item_id, status, title in entries:
+        kb.button(
+            text=f"{texts.STATUS_ICON[status]} {short(title)}",
+            callback_data=ItemCb(action="open", item_id=item_id, page=page),
+        )
+    kb.adjust(1)
+    nav = InlineKeyboardBuilder()
+    if page > 1:
+        nav.button(text=texts.BTN_PREV, callback_data=PlanPageCb(page=page - 1))
+    if page < pages:
+        nav.button(text=texts.BTN_NEXT, callback_data=PlanPageCb(page=page + 1))
+    kb.attach(nav)
+    return kb.as_markup()
+
+
+def item_keyboard(item_id: int, status: str, page: int) -> InlineKeyboardMarkup:
+    """Actions on an item card."""
+    kb = InlineKeyboardBuilder()
+    if status == "done":
+        kb.button(text=texts.BTN_CORRECT, callback_data=ItemCb(action="correct", item_id=item_id))
+        kb.button(text=texts.BTN_REOPEN, callback_data=ItemCb(action="reopen", item_id=item_id))
+    else:
+        kb.button(text=texts.BTN_DONE, callback_data=ItemCb(action="done", item_id=item_id))
+    kb.button(text=texts.BTN_BACK, callback_data=PlanPageCb(page=page))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def pick_items_keyboard(entries: Sequence[tuple[int, str, str]]) -> InlineKeyboardMarkup:
+    """Open items to log, one per row."""
+    kb = InlineKeyboardBuilder()
+    for item_id, status, title in entries:
+        kb.button(
+            text=f"{texts.STATUS_ICON[status]} {short(title)}",
+            callback_data=ItemCb(action="done", item_id=item_id),
+        )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def today_keyboard() -> InlineKeyboardMarkup:
+    """«Сегодня»."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.BTN_TODAY, callback_data=LogStepCb(step="today"))
+    return kb.as_markup()
+
+
+def skip_keyboard() -> InlineKeyboardMarkup:
+    """«Пропустить»."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.BTN_SKIP, callback_data=LogStepCb(step="skip"))
+    return kb.as_markup()
+
+
+def months_keyboard(today: date) -> InlineKeyboardMarkup:
+    """The next twelve months starting with the current one."""
+    kb = InlineKeyboardBuilder()
+    year, month = today.year, today.month
+    for _ in range(12):
+        kb.button(
+            text=f"{texts.MONTHS[month - 1]} {year}",
+            callback_data=MonthCb(year=year, month=month),
+        )
+        month += 1
+        if month > 12:
+            month, year = 1, year + 1
+    kb.adjust(3)
+    return kb.as_markup()
+
+
+def settings_keyboard(muted: bool) -> InlineKeyboardMarkup:
+    """/settings actions."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.BTN_ZONE, callback_data=SettingsCb(action="zone"))
+    if muted:
+        kb.button(text=texts.BTN_UNMUTE, callback_data=SettingsCb(action="unmute"))
+    else:
+        kb.button(text=texts.BTN_MUTE, callback_data=SettingsCb(action="mute"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def zones_keyboard() -> InlineKeyboardMarkup:
+    """The eleven zones of Russia."""
+    kb = InlineKeyboardBuilder()
+    for index, (_zone, label) in enumerate(texts.ZONES):
+        kb.button(text=label, callback_data=SettingsCb(action="tz", index=index))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def reminder_keyboard(item_id: int) -> InlineKeyboardMarkup:
+    """Buttons under a reminder: «Отметить выполненным», «Напомнить позже»."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.BTN_DONE, callback_data=ItemCb(action="done", item_id=item_id))
+    kb.button(text=texts.BTN_LATER, callback_data=ItemCb(action="later", item_id=item_id))
+    kb.adjust(1)
+    return kb.as_markup()

@@ -1,0 +1,430 @@
+"""The reservist's plan: /plan (paged), item cards, /log, /plan add, and reminder buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot import texts
+from bot.config import Settings
+from bot.services.clock import local_today, zone_of
+from bot.services.errors import InputError, NotFoundError
+from bot.services.plans import PlanService, PlanView, display_status
+from bot.services.reminders import snooze
+from bot.services.validation import clean_text, parse_user_date
+from handlers.callbacks import ItemCb, LogStepCb, MonthCb, PlanPageCb
+from handlers.filters import HasRole
+from handlers.keyboards import (
+    item_keyboard,
+    months_keyboard,
+    pick_items_keyboard,
+    plan_keyboard,
+    skip_keyboard,
+    today_keyboard,
+)
+from handlers.states import AddItem, LogItem
+from storage.models import Role, User
+from storage.repo import Repo
+
+Clock = Callable[[], datetime]
+
+
+def setup() -> Router:
+    """The router of this module; every handler needs the reservist role."""
+    router = Router(name="plan")
+    router.message.filter(HasRole(Role.RESERVIST))
+    router.callback_query.filter(HasRole(Role.RESERVIST))
+    router.message.register(plan_add_start, Command("plan"), F.text.regexp(r"^/plan(@\w+)?\s+add"))
+    router.message.register(show_plan, Command("plan"))
+    router.callback_query.register(plan_page, PlanPageCb.filter())
+    router.message.register(log_start, Command("log"))
+    router.callback_query.register(open_item, ItemCb.filter(F.action == "open"))
+    router.callback_query.register(start_logging, ItemCb.filter(F.action.in_({"done", "correct"})))
+    router.callback_query.register(reopen_item, ItemCb.filter(F.action == "reopen"))
+    router.callback_query.register(snooze_item, ItemCb.filter(F.action == "later"))
+    router.callback_query.register(log_today, LogItem.date, LogStepCb.filter(F.step == "today"))
+    router.message.register(log_date, LogItem.date)
+    router.callback_query.register(log_skip_comment, LogItem.comment, LogStepCb.filter())
+    router.message.register(log_comment, LogItem.comment)
+    router.callback_query.register(log_skip_evidence, LogItem.evidence, LogStepCb.filter())
+    router.message.register(log_evidence, LogItem.evidence)
+    router.message.register(add_title, AddItem.title)
+    router.callback_query.register(add_month, AddItem.month, MonthCb.filter())
+    router.message.register(add_month_typed, AddItem.month)
+    return router
+
+
+def _today(user: User, settings: Settings, clock: Clock) -> date:
+    return local_today(clock(), zone_of(user.timezone, settings.default_timezone))
+
+
+def _render_plan(view: PlanView, page: int) -> tuple[str, list[tuple[int, str, str]], int]:
+    page, items = view.page(page)
+    lines = [texts.plan_header(view.plan.year, view.done, view.total, view.overdue), ""]
+    entries = []
+    for item in items:
+        status = view.statuses[item.id]
+        lines.append(
+            texts.plan_line(
+                status, item.title, texts.when_text(item.starts_on, item.due_on), item.done_on
+            )
+        )
+        entries.append((item.id, status, item.title))
+    if not items:
+        lines.append(texts.PLAN_EMPTY)
+    elif view.pages > 1:
+        lines += ["", texts.plan_page_footer(page, view.pages)]
+    return "\n".join(lines), entries, page
+
+
+async def show_plan(
+    message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
+) -> None:
+    """/plan: the current year's plan, first page."""
+    today = _today(user, settings, clock)
+    view = await PlanService(repo).view(user, today.year, today)
+    text, entries, page = _render_plan(view, 1)
+    await message.answer(text, reply_markup=plan_keyboard(entries, page, view.pages))
+
+
+async def plan_page(
+    query: CallbackQuery,
+    callback_data: PlanPageCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """Paging of /plan (edits the message in place)."""
+    await query.answer()
+    today = _today(user, settings, clock)
+    view = await PlanService(repo).view(user, today.year, today)
+    text, entries, page = _render_plan(view, callback_data.page)
+    if query.message is not None:
+        await query.message.edit_text(  # type: ignore[union-attr]
+            text, reply_markup=plan_keyboard(entries, page, view.pages)
+        )
+
+
+async def open_item(
+    query: CallbackQuery,
+    callback_data: ItemCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """An item's card with its history and actions."""
+    service = PlanService(repo)
+    try:
+        item = await service.item(user, callback_data.item_id)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    today = _today(user, settings, clock)
+    status = display_status(item, today)
+    zone = zone_of(user.timezone, settings.default_timezone)
+    history = []
+    for at, action, actor in await service.history(item):
+        who = "вы" if actor == user.id else ("бот" if actor is None else "специалист")
+        stamp = f"{at.astimezone(zone):%d.%m.%Y %H:%M}"
+        history.append(texts.history_line(stamp, texts.HISTORY_ACTIONS.get(action, action), who))
+    evidence = None
+    if item.evidence_kind:
+        evidence = item.evidence_name or ("фото" if item.evidence_kind == "photo" else "файл")
+    card = texts.item_card(
+        title=item.title,
+        kind=item.kind,
+        status=status,
+        when=texts.when_text(item.starts_on, item.due_on),
+        due=item.due_on,
+        done_on=item.done_on,
+        comment=item.comment,
+        evidence=evidence,
+        personal=item.personal,
+        history=history,
+    )
+    if query.message is not None:
+        await query.message.answer(
+            card, reply_markup=item_keyboard(item.id, status, callback_data.page)
+        )
+
+
+async def log_start(
+    message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
+) -> None:
+    """/log: pick an open item of the plan."""
+    today = _today(user, settings, clock)
+    view = await PlanService(repo).view(user, today.year, today)
+    entries = [(i.id, view.statuses[i.id], i.title) for i in view.items if i.status != "done"]
+    if not entries:
+        await message.answer(texts.LOG_NOTHING if view.items else texts.PLAN_EMPTY)
+        return
+    await message.answer(texts.LOG_PICK, reply_markup=pick_items_keyboard(entries))
+
+
+async def start_logging(
+    query: CallbackQuery, callback_data: ItemCb, state: FSMContext, repo: Repo, user: User
+) -> None:
+    """«Отметить выполненным» / «Исправить отметку»: ask for the date."""
+    try:
+        item = await PlanService(repo).item(user, callback_data.item_id)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    correcting = callback_data.action == "correct"
+    if item.status == "done" and not correcting:
+        await query.answer(texts.ITEM_ALREADY_DONE, show_alert=True)
+        return
+    if item.status != "done" and correcting:
+        await query.answer(texts.ITEM_NOT_DONE, show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(LogItem.date)
+    await state.set_data({"item_id": item.id, "title": item.title})
+    if query.message is not None:
+        await query.message.answer(texts.log_ask_date(item.title), reply_markup=today_keyboard())
+
+
+async def _after_date(target: Message, state: FSMContext, done_on: date) -> None:
+    await state.update_data(done_on=done_on.isoformat())
+    await state.set_state(LogItem.comment)
+    await target.answer(texts.LOG_ASK_COMMENT, reply_markup=skip_keyboard())
+
+
+async def log_today(
+    query: CallbackQuery, state: FSMContext, user: User, settings: Settings, clock: Clock
+) -> None:
+    """«Сегодня» as the completion date."""
+    await query.answer()
+    if query.message is not None:
+        await _after_date(query.message, state, _today(user, settings, clock))  # type: ignore[arg-type]
+
+
+async def log_date(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A typed completion date (ДД.ММ.ГГГГ): not in the future, not before the plan year."""
+    data = await state.get_data()
+    service = PlanService(repo)
+    try:
+        item = await service.item(user, int(data["item_id"]))
+        done_on = parse_user_date(
+            message.text,
+            today=_today(user, settings, clock),
+            earliest=await service.earliest_date(item),
+        )
+    except NotFoundError:
+        await state.clear()
+        await message.answer(texts.STALE_BUTTON)
+        return
+    except InputError as exc:
+        await message.answer(exc.message, reply_markup=today_keyboard())
+        return
+    await _after_date(message, state, done_on)
+
+
+async def log_skip_comment(query: CallbackQuery, state: FSMContext) -> None:
+    """«Пропустить» the comment."""
+    await query.answer()
+    await state.update_data(comment=None)
+    await state.set_state(LogItem.evidence)
+    if query.message is not None:
+        await query.message.answer(texts.LOG_ASK_EVIDENCE, reply_markup=skip_keyboard())
+
+
+async def log_comment(message: Message, state: FSMContext) -> None:
+    """The comment (up to 1000 characters)."""
+    try:
+        comment = clean_text(message.text, 1, 1000)
+    except InputError as exc:
+        text = texts.BAD_COMMENT_LONG if message.text and len(message.text) > 1000 else exc.message
+        await message.answer(text, reply_markup=skip_keyboard())
+        return
+    await state.update_data(comment=comment)
+    await state.set_state(LogItem.evidence)
+    await message.answer(texts.LOG_ASK_EVIDENCE, reply_markup=skip_keyboard())
+
+
+async def log_skip_evidence(
+    query: CallbackQuery,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """«Пропустить» the evidence: save."""
+    await query.answer()
+    if query.message is not None:
+        await _save(query.message, state, repo, user, settings, clock, None)  # type: ignore[arg-type]
+
+
+async def log_evidence(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A photo or a document as evidence (kept by Telegram file_id): save."""
+    if message.photo:
+        evidence = (message.photo[-1].file_id, "photo", None)
+    elif message.document:
+        evidence = (message.document.file_id, "document", message.document.file_name)
+    else:
+        await message.answer(texts.BAD_EVIDENCE, reply_markup=skip_keyboard())
+        return
+    await _save(message, state, repo, user, settings, clock, evidence)
+
+
+async def _save(
+    target: Message,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    evidence: tuple[str, str, str | None] | None,
+) -> None:
+    data = await state.get_data()
+    service = PlanService(repo)
+    today = _today(user, settings, clock)
+    try:
+        item = await service.mark_done(
+            user,
+            int(data["item_id"]),
+            done_on=date.fromisoformat(data["done_on"]),
+            comment=data.get("comment"),
+            evidence=evidence,
+            today=today,
+        )
+    except (NotFoundError, InputError):
+        await state.clear()
+        await target.answer(texts.STALE_BUTTON)
+        return
+    await state.clear()
+    view = await service.view(user, item.due_on.year if item.due_on else today.year, today)
+    events = await service.history(item)
+    if events and events[-1][1] == "corrected":
+        await target.answer(texts.corrected(item.title))
+    else:
+        await target.answer(texts.logged(item.title, view.done, view.total))
+
+
+async def reopen_item(
+    query: CallbackQuery, callback_data: ItemCb, repo: Repo, user: User
+) -> None:
+    """«Открыть заново»: the item is planned again; the completion stays in the history."""
+    try:
+        await PlanService(repo).reopen(user, callback_data.item_id)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    except InputError:
+        await query.answer(texts.ITEM_NOT_DONE, show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(texts.ITEM_REOPENED)
+
+
+async def snooze_item(
+    query: CallbackQuery, callback_data: ItemCb, repo: Repo, user: User, clock: Clock
+) -> None:
+    """«Напомнить позже» under a reminder: it comes back in a day."""
+    if not await snooze(repo, user, callback_data.item_id, clock()):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer(texts.SNOOZED)
+
+
+async def plan_add_start(
+    message: Message,
+    state: FSMContext,
+    command: CommandObject,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """/plan add [title]: start adding a personal item."""
+    title = (command.args or "").strip()[3:].strip()
+    await state.clear()
+    if title:
+        try:
+            await state.update_data(title=clean_text(title, 3, 300))
+        except InputError:
+            pass
+        else:
+            await state.set_state(AddItem.month)
+            await message.answer(
+                texts.ADD_ASK_MONTH, reply_markup=months_keyboard(_today(user, settings, clock))
+            )
+            return
+    await state.set_state(AddItem.title)
+    await message.answer(texts.ADD_ASK_TITLE)
+
+
+async def add_title(
+    message: Message, state: FSMContext, user: User, settings: Settings, clock: Clock
+) -> None:
+    """The personal item's title."""
+    try:
+        title = clean_text(message.text, 3, 300)
+    except InputError as exc:
+        await message.answer(f"{exc.message}\n\n{texts.ADD_ASK_TITLE}")
+        return
+    await state.update_data(title=title)
+    await state.set_state(AddItem.month)
+    await message.answer(
+        texts.ADD_ASK_MONTH, reply_markup=months_keyboard(_today(user, settings, clock))
+    )
+
+
+async def add_month(
+    query: CallbackQuery,
+    callback_data: MonthCb,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """The due month: add the item."""
+    today = _today(user, settings, clock)
+    valid_months = {(today.year + (today.month + k - 1) // 12, (today.month + k - 1) % 12 + 1)
+                    for k in range(12)}
+    if (callback_data.year, callback_data.month) not in valid_months:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    data = await state.get_data()
+    await PlanService(repo).add_personal(
+        user, data["title"], callback_data.month, callback_data.year, today
+    )
+    await state.clear()
+    if query.message is not None:
+        await query.message.answer(
+            texts.added(data["title"], callback_data.month, callback_data.year)
+        )
+
+
+async def add_month_typed(
+    message: Message, user: User, settings: Settings, clock: Clock
+) -> None:
+    """Text instead of a month button: ask again."""
+    await message.answer(
+        texts.BAD_MONTH, reply_markup=months_keyboard(_today(user, settings, clock))
+    )

@@ -1,0 +1,74 @@
+"""/settings: time zone and muting reminders (every registered role)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot import texts
+from bot.config import Settings
+from handlers.callbacks import SettingsCb
+from handlers.filters import REGISTERED
+from handlers.keyboards import settings_keyboard, zones_keyboard
+from storage.models import User
+from storage.repo import Repo
+
+
+def setup() -> Router:
+    """The router of this module."""
+    router = Router(name="settings")
+    router.message.filter(REGISTERED)
+    router.callback_query.filter(REGISTERED)
+    router.message.register(show_settings, Command("settings"))
+    router.callback_query.register(settings_action, SettingsCb.filter())
+    return router
+
+
+def _zone_label(zone: str) -> str:
+    return next((label for name, label in texts.ZONES if name == zone), zone)
+
+
+def _render(user: User, settings: Settings) -> str:
+    quiet = f"{settings.quiet_hours_start:02d}:00–{settings.quiet_hours_end:02d}:00"
+    return texts.settings_text(
+        _zone_label(user.timezone or settings.default_timezone), user.muted, quiet
+    )
+
+
+async def show_settings(message: Message, user: User, settings: Settings) -> None:
+    """/settings."""
+    await message.answer(_render(user, settings), reply_markup=settings_keyboard(user.muted))
+
+
+async def settings_action(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    user: User,
+    repo: Repo,
+    settings: Settings,
+) -> None:
+    """Buttons of /settings: open the zone list, pick a zone, mute, unmute."""
+    if query.message is None:
+        await query.answer()
+        return
+    action = callback_data.action
+    if action == "zone":
+        await query.answer()
+        await query.message.answer(texts.ZONE_PICK, reply_markup=zones_keyboard())
+        return
+    if action == "tz":
+        if not 0 <= callback_data.index < len(texts.ZONES):
+            await query.answer(texts.STALE_BUTTON, show_alert=True)
+            return
+        zone, label = texts.ZONES[callback_data.index]
+        await repo.users.update(user, timezone=zone)
+        await query.answer()
+        await query.message.answer(texts.zone_set(label))
+        return
+    if action in ("mute", "unmute"):
+        await repo.users.update(user, muted=action == "mute")
+        await query.answer()
+        await query.message.answer(texts.MUTED if user.muted else texts.UNMUTED)
+        return
+    await query.answer(texts.STALE_BUTTON, show_alert=True)

@@ -1,0 +1,277 @@
+"""/start with and without an invite, registration with consent, /help, /cancel, /me, /delete_me."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot import texts
+from bot.config import Settings
+from bot.services.clock import local_today, zone_of
+from bot.services.errors import InputError
+from bot.services.people import InviteError, InviteProblem, PeopleService, Profile
+from bot.services.validation import clean_full_name, clean_text
+from handlers.callbacks import ConsentCb, DeleteCb
+from handlers.commands import clear_user_commands, set_user_commands
+from handlers.filters import REGISTERED
+from handlers.keyboards import consent_keyboard, delete_keyboard
+from handlers.states import Registration
+from storage.models import Role, User
+from storage.repo import Repo
+
+INVITE_TEXT = {
+    InviteProblem.UNKNOWN: texts.INVITE_UNKNOWN,
+    InviteProblem.EXPIRED: texts.INVITE_EXPIRED,
+    InviteProblem.USED: texts.INVITE_USED,
+}
+
+
+def setup() -> Router:
+    """The router of this module."""
+    router = Router(name="start")
+    router.message.register(cancel, Command("cancel"), StateFilter("*"))
+    router.message.register(start_with_code, CommandStart(deep_link=True))
+    router.message.register(start_plain, CommandStart())
+    router.callback_query.register(consent_answer, Registration.consent, ConsentCb.filter())
+    router.message.register(consent_reminder, Registration.consent)
+    router.message.register(ask_organisation, Registration.full_name)
+    router.message.register(ask_position, Registration.organisation)
+    router.message.register(after_position, Registration.position)
+    router.message.register(after_municipality, Registration.municipality)
+    router.message.register(show_help, Command("help"), REGISTERED)
+    router.message.register(show_me, Command("me"), REGISTERED)
+    router.message.register(delete_me, Command("delete_me"), REGISTERED)
+    router.callback_query.register(delete_answer, DeleteCb.filter(), REGISTERED)
+    return router
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    """/cancel: leave any dialogue; nothing half-entered is kept."""
+    had = await state.get_state()
+    await state.clear()
+    await message.answer(texts.CANCELLED if had else texts.NOTHING_TO_CANCEL)
+
+
+async def start_with_code(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    repo: Repo,
+    user: User | None,
+    clock: Callable[[], datetime],
+) -> None:
+    """/start CODE from an invite link: check it and ask for consent."""
+    if user is not None and user.anonymised_at is None:
+        await state.clear()
+        await message.answer(texts.ALREADY_REGISTERED)
+        return
+    try:
+        info = await PeopleService(repo).invite_info(command.args or "", clock())
+    except InviteError as exc:
+        await state.clear()
+        await message.answer(INVITE_TEXT[exc.problem])
+        return
+    await state.clear()
+    await state.set_state(Registration.consent)
+    await state.update_data(code=info.code, municipality=info.municipality)
+    await message.answer(texts.CONSENT, reply_markup=consent_keyboard())
+
+
+async def start_plain(message: Message, state: FSMContext, user: User | None) -> None:
+    """/start without a code: greet the registered, refuse everyone else (nothing stored)."""
+    if user is None or user.anonymised_at is not None:
+        await state.clear()
+        await message.answer(texts.NO_ACCESS)
+        return
+    await message.answer(texts.welcome_back(user.full_name))
+
+
+async def consent_answer(
+    query: CallbackQuery,
+    callback_data: ConsentCb,
+    state: FSMContext,
+    clock: Callable[[], datetime],
+) -> None:
+    """«Согласен» records the moment and asks for the name; «Не согласен» forgets everything."""
+    await query.answer()
+    if query.message is None:
+        return
+    if callback_data.answer != "yes":
+        await state.clear()
+        await query.message.answer(texts.CONSENT_REFUSED)
+        return
+    await state.update_data(consent_at=clock().isoformat())
+    await state.set_state(Registration.full_name)
+    await query.message.answer(texts.ASK_FULL_NAME)
+
+
+async def consent_reminder(message: Message) -> None:
+    """Anything but a button while consent is asked: ask again."""
+    await message.answer(texts.CONSENT, reply_markup=consent_keyboard())
+
+
+async def ask_organisation(message: Message, state: FSMContext) -> None:
+    """Full name received: validate, then ask for the organisation."""
+    try:
+        name = clean_full_name(message.text)
+    except InputError as exc:
+        await message.answer(f"{exc.message}\n\n{texts.ASK_FULL_NAME}")
+        return
+    await state.update_data(full_name=name)
+    await state.set_state(Registration.organisation)
+    await message.answer(texts.ASK_ORGANISATION)
+
+
+async def ask_position(message: Message, state: FSMContext) -> None:
+    """Organisation received: validate, then ask for the position."""
+    try:
+        organisation = clean_text(message.text, 2, 300)
+    except InputError as exc:
+        await message.answer(f"{exc.message}\n\n{texts.ASK_ORGANISATION}")
+        return
+    await state.update_data(organisation=organisation)
+    await state.set_state(Registration.position)
+    await message.answer(texts.ASK_POSITION)
+
+
+async def after_position(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    bot: Bot,
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:
+    """Position received: ask for the municipality, or finish when the invite fixed it."""
+    try:
+        position = clean_text(message.text, 2, 200)
+    except InputError as exc:
+        await message.answer(f"{exc.message}\n\n{texts.ASK_POSITION}")
+        return
+    await state.update_data(position=position)
+    data = await state.get_data()
+    if data.get("municipality"):
+        await _finish(message, state, repo, bot, settings, clock)
+        return
+    await state.set_state(Registration.municipality)
+    await message.answer(texts.ASK_MUNICIPALITY)
+
+
+async def after_municipality(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    bot: Bot,
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:
+    """Municipality received: validate and finish."""
+    try:
+        municipality = clean_text(message.text, 2, 200)
+    except InputError as exc:
+        await message.answer(f"{exc.message}\n\n{texts.ASK_MUNICIPALITY}")
+        return
+    await state.update_data(municipality=municipality)
+    await _finish(message, state, repo, bot, settings, clock)
+
+
+async def _finish(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    bot: Bot,
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:
+    assert message.from_user is not None
+    data = await state.get_data()
+    now = clock()
+    try:
+        user = await PeopleService(repo).register(
+            message.from_user.id,
+            data["code"],
+            Profile(
+                full_name=data["full_name"],
+                organisation=data["organisation"],
+                position=data["position"],
+                municipality=data.get("municipality"),
+            ),
+            consent_version=texts.CONSENT_VERSION,
+            consent_at=datetime.fromisoformat(data["consent_at"]),
+            now=now,
+            today=local_today(now, settings.zone),
+        )
+    except InviteError as exc:
+        await state.clear()
+        await message.answer(INVITE_TEXT[exc.problem])
+        return
+    except ValueError:
+        await state.clear()
+        await message.answer(texts.ALREADY_REGISTERED)
+        return
+    await state.clear()
+    await message.answer(texts.registered(user.role, user.full_name or ""))
+    await set_user_commands(bot, message.from_user.id, Role(user.role))
+
+
+async def show_help(message: Message, user: User) -> None:
+    """/help for the caller's role."""
+    await message.answer(texts.HELP[user.role])
+
+
+async def show_me(message: Message, user: User, settings: Settings) -> None:
+    """/me: everything stored about the caller."""
+    consent = None
+    if user.consent_at is not None:
+        local = user.consent_at.astimezone(zone_of(user.timezone, settings.default_timezone))
+        consent = f"версия {user.consent_version}, {local:%d.%m.%Y %H:%M}"
+    await message.answer(
+        texts.profile(
+            role=user.role,
+            full_name=user.full_name,
+            organisation=user.organisation,
+            position=user.position,
+            municipality=user.municipality,
+            timezone=user.timezone or settings.default_timezone,
+            muted=user.muted,
+            consent=consent,
+            telegram_id=user.telegram_id,
+        )
+    )
+
+
+async def delete_me(message: Message) -> None:
+    """/delete_me: ask for confirmation."""
+    await message.answer(texts.DELETE_CONFIRM, reply_markup=delete_keyboard())
+
+
+async def delete_answer(
+    query: CallbackQuery,
+    callback_data: DeleteCb,
+    repo: Repo,
+    user: User,
+    bot: Bot,
+    state: FSMContext,
+    clock: Callable[[], datetime],
+) -> None:
+    """Confirmation of /delete_me: anonymise or keep."""
+    await query.answer()
+    if query.message is None:
+        return
+    if callback_data.answer != "yes":
+        await query.message.answer(texts.DELETE_KEPT)
+        return
+    chat_id = user.telegram_id
+    await PeopleService(repo).anonymise(user, clock())
+    await state.clear()
+    await query.message.answer(texts.DELETED)
+    if chat_id is not None:
+        await clear_user_commands(bot, chat_id)
+
+
+

@@ -1,0 +1,78 @@
+"""APScheduler jobs of the bot process: the reminder scan and the daily plan upkeep.
+
+Jobs keep no state of their own: each run reads the database, so nothing is lost on restart.
+The first run of each is at start-up, which sends what fell due while the bot was down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Settings
+from bot.services.clock import local_today, utcnow
+from bot.services.plans import PlanService
+from bot.services.reminders import ReminderService
+from storage.db import Database
+
+log = structlog.get_logger(__name__)
+
+
+def _logged(job: str, func: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        with structlog.contextvars.bound_contextvars(job=job):
+            try:
+                await func()
+            except Exception:
+                log.exception("job failed")
+
+    return run
+
+
+async def ensure_plans(db: Database, settings: Settings, now: datetime | None = None) -> int:
+    """Create missing plans of every reservist for the current year (and next year's in
+    December, when the drawing-up of the next plan begins). Returns how many were created."""
+    now = now or utcnow()
+    today = local_today(now, settings.zone)
+    years = [today.year] + ([today.year + 1] if today.month == 12 else [])
+    created = 0
+    async with db.session() as repo:
+        plans = PlanService(repo)
+        for user in await repo.users.reservists():
+            for year in years:
+                if await repo.plans.plan(user.id, year) is None:
+                    await plans.ensure_plan(user, year, today)
+                    created += 1
+    return created
+
+
+def create_scheduler(
+    settings: Settings, db: Database, reminders: ReminderService
+) -> AsyncIOScheduler:
+    """An AsyncIOScheduler (UTC) with the reminder scan every REMINDER_SCAN_MINUTES and the
+    plan upkeep every day; both run once right after start."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    start = utcnow() + timedelta(seconds=1)
+    scheduler.add_job(
+        _logged("plans.ensure", lambda: ensure_plans(db, settings)),
+        "interval",
+        hours=24,
+        id="plans.ensure",
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _logged("reminders.scan", reminders.scan),
+        "interval",
+        minutes=settings.reminder_scan_minutes,
+        id="reminders.scan",
+        next_run_time=start + timedelta(seconds=1),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    return scheduler

@@ -1,0 +1,253 @@
+"""SQLAlchemy 2 models of the reserve. Every timestamp is stored in UTC (timezone-aware);
+calendar dates of plan items are plain dates in the reservist's own zone.
+
+The schema is created and changed only by Alembic migrations (`storage/migrations`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current moment as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend.
+
+    SQLite keeps no zone, so values are normalised to UTC on the way in and marked UTC on the
+    way out; a naive value given to it is a programming error and raises ValueError.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given to a UTC column"
+            raise ValueError(msg)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Role(StrEnum):
+    """Who a person is for the bot. Officers work in the education department (отдел образования)."""
+
+    RESERVIST = "reservist"
+    MENTOR = "mentor"
+    OFFICER = "officer"
+
+
+class ItemStatus(StrEnum):
+    """Stored status of a plan item; "overdue" is derived from the due date, never stored."""
+
+    PLANNED = "planned"
+    DONE = "done"
+
+
+class User(Base):
+    """A person known to the bot: invited and registered, or an officer from OFFICER_IDS.
+
+    After /delete_me the personal fields are cleared (``anonymised_at`` set) and the row stays,
+    so that the department's counts keep it without a name.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(300))
+    position: Mapped[str | None] = mapped_column(String(200))
+    municipality: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+    invite_id: Mapped[int | None] = mapped_column(Integer)  # the invite used; no FK: cycle
+    registered_at: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(Base):
+    """An invitation link (`t.me/<bot>?start=<code>`) for one role; single- or multi-use."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    municipality: Mapped[str | None] = mapped_column(String(200))
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RoadmapImport(Base):
+    """One import of a roadmap file: what was read and when (the department's calendar history)."""
+
+    __tablename__ = "roadmap_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_name: Mapped[str] = mapped_column(String(300))
+    checksum: Mapped[str] = mapped_column(String(64))
+    activities: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(Base):
+    """An activity (мероприятие) of the department's roadmap.
+
+    ``key`` is the importer's stable identity of a row, so that a re-import updates in place.
+    Activities missing from a newer import are archived, never deleted: plan items point at them.
+    """
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    schedule: Mapped[dict[str, Any]]
+    responsible: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str] = mapped_column(Text, default="")
+    section: Mapped[str] = mapped_column(Text, default="")
+    source_line: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    for_reservists: Mapped[bool] = mapped_column(Boolean, default=True)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IndividualPlan(Base):
+    """A reservist's individual plan (индивидуальный план подготовки) for one calendar year."""
+
+    __tablename__ = "individual_plans"
+    __table_args__ = (UniqueConstraint("user_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanItem(Base):
+    """One item of an individual plan: a reservist's copy of an activity, or a personal item.
+
+    ``starts_on``/``due_on`` bound the window the reservist acts in (None for on-demand items);
+    ``occurrence`` numbers the windows of one activity within the year (trainings in March,
+    June and October are three items).
+    """
+
+    __tablename__ = "plan_items"
+    __table_args__ = (UniqueConstraint("plan_id", "activity_id", "occurrence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("individual_plans.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    occurrence: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PLANNED)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    comment: Mapped[str | None] = mapped_column(Text)
+    evidence_file_id: Mapped[str | None] = mapped_column(String(256))
+    evidence_kind: Mapped[str | None] = mapped_column(String(16))
+    evidence_name: Mapped[str | None] = mapped_column(String(256))
+    personal: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PlanItemEvent(Base):
+    """Append-only history of a plan item: who changed what and when. Never updated or deleted."""
+
+    __tablename__ = "plan_item_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_items.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notice(Base):
+    """A reminder owed to a user. The unique key (user, item, kind, occasion) makes each notice
+    go out at most once; ``status`` moves pending -> sent | skipped | failed.
+    ``not_before`` is the earliest moment (UTC) it may be sent ("Напомнить позже" moves it).
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("user_id", "item_id", "kind", "occasion"),
+        Index("ix_notices_pending", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occasion: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

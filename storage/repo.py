@@ -1,0 +1,437 @@
+"""Repositories: every query of the program, grouped by table, behind one :class:`Repo` holder.
+
+A ``Repo`` wraps one ``AsyncSession`` (one transaction). Methods return model instances that stay
+usable after the session closes (``expire_on_commit=False``); relationships are never lazy-loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import for_update, insert_ignore
+from storage.models import (
+    Activity,
+    IndividualPlan,
+    Invite,
+    ItemStatus,
+    Notice,
+    PlanItem,
+    PlanItemEvent,
+    RoadmapImport,
+    Role,
+    User,
+    utcnow,
+)
+
+
+class UserRepo:
+    """People: reservists, mentors and officers."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def by_telegram(self, telegram_id: int) -> User | None:
+        """The user with this Telegram id, or None (also None after /delete_me)."""
+        return await self.s.scalar(select(User).where(User.telegram_id == telegram_id))
+
+    async def get(self, user_id: int) -> User | None:
+        """The user by primary key, or None."""
+        return await self.s.get(User, user_id)
+
+    async def ensure_officers(self, telegram_ids: Iterable[int]) -> int:
+        """Make officers of these Telegram ids (OFFICER_IDS); returns how many were added or promoted."""
+        changed = 0
+        for tg_id in telegram_ids:
+            user = await self.by_telegram(tg_id)
+            if user is None:
+                self.s.add(User(telegram_id=tg_id, role=Role.OFFICER, active=True))
+                changed += 1
+            elif user.role != Role.OFFICER:
+                user.role = Role.OFFICER
+                changed += 1
+        await self.s.flush()
+        return changed
+
+    async def add(self, user: User) -> User:
+        """Insert a new user and return it with its id."""
+        self.s.add(user)
+        await self.s.flush()
+        return user
+
+    async def update(self, user: User, **values: Any) -> None:
+        """Change columns of ``user`` (a row of this session), e.g. timezone or muted."""
+        for name, value in values.items():
+            setattr(user, name, value)
+        await self.s.flush()
+
+    async def set_active(self, user_id: int, active: bool) -> None:
+        """Mark a user as reachable or not (a 403 from Telegram makes them inactive)."""
+        await self.s.execute(update(User).where(User.id == user_id).values(active=active))
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, User]:
+        """Users by id, as a dict."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = await self.s.scalars(select(User).where(User.id.in_(wanted)))
+        return {u.id: u for u in rows}
+
+    async def reservists(self) -> Sequence[User]:
+        """Every registered, not anonymised reservist."""
+        rows = await self.s.scalars(
+            select(User)
+            .where(User.role == Role.RESERVIST, User.anonymised_at.is_(None))
+            .order_by(User.id)
+        )
+        return rows.all()
+
+
+class InviteRepo:
+    """Invitation links."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, invite: Invite) -> Invite:
+        """Insert an invite and return it with its id."""
+        self.s.add(invite)
+        await self.s.flush()
+        return invite
+
+    async def by_code(self, code: str, *, lock: bool = False) -> Invite | None:
+        """The invite with this code, or None; ``lock`` holds the row until commit (PostgreSQL)."""
+        stmt = select(Invite).where(Invite.code == code)
+        if lock:
+            stmt = for_update(self.s, stmt)
+        return await self.s.scalar(stmt)
+
+    async def get(self, invite_id: int) -> Invite | None:
+        """The invite by id, or None."""
+        return await self.s.get(Invite, invite_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityUpsert:
+    """Counts of one roadmap import."""
+
+    created: int
+    updated: int
+    unchanged: int
+    archived: int
+
+
+class ActivityRepo:
+    """The department's roadmap activities."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def count(self, *, include_archived: bool = False) -> int:
+        """How many activities there are."""
+        stmt = select(func.count()).select_from(Activity)
+        if not include_archived:
+            stmt = stmt.where(Activity.archived.is_(False))
+        return int(await self.s.scalar(stmt) or 0)
+
+    async def active(self) -> Sequence[Activity]:
+        """Activities of the current roadmap in the roadmap's order."""
+        rows = await self.s.scalars(
+            select(Activity).where(Activity.archived.is_(False)).order_by(Activity.position)
+        )
+        return rows.all()
+
+    async def upsert(self, rows: Sequence[dict[str, Any]]) -> ActivityUpsert:
+        """Bring the activities in line with an imported roadmap, matched by ``key``.
+
+        ``rows`` are dicts of Activity columns (key, title, kind, schedule, responsible, result,
+        section, source_line, position, for_reservists). Rows with a known key are updated in
+        place; new keys are inserted; activities whose key is absent are archived, not deleted.
+        """
+        existing = {a.key: a for a in await self.s.scalars(select(Activity))}
+        created = updated = unchanged = 0
+        seen: set[str] = set()
+        for row in rows:
+            seen.add(row["key"])
+            current = existing.get(row["key"])
+            if current is None:
+                self.s.add(Activity(**row, archived=False))
+                created += 1
+                continue
+            changes = {k: v for k, v in row.items() if getattr(current, k) != v}
+            if current.archived:
+                changes["archived"] = False
+            if changes:
+                for k, v in changes.items():
+                    setattr(current, k, v)
+                updated += 1
+            else:
+                unchanged += 1
+        archived = 0
+        for key, activity in existing.items():
+            if key not in seen and not activity.archived:
+                activity.archived = True
+                archived += 1
+        await self.s.flush()
+        return ActivityUpsert(created, updated, unchanged, archived)
+
+    async def log_import(self, record: RoadmapImport) -> None:
+        """Record an import in the history."""
+        self.s.add(record)
+        await self.s.flush()
+
+    async def last_import(self) -> RoadmapImport | None:
+        """The newest import, or None when the roadmap was never imported."""
+        return await self.s.scalar(
+            select(RoadmapImport).order_by(RoadmapImport.id.desc()).limit(1)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A plan item that may need a notice, with its owner."""
+
+    item: PlanItem
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    """A pending notice with its user and item."""
+
+    notice: Notice
+    user: User
+    item: PlanItem
+
+
+class PlanRepo:
+    """Individual plans, their items and the items' history."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def plan(self, user_id: int, year: int) -> IndividualPlan | None:
+        """The user's plan for ``year``, or None."""
+        return await self.s.scalar(
+            select(IndividualPlan).where(
+                IndividualPlan.user_id == user_id, IndividualPlan.year == year
+            )
+        )
+
+    async def get_plan(self, plan_id: int) -> IndividualPlan | None:
+        """The plan by id, or None."""
+        return await self.s.get(IndividualPlan, plan_id)
+
+    async def create_plan(self, user_id: int, year: int) -> IndividualPlan:
+        """Create (or return the existing) plan of ``user_id`` for ``year``."""
+        await insert_ignore(
+            self.s,
+            IndividualPlan.__table__,  # type: ignore[arg-type]
+            [{"user_id": user_id, "year": year, "created_at": utcnow()}],
+            ["user_id", "year"],
+        )
+        plan = await self.plan(user_id, year)
+        assert plan is not None
+        return plan
+
+    async def plans_of_year(self, year: int) -> Sequence[IndividualPlan]:
+        """Every plan of ``year``."""
+        rows = await self.s.scalars(select(IndividualPlan).where(IndividualPlan.year == year))
+        return rows.all()
+
+    async def items(self, plan_id: int, *, include_archived: bool = False) -> Sequence[PlanItem]:
+        """Items of a plan ordered by date (undated last), then by id."""
+        stmt = select(PlanItem).where(PlanItem.plan_id == plan_id)
+        if not include_archived:
+            stmt = stmt.where(PlanItem.archived.is_(False))
+        stmt = stmt.order_by(
+            PlanItem.due_on.is_(None), PlanItem.due_on, PlanItem.starts_on, PlanItem.id
+        )
+        return (await self.s.scalars(stmt)).all()
+
+    async def item_of_user(self, item_id: int, user_id: int) -> PlanItem | None:
+        """The item if it belongs to one of ``user_id``'s plans, else None (ownership check)."""
+        return await self.s.scalar(
+            select(PlanItem)
+            .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+            .where(PlanItem.id == item_id, IndividualPlan.user_id == user_id)
+        )
+
+    async def add_item(self, item: PlanItem) -> PlanItem:
+        """Insert an item and return it with its id."""
+        self.s.add(item)
+        await self.s.flush()
+        return item
+
+    async def add_event(
+        self, item_id: int, actor_id: int | None, action: str, data: dict[str, Any]
+    ) -> None:
+        """Append to an item's history."""
+        self.s.add(PlanItemEvent(item_id=item_id, actor_id=actor_id, action=action, data=data))
+        await self.s.flush()
+
+    async def events(self, item_id: int) -> Sequence[PlanItemEvent]:
+        """An item's history, oldest first."""
+        rows = await self.s.scalars(
+            select(PlanItemEvent)
+            .where(PlanItemEvent.item_id == item_id)
+            .order_by(PlanItemEvent.id)
+        )
+        return rows.all()
+
+    async def redact_user_items(self, user_id: int) -> None:
+        """Clear comments, evidence and the history's details of every item of the user."""
+        item_ids = (
+            select(PlanItem.id)
+            .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+            .where(IndividualPlan.user_id == user_id)
+        )
+        await self.s.execute(
+            update(PlanItem)
+            .where(PlanItem.id.in_(item_ids))
+            .values(comment=None, evidence_file_id=None, evidence_kind=None, evidence_name=None)
+        )
+        await self.s.execute(
+            update(PlanItemEvent)
+            .where(PlanItemEvent.item_id.in_(item_ids))
+            .values(data={"redacted": True})
+        )
+
+    async def open_items_of_years(self, years: Sequence[int]) -> Sequence[ReminderRow]:
+        """Not-done, dated items of these years' plans owned by active, unmuted reservists."""
+        stmt = (
+            select(PlanItem, User)
+            .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+            .join(User, User.id == IndividualPlan.user_id)
+            .where(
+                IndividualPlan.year.in_(list(years)),
+                PlanItem.status == ItemStatus.PLANNED,
+                PlanItem.archived.is_(False),
+                PlanItem.due_on.is_not(None),
+                User.role == Role.RESERVIST,
+                User.active.is_(True),
+                User.muted.is_(False),
+                User.telegram_id.is_not(None),
+            )
+            .order_by(User.id, PlanItem.id)
+        )
+        return [ReminderRow(item=i, user=u) for i, u in (await self.s.execute(stmt)).all()]
+
+
+class NoticeRepo:
+    """Reminders owed and sent."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def record(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert new pending notices, ignoring those already recorded; returns how many are new.
+
+        Each row: user_id, item_id, kind, occasion, not_before (aware UTC).
+        """
+        now = utcnow()
+        return await insert_ignore(
+            self.s,
+            Notice.__table__,  # type: ignore[arg-type]
+            [{**r, "status": "pending", "created_at": now} for r in rows],
+            ["user_id", "item_id", "kind", "occasion"],
+        )
+
+    async def pending(self, now: datetime, limit: int = 1000) -> Sequence[NoticeRow]:
+        """Pending notices whose ``not_before`` has come, oldest first."""
+        stmt = (
+            select(Notice, User, PlanItem)
+            .join(User, User.id == Notice.user_id)
+            .join(PlanItem, PlanItem.id == Notice.item_id)
+            .where(Notice.status == "pending", Notice.not_before <= now)
+            .order_by(Notice.not_before, Notice.id)
+            .limit(limit)
+        )
+        return [NoticeRow(n, u, i) for n, u, i in (await self.s.execute(stmt)).all()]
+
+    async def set_status(self, notice_id: int, status: str, at: datetime | None = None) -> None:
+        """Move a notice to ``sent``, ``skipped`` or ``failed``."""
+        values: dict[str, Any] = {"status": status}
+        if status == "sent":
+            values["sent_at"] = at or utcnow()
+        await self.s.execute(update(Notice).where(Notice.id == notice_id).values(**values))
+
+    async def skip_for_user(self, user_id: int) -> int:
+        """Skip every pending notice of a user (blocked or muted); returns how many."""
+        result = await self.s.execute(
+            update(Notice)
+            .where(Notice.user_id == user_id, Notice.status == "pending")
+            .values(status="skipped")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def skip_older(self, user_id: int, item_id: int, kind: str, keep: str) -> None:
+        """Skip pending notices of the same (user, item, kind) superseded by occasion ``keep``."""
+        await self.s.execute(
+            update(Notice)
+            .where(
+                and_(
+                    Notice.user_id == user_id,
+                    Notice.item_id == item_id,
+                    Notice.kind == kind,
+                    Notice.status == "pending",
+                    Notice.occasion != keep,
+                )
+            )
+            .values(status="skipped")
+        )
+
+    async def sent_for(self, user_id: int) -> Sequence[Notice]:
+        """Notices sent to a user, oldest first."""
+        rows = await self.s.scalars(
+            select(Notice)
+            .where(Notice.user_id == user_id, or_(Notice.status == "sent"))
+            .order_by(Notice.id)
+        )
+        return rows.all()
+
+    async def exists(self, user_id: int, item_id: int, kind: str, occasion: str) -> bool:
+        """Whether this notice was already recorded (in any status)."""
+        found = await self.s.scalar(
+            select(Notice.id).where(
+                Notice.user_id == user_id,
+                Notice.item_id == item_id,
+                Notice.kind == kind,
+                Notice.occasion == occasion,
+            )
+        )
+        return found is not None
+
+
+class Repo:
+    """All repositories over one session (one transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.users = UserRepo(session)
+        self.invites = InviteRepo(session)
+        self.activities = ActivityRepo(session)
+        self.plans = PlanRepo(session)
+        self.notices = NoticeRepo(session)
+
+    async def flush(self) -> None:
+        """Send pending changes to the database without committing."""
+        await self.session.flush()
+
+
+__all__ = [
+    "ActivityRepo",
+    "ActivityUpsert",
+    "InviteRepo",
+    "NoticeRepo",
+    "NoticeRow",
+    "PlanRepo",
+    "ReminderRow",
+    "Repo",
+    "UserRepo",
+]
