@@ -1,0 +1,227 @@
+"""Russian schedule phrases of roadmap tables ("Сроки") -> ``Schedule``.
+
+The phrases come from the "Сроки" column of real roadmaps: single months and ranges
+("Декабрь-январь", "с января по март"), lists ("Март июнь октябрь"), the "Ежегодно" prefix,
+years ("апрель 2023, 2024", "2023 – 2024 гг."), quarterly, continuous and on-demand wordings.
+Only ``re`` and a month vocabulary are used.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from bot.services.roadmap.model import QUARTER_WINDOWS, Recurrence, Schedule
+
+__all__ = ["clean_text", "parse_schedule"]
+
+_TAG_RE = re.compile(
+    r"</?(?:p|br|b|i|u|s|em|strong|span|div|font|sup|sub|li|ul|ol|td|tr|th)\b[^<>]*/?>",
+    re.IGNORECASE,
+)
+
+
+def clean_text(text: str) -> str:
+    """Remove simple HTML tags (``<p>``, ``<br/>`` …), entities and ``**``; collapse whitespace."""
+    text = _TAG_RE.sub(" ", text)
+    text = html.unescape(text).replace("**", " ")
+    return " ".join(text.split())
+
+
+# Month vocabulary: every case and grammatical form starts with these stems; abbreviations
+# ("янв.", "сент.") are matched as whole words. Keys are matched against lower-cased words.
+_MONTH_WORD_RE: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(pattern), number)
+    for pattern, number in (
+        (r"январ[а-я]*|янв", 1),
+        (r"феврал[а-я]*|фев|февр", 2),
+        (r"март[а-я]*|мар", 3),
+        (r"апрел[а-я]*|апр", 4),
+        (r"ма[йяею]", 5),
+        (r"июн[а-я]*", 6),
+        (r"июл[а-я]*", 7),
+        (r"август[а-я]*|авг", 8),
+        (r"сентябр[а-я]*|сен|сент", 9),
+        (r"октябр[а-я]*|окт", 10),
+        (r"ноябр[а-я]*|ноя|нояб", 11),
+        (r"декабр[а-я]*|дек", 12),
+    )
+)
+
+# Wordings that mean "whenever needed / by someone else's plan" (understood, no months).
+_ON_DEMAND_RE = re.compile(
+    r"по мере (?:необходимости|потребности)|по запрос|по заявк|по согласовани"
+    r"|по (?:отдельному )?(?:плану|графику)|(?:в соответствии|согласно)\b.*\b(?:план|график)"
+)
+# Wordings that mean "all the time".
+_CONTINUOUS_RE = re.compile(
+    r"в течени[еи]\s+(?:всего\s+)?(?:(?:учебного|календарного|отчетного)\s+)?"
+    r"(?:\d{4}\s*(?:-\s*\d{4}\s*)?)?(?:года|годов|гг|г\b|периода|срока|реализации)"
+    r"|постоянно|систематически|на протяжении|весь период"
+)
+_QUARTERLY_RE = re.compile(r"ежекварт[а-я]*|поквартальн[а-я]*|(?:\d+|один)?\s*раза? в квартал")
+_YEARLY_RE = re.compile(r"ежегодн[а-я]*|(?:\d+|один)?\s*раза? в год\b")
+
+# Words that carry no meaning of their own in a schedule phrase.
+_FILLER_WORDS = frozenset(
+    {"с", "и", "в", "во", "г", "гг", "год", "года", "годы", "году", "годах", "годов", "месяц"}
+)
+_RANGE_WORDS = frozenset({"-", "по", "до"})
+_TOKEN_RE = re.compile(r"\d+|[a-zа-я]+|-|[^\sa-zа-я\d-]")
+_DASHES_RE = re.compile(r"[‐‑‒–—―−]")
+
+
+@dataclass
+class _Reading:
+    """What the token scan found: months in order, windows, years, and leftover words."""
+
+    months: list[int] = field(default_factory=list)
+    windows: list[tuple[int, int]] = field(default_factory=list)
+    years: set[int] = field(default_factory=set)
+    year_range: bool = False
+    unknown: list[str] = field(default_factory=list)
+
+    def add_months(self, start: int, end: int) -> None:
+        month = start
+        while True:
+            if month not in self.months:
+                self.months.append(month)
+            if month == end:
+                break
+            month = month % 12 + 1
+        if (start, end) not in self.windows:
+            self.windows.append((start, end))
+
+
+def _month_number(word: str) -> int | None:
+    for pattern, number in _MONTH_WORD_RE:
+        if pattern.fullmatch(word):
+            return number
+    return None
+
+
+def _year_number(token: str) -> int | None:
+    if len(token) == 4 and token.isdigit() and 1900 <= int(token) <= 2099:
+        return int(token)
+    return None
+
+
+def _is_day_of_month(token: str, following: list[str]) -> bool:
+    return (
+        token.isdigit()
+        and 1 <= int(token) <= 31
+        and bool(following)
+        and _month_number(following[0]) is not None
+    )
+
+
+def _scan(phrase: str) -> _Reading:
+    """Read months, month ranges, years and year ranges from a normalised phrase."""
+    reading = _Reading()
+    tokens = _TOKEN_RE.findall(phrase)
+    # Classify tokens; punctuation (",", ".", ";", "(") only separates and is dropped.
+    kinds: list[tuple[str, int]] = []  # ("month", n) | ("year", y) | ("range", 0)
+    for position, token in enumerate(tokens):
+        if (year := _year_number(token)) is not None:
+            kinds.append(("year", year))
+        elif (month := _month_number(token)) is not None:
+            kinds.append(("month", month))
+        elif _is_day_of_month(token, tokens[position + 1 : position + 2]):
+            continue  # "до 15 января": the day is finer than a month window
+        elif token in _RANGE_WORDS:
+            kinds.append(("range", 0))
+        elif token in _FILLER_WORDS or not (token.isalnum()):
+            continue
+        else:
+            reading.unknown.append(token)
+
+    index = 0
+    while index < len(kinds):
+        kind, value = kinds[index]
+        if kind == "month":
+            # A range: month [year…] (-|по|до) month, e.g. "сентябрь 2023 – май 2024".
+            after = index + 1
+            while after < len(kinds) and kinds[after][0] == "year":
+                reading.years.add(kinds[after][1])
+                after += 1
+            if (
+                after + 1 < len(kinds)
+                and kinds[after][0] == "range"
+                and kinds[after + 1][0] == "month"
+            ):
+                reading.add_months(value, kinds[after + 1][1])
+                index = after + 2
+                continue
+            reading.add_months(value, value)
+            index = after
+            continue
+        if kind == "year":
+            if (
+                index + 2 < len(kinds)
+                and kinds[index + 1][0] == "range"
+                and kinds[index + 2][0] == "year"
+                and kinds[index + 2][1] >= value
+            ):
+                reading.years.update(range(value, kinds[index + 2][1] + 1))
+                reading.year_range = True
+                index += 3
+                continue
+            reading.years.add(value)
+        index += 1
+    return reading
+
+
+def _normalise(text: str) -> str:
+    return _DASHES_RE.sub("-", text.lower().replace("ё", "е"))
+
+
+def parse_schedule(text: str) -> tuple[Schedule, bool]:
+    """Read a Russian schedule phrase ("Сроки" cell) into a ``Schedule``.
+
+    Takes the cell text as written (tags and extra whitespace are cleaned here) and returns
+    ``(schedule, understood)``. Rules, in this order:
+
+    - on-demand wordings ("По мере необходимости", "По запросу", "По плану отдела образования",
+      "в соответствии с планом-графиком …") -> ``on_demand``, understood;
+    - continuous wordings ("В течение (учебного) года", "Постоянно") -> ``continuous``;
+    - "ежеквартально" / "1 раз в квартал" -> ``quarterly`` with the four quarters as windows;
+    - otherwise months and years are read: months without years -> ``yearly``; any year written
+      -> ``once`` (it happens in those years); a bare year range ("2023 – 2024 гг.") ->
+      ``continuous`` over those years; "Ежегодно" / "Раз в год" without months -> ``yearly``
+      with no months. A range gives one window ("Декабрь-январь" -> (12, 1)), a list one window
+      per month.
+
+    Years written with the first three kinds are kept. A phrase with words it does not know
+    ("когда-нибудь", "по итогам") or with nothing to read keeps its text, gets ``on_demand``
+    and ``understood`` is False; so does an empty phrase. Never raises.
+    """
+    written = clean_text(text)
+    phrase = _normalise(written)
+
+    if not phrase:
+        return Schedule((), (), Recurrence.ON_DEMAND, written, ()), False
+    for pattern, recurrence in (
+        (_ON_DEMAND_RE, Recurrence.ON_DEMAND),
+        (_CONTINUOUS_RE, Recurrence.CONTINUOUS),
+        (_QUARTERLY_RE, Recurrence.QUARTERLY),
+    ):
+        if pattern.search(phrase):
+            years = tuple(sorted(_scan(phrase).years))
+            windows = QUARTER_WINDOWS if recurrence is Recurrence.QUARTERLY else ()
+            return Schedule((), years, recurrence, written, windows), True
+
+    yearly_said = bool(_YEARLY_RE.search(phrase))
+    reading = _scan(_YEARLY_RE.sub(" ", phrase))
+    years = tuple(sorted(reading.years))
+    if reading.unknown or not (reading.months or years or yearly_said):
+        return Schedule((), years, Recurrence.ON_DEMAND, written, ()), False
+
+    months = tuple(reading.months)
+    if months:
+        recurrence = Recurrence.ONCE if years else Recurrence.YEARLY
+        return Schedule(months, years, recurrence, written, tuple(reading.windows)), True
+    if years and not yearly_said:
+        recurrence = Recurrence.CONTINUOUS if reading.year_range else Recurrence.ONCE
+        return Schedule((), years, recurrence, written, ()), True
+    return Schedule((), years, Recurrence.YEARLY, written, ()), True

@@ -1,0 +1,225 @@
+"""Activity kinds and audience, pinned on rows of the real roadmaps in the seeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services.roadmap import ActivityKind, applies_to_reservists, classify_kind
+
+K = ActivityKind
+
+PETROVSKY_2 = (
+    "Методическое сопровождение резерва управленческих кадров и педагогических работников, "
+    "планирующих вертикальный карьерный рост."
+)
+KAMYSHIN_RESERVE = "Модуль «Кадровый резерв»"
+KAMYSHIN_LEADER = "Модуль «Современный руководитель»"
+KHABAROVSK_1 = "ТРЕК 1. Повышение качества управленческой деятельности руководителей"
+KHABAROVSK_2 = "ТРЕК 2. Формирование и использование кадрового резерва руководителей"
+
+
+# (kind, title) of real rows; long titles are cut at a word boundary.
+SEED_ROWS: list[tuple[ActivityKind, str]] = [
+    # Petrovsky 2022
+    (
+        K.PLANNING,
+        "Составление индивидуального плана подготовки к замещению должности руководителя",
+    ),
+    (K.OTHER, "Сопровождение кандидатов в ходе выполнения индивидуального плана"),
+    (K.INTERVIEW, "Собеседование по итогам выполнения индивидуального плана"),
+    (K.DIAGNOSTICS, "Психолого-педагогическая диагностика лидерских качеств"),
+    (
+        K.TRAINING,
+        "Психологические тренинги для педагогов, планирующих вертикальный карьерный рост",
+    ),
+    (K.COMPETITION, "Муниципальные этапы конкурсов профессионального мастерства"),
+    (K.SEMINAR, "Работа виртуальной площадки для руководителей образовательных учреждений"),
+    (K.SEMINAR, "Участие в работе площадок (секций) руководителей образовательных учреждений."),
+    # a self-government day, not a seminar or anything else
+    (
+        K.SELF_GOVERNMENT_DAY,
+        (
+            "Участие в Дне самоуправления в образовательных учреждениях «Один день из жизни "
+            "руководителя образовательного учреждения»"
+        ),
+    ),
+    (K.SELF_GOVERNMENT_DAY, "«Один день из жизни руководителя»"),
+    (K.SELF_GOVERNMENT_DAY, "День самоуправления"),
+    (K.CONSULTATION, "Подбор наставника из числа опытных руководящих работников"),
+    (K.COURSES, "Направление на курсы переподготовки по направлению «Менеджмент образования»"),
+    # Kamyshin 2022
+    (K.SEMINAR, "Участие в региональных семинарах"),
+    (K.DIAGNOSTICS, "Участие в экспресс- диагностики оценки сформированности компетенций"),
+    (K.COMPETITION, "Сопровождение участников профессиональных конкурсов"),
+    (K.CONSULTATION, "Внедрение технологии управленческого наставничества посредством"),
+    (K.CONSULTATION, "включения в ОО в систему менторства"),
+    (K.SEMINAR, "Участие в региональных семинарах - практикумов"),
+    (K.SEMINAR, "Организация работы «Школы управленческого мастерства»"),
+    (K.MONITORING, "Анализ потребностей"),
+    (K.COMPETITION, "Проведение конкурса для включения в кадровый резерв"),
+    (K.PLANNING, "Разработка индивидуальных планов профессионального развития"),
+    # not planning: nothing is drawn up
+    (K.OTHER, "Сопровождение выполнения индивидуальных планов развития резервистов"),
+    (K.SEMINAR, "Проведение семинаров-практикумов для лиц, включенных в кадровый резерв."),
+    # Khabarovsk 2023
+    (K.OTHER, "Формирование регионального управленческого актива"),
+    (K.COURSES, "Курсы повышения квалификации «Развитие управленческих компетенций»"),
+    (K.SEMINAR, "Краевой он-лайн семинар «Психологическое обеспечение образовательного процесса"),
+    # a seminar about monitoring results is a seminar
+    (
+        K.SEMINAR,
+        (
+            "Межрегиональный семинар «Успешные практики управления с учетом анализа результатов "
+            "мониторинга показателей оценки механизмов управления качеством образования»"
+        ),
+    ),
+    (K.SEMINAR, "Формирование системы постоянно действующих практических семинаров/вебинаров"),
+    # "конкурс" contains "курс" but is not courses
+    (K.COMPETITION, "Краевой конкурс на лучшую муниципальную программу преодоления неуспешности"),
+    (
+        K.OTHER,
+        (
+            "Разработка рекомендаций по использованию успешных практик управления с учетом "
+            "анализа результатов мониторинга показателей оценки механизмов управления качеством "
+            "образования"
+        ),
+    ),
+    (K.COMPETITION, "Проведение конкурса на включение в краевой кадровый резерв руководителей"),
+    (K.COURSES, "Проведение курсов повышения квалификации для резерва руководителей"),
+    # "стажировочных площадок" is an internship, not a seminar
+    (
+        K.INTERNSHIP,
+        (
+            "Формирование системы региональных, муниципальных стажировочных площадок для "
+            "личностного профессионального развития кадрового резерва"
+        ),
+    ),
+    (
+        K.INTERNSHIP,
+        (
+            "Организация обучения кадрового резерва руководителей системы образования и "
+            "управленческих команд образовательных организаций на региональных и муниципальных "
+            "стажировочных площадках края"
+        ),
+    ),
+    (
+        K.INTERNSHIP,
+        "Проведение стажировок для кадрового резерва в качестве помощника руководителя",
+    ),
+    (
+        K.CONSULTATION,
+        "Закрепление наставников за резервистами из системы краевого кадрового резерва",
+    ),
+    (K.COMPETITION, "Краевой конкурс для резервиста и наставника"),
+    (K.MONITORING, "Мониторинг системы работы с кадровым резервом и управленческими командами"),
+    # not from the seeds: the rest of the vocabulary
+    (K.MONITORING, "Оценка эффективности деятельности руководителей"),
+    (K.CONSULTATION, "Консультации для резервистов"),
+    (K.SEMINAR, "Вебинар для резерва"),
+    (K.OTHER, "Издание приказа о составе рабочей группы"),
+]
+
+
+@pytest.mark.parametrize(("kind", "title"), SEED_ROWS)
+def test_classify_kind_on_seed_rows(kind: ActivityKind, title: str) -> None:
+    assert classify_kind(title) is kind
+
+
+def test_result_is_read_only_when_the_title_says_nothing() -> None:
+    assert classify_kind("Работа с резервом", "Проведены тренинги") is K.TRAINING
+    assert classify_kind("Подбор наставника", "Проведены тренинги") is K.CONSULTATION
+    assert classify_kind("Работа с резервом", "Справка") is K.OTHER
+
+
+def test_classify_kind_ignores_case_and_yo() -> None:
+    assert classify_kind("ПСИХОЛОГИЧЕСКИЙ ТРЕНИНГ") is K.TRAINING
+    assert classify_kind("Разработка индивидуального плана, утверждённого отделом") is K.PLANNING
+
+
+@pytest.mark.parametrize(
+    ("title", "section", "kind", "expected"),
+    [
+        # Petrovsky: both "Направление работы" name candidates / the reserve.
+        (
+            "Составление индивидуального плана",
+            "Сопровождение кандидатов, включённых в резерв",
+            K.PLANNING,
+            True,
+        ),
+        # decided: applies (the reservist carries out the plan all year; see the docstring)
+        (
+            "Сопровождение кандидатов в ходе выполнения индивидуального плана",
+            "Сопровождение кандидатов, включённых в резерв",
+            K.OTHER,
+            True,
+        ),
+        (
+            "Муниципальные этапы конкурсов профессионального мастерства",
+            PETROVSKY_2,
+            K.COMPETITION,
+            True,
+        ),
+        (
+            "Работа виртуальной площадки для руководителей образовательных учреждений",
+            PETROVSKY_2,
+            K.SEMINAR,
+            True,
+        ),
+        # Kamyshin: only the reserve module, and not the department's needs analysis
+        ("Участие в региональных семинарах - практикумах", KAMYSHIN_RESERVE, K.SEMINAR, True),
+        ("Анализ потребностей", KAMYSHIN_RESERVE, K.MONITORING, False),
+        ("Анализ потребностей", KAMYSHIN_RESERVE, K.OTHER, False),
+        (
+            "Сопровождение выполнения индивидуальных планов развития резервистов",
+            KAMYSHIN_RESERVE,
+            K.OTHER,
+            True,
+        ),
+        ("Участие в региональных семинарах", KAMYSHIN_LEADER, K.SEMINAR, False),
+        ("Участие в экспресс- диагностики оценки", KAMYSHIN_LEADER, K.DIAGNOSTICS, False),
+        # Khabarovsk: track 2 rows a reservist takes part in
+        ("Курсы повышения квалификации «Развитие компетенций»", KHABAROVSK_1, K.COURSES, False),
+        ("Проведение стажировок для кадрового резерва", KHABAROVSK_2, K.INTERNSHIP, True),
+        (
+            "Формирование системы региональных, муниципальных стажировочных площадок",
+            KHABAROVSK_2,
+            K.INTERNSHIP,
+            False,
+        ),
+        ("Организация системы адресной методической помощи", KHABAROVSK_2, K.OTHER, False),
+        ("Закрепление наставников за резервистами", KHABAROVSK_2, K.CONSULTATION, True),
+        (
+            "Закрепление наставников (кураторов) для вновь назначенных руководителей ОМСУ",
+            KHABAROVSK_2,
+            K.CONSULTATION,
+            False,
+        ),
+        ("Мониторинг системы работы с кадровым резервом", KHABAROVSK_2, K.MONITORING, False),
+        (
+            "Разработка концепции непрерывного профессионального развития",
+            KHABAROVSK_2,
+            K.OTHER,
+            False,
+        ),
+        ("Обобщение лучших практик работы с резервом", KHABAROVSK_2, K.OTHER, False),
+        # a title naming the reserve applies even under another heading
+        ("Семинар для лиц, включенных в кадровый резерв", KAMYSHIN_LEADER, K.SEMINAR, True),
+        # no sections: the wording or the kind decides
+        ("Психологические тренинги", "", K.TRAINING, True),
+        ("Собеседование", "", K.INTERVIEW, True),
+        ("Издание приказа о составе рабочей группы", "", K.OTHER, False),
+        ("Информирование резервистов о вакансиях", "", K.OTHER, True),
+        ("Мониторинг результатов резервистов", "", K.MONITORING, False),
+    ],
+)
+def test_applies_to_reservists(
+    title: str, section: str, kind: ActivityKind, expected: bool
+) -> None:
+    assert applies_to_reservists(title, section, kind) is expected
+
+
+def test_applies_to_reservists_reads_the_result_when_given() -> None:
+    assert not applies_to_reservists("Работа с документами", "", K.OTHER)
+    assert applies_to_reservists(
+        "Работа с документами", "", K.OTHER, result="Кандидаты выполняют мероприятия плана"
+    )
