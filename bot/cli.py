@@ -13,11 +13,16 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.services.roadmap import ParseResult
+    from bot.services.roadmap_import import ImportReport
 
 log = structlog.get_logger("bot")
 
@@ -70,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             settings.require_token()
     except SettingsError as exc:
-        print(f"error: {exc.variable} {exc.reason}", file=sys.stderr)  # noqa: T201
+        print(f"error: {exc.variable} {exc.reason}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "run":
@@ -80,9 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return asyncio.run(_migrate(settings, args.revision, down=args.down))
     if args.command == "roadmap":
-        return asyncio.run(
-            _roadmap_import(settings, args.path, args.year, as_json=args.json, dry=args.dry_run)
-        )
+        return _roadmap_import(settings, args.path, args.year, as_json=args.json, dry=args.dry_run)
     return asyncio.run(_scan(settings, args.at, dry=args.dry_run))
 
 
@@ -96,36 +99,52 @@ async def _migrate(settings: Settings, revision: str, *, down: bool) -> int:
             await migrate.downgrade(db.engine, revision)
         else:
             await migrate.upgrade(db.engine, revision)
-        print(f"database at revision {await migrate.current(db.engine)}")  # noqa: T201
+        print(f"database at revision {await migrate.current(db.engine)}")
     finally:
         await db.dispose()
     return 0
 
 
-async def _roadmap_import(
+def _roadmap_import(
     settings: Settings, path: Path, year: int | None, *, as_json: bool, dry: bool
 ) -> int:
-    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
     from bot.services.roadmap import RoadmapFormatError, parse_roadmap_file  # noqa: PLC0415
 
     try:
         data = path.read_bytes()
         result = parse_roadmap_file(path)
     except OSError as exc:
-        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)  # noqa: T201
+        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
     except RoadmapFormatError as exc:
-        print(f"error: {path}: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"error: {path}: {exc}", file=sys.stderr)
         return 1
     if as_json:
-        json.dump([a.to_json() for a in result.activities], sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            [a.to_json() for a in result.activities], sys.stdout, ensure_ascii=False, indent=2
+        )
         sys.stdout.write("\n")
     else:
         _print_summary(path, result)
     if dry:
         if not as_json:
-            print("dry run: nothing written")  # noqa: T201
+            print("dry run: nothing written")
         return 0
+    report = asyncio.run(_store_roadmap(settings, path, data, result, year))
+    a, p = report.activities, report.plans
+    print(
+        f"imported: {a.created} new, {a.updated} updated, {a.unchanged} unchanged, "
+        f"{a.archived} archived; plans: {p.added} items added, {p.updated} updated, "
+        f"{p.archived} archived",
+        file=sys.stderr if as_json else sys.stdout,
+    )
+    return 0
+
+
+async def _store_roadmap(
+    settings: Settings, path: Path, data: bytes, result: ParseResult, year: int | None
+) -> ImportReport:
+    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
     from bot.services.roadmap_import import import_roadmap  # noqa: PLC0415
     from storage import migrate  # noqa: PLC0415
     from storage.db import Database  # noqa: PLC0415
@@ -137,34 +156,24 @@ async def _roadmap_import(
         if year is not None:
             today = today.replace(year=year, month=1, day=1)
         async with db.session() as repo:
-            report = await import_roadmap(repo, result, path.name, data, today)
+            return await import_roadmap(repo, result, path.name, data, today)
     finally:
         await db.dispose()
-    out = sys.stderr if as_json else sys.stdout
-    a, p = report.activities, report.plans
-    print(  # noqa: T201
-        f"imported: {a.created} new, {a.updated} updated, {a.unchanged} unchanged, "
-        f"{a.archived} archived; plans: {p.added} items added, {p.updated} updated, "
-        f"{p.archived} archived",
-        file=out,
+
+
+def _print_summary(path: Path, result: ParseResult) -> None:
+    print(
+        f"{path}: {result.tables} table(s), {result.rows} row(s), "
+        f"{len(result.activities)} activities"
     )
-    return 0
-
-
-def _print_summary(path: Path, result: object) -> None:
-    from bot.services.roadmap import ParseResult  # noqa: PLC0415
-
-    assert isinstance(result, ParseResult)
-    print(f"{path}: {result.tables} table(s), {result.rows} row(s), "  # noqa: T201
-          f"{len(result.activities)} activities")
     for kind, count in sorted(result.counts_by_kind().items(), key=lambda kv: -kv[1]):
-        print(f"  {kind}: {count}")  # noqa: T201
+        print(f"  {kind}: {count}")
     applies = sum(1 for a in result.activities if a.for_reservists)
-    print(f"  for reservists' plans: {applies}")  # noqa: T201
+    print(f"  for reservists' plans: {applies}")
     if result.warnings:
-        print(f"warnings ({len(result.warnings)}):")  # noqa: T201
+        print(f"warnings ({len(result.warnings)}):")
         for w in result.warnings:
-            print(f"  line {w.line}: {w.message}")  # noqa: T201
+            print(f"  line {w.line}: {w.message}")
 
 
 async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
@@ -187,10 +196,10 @@ async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
         await db.dispose()
     if dry:
         for who, title, kind, occasion in report.planned:
-            print(f"{who}\t{kind}\t{occasion}\t{title}")  # noqa: T201
-        print(f"{len(report.planned)} notice(s) would be recorded; nothing sent")  # noqa: T201
+            print(f"{who}\t{kind}\t{occasion}\t{title}")
+        print(f"{len(report.planned)} notice(s) would be recorded; nothing sent")
     else:
-        print(  # noqa: T201
+        print(
             f"recorded {report.recorded}, sent {report.sent}, waiting {report.deferred}, "
             f"skipped {report.skipped}, blocked {report.blocked}, failed {report.failed}"
         )

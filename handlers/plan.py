@@ -280,6 +280,7 @@ async def log_evidence(
     clock: Clock,
 ) -> None:
     """A photo or a document as evidence (kept by Telegram file_id): save."""
+    evidence: tuple[str, str, str | None]
     if message.photo:
         evidence = (message.photo[-1].file_id, "photo", None)
     elif message.document:
@@ -324,9 +325,7 @@ async def _save(
         await target.answer(texts.logged(item.title, view.done, view.total))
 
 
-async def reopen_item(
-    query: CallbackQuery, callback_data: ItemCb, repo: Repo, user: User
-) -> None:
+async def reopen_item(query: CallbackQuery, callback_data: ItemCb, repo: Repo, user: User) -> None:
     """«Открыть заново»: the item is planned again; the completion stays in the history."""
     try:
         await PlanService(repo).reopen(user, callback_data.item_id)
@@ -404,8 +403,10 @@ async def add_month(
 ) -> None:
     """The due month: add the item."""
     today = _today(user, settings, clock)
-    valid_months = {(today.year + (today.month + k - 1) // 12, (today.month + k - 1) % 12 + 1)
-                    for k in range(12)}
+    valid_months = {
+        (today.year + (today.month + k - 1) // 12, (today.month + k - 1) % 12 + 1)
+        for k in range(12)
+    }
     if (callback_data.year, callback_data.month) not in valid_months:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -421,9 +422,7 @@ async def add_month(
         )
 
 
-async def add_month_typed(
-    message: Message, user: User, settings: Settings, clock: Clock
-) -> None:
+async def add_month_typed(message: Message, user: User, settings: Settings, clock: Clock) -> None:
     """Text instead of a month button: ask again."""
     await message.answer(
         texts.BAD_MONTH, reply_markup=months_keyboard(_today(user, settings, clock))

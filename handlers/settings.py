@@ -46,7 +46,6 @@ async def settings_action(
     callback_data: SettingsCb,
     user: User,
     repo: Repo,
-    settings: Settings,
 ) -> None:
     """Buttons of /settings: open the zone list, pick a zone, mute, unmute."""
     if query.message is None:

@@ -1,4 +1,4 @@
-"""/start with and without an invite, registration with consent, /help, /cancel, /me, /delete_me."""
+"""/start registration with consent, /help, /cancel, /me, /delete_me."""
 
 from __future__ import annotations
 
@@ -272,6 +272,3 @@ async def delete_answer(
     await query.message.answer(texts.DELETED)
     if chat_id is not None:
         await clear_user_commands(bot, chat_id)
-
-
-

@@ -46,7 +46,7 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 class Database:
-    """The engine and its session factory; ``session()`` yields a :class:`Repo` in a transaction."""
+    """The engine and its sessions; ``session()`` yields a :class:`Repo` in a transaction."""
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -23,7 +23,7 @@ async def insert_ignore(
     """
     if not rows:
         return 0
-    name = session.bind.dialect.name
+    name = session.get_bind().dialect.name
     if name == "postgresql":
         stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     elif name == "sqlite":
@@ -43,6 +43,6 @@ def for_update(session: AsyncSession, stmt: _S) -> _S:
 
     SQLite serialises writers on the whole file, so no row lock is needed there.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return stmt.with_for_update()
     return stmt

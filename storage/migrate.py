@@ -1,4 +1,4 @@
-"""Apply and revert Alembic migrations from inside the program (``python -m bot migrate``, start-up).
+"""Apply and revert Alembic migrations from inside the program (``python -m bot migrate``).
 
 The Alembic scripts live in ``storage/migrations``; the connection is the program's own async
 engine, handed to ``env.py`` through ``config.attributes`` (Alembic's documented recipe for

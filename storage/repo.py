@@ -45,7 +45,7 @@ class UserRepo:
         return await self.s.get(User, user_id)
 
     async def ensure_officers(self, telegram_ids: Iterable[int]) -> int:
-        """Make officers of these Telegram ids (OFFICER_IDS); returns how many were added or promoted."""
+        """Make officers of these Telegram ids (OFFICER_IDS); returns how many changed."""
         changed = 0
         for tg_id in telegram_ids:
             user = await self.by_telegram(tg_id)
@@ -166,9 +166,10 @@ class ActivityRepo:
             changes = {k: v for k, v in row.items() if getattr(current, k) != v}
             if current.archived:
                 changes["archived"] = False
-            if changes:
-                for k, v in changes.items():
-                    setattr(current, k, v)
+            for k, v in changes.items():
+                setattr(current, k, v)
+            # a row that only moved in the file (position, line) is not a change of content
+            if set(changes) - {"position", "source_line"}:
                 updated += 1
             else:
                 unchanged += 1

@@ -47,10 +47,10 @@ async def empty_db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def db(empty_db: Database) -> AsyncIterator[Database]:
+async def db(empty_db: Database) -> Database:
     """A database migrated to head."""
     await migrate.upgrade(empty_db.engine)
-    yield empty_db
+    return empty_db
 
 
 @pytest.fixture

@@ -83,7 +83,9 @@ class Harness:
     async def send_photo(self, user_id: int) -> list[Call]:
         """The user sends a photo."""
         sizes = [
-            PhotoSize(file_id=f"PH{next(_ids)}", file_unique_id=f"p{next(_ids)}", width=w, height=w)
+            PhotoSize(
+                file_id=f"PH{next(_ids)}", file_unique_id=f"p{next(_ids)}", width=w, height=w
+            )
             for w in (90, 800)
         ]
         msg = self._message(user_id, photo=sizes)

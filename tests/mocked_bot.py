@@ -70,7 +70,7 @@ class RecordingSession(BaseSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
-        params = {k: v for k, v in method.model_dump(exclude_none=True).items()}
+        params = dict(method.model_dump(exclude_none=True))
         params["reply_markup"] = getattr(method, "reply_markup", None)
         name = method.__api_method__
         chat_id = params.get("chat_id")
@@ -93,7 +93,11 @@ class RecordingSession(BaseSession):
         return True  # type: ignore[return-value]
 
     async def stream_content(
-        self, url: str, headers: Any = None, timeout: int = 30, chunk_size: int = 65536,
+        self,
+        url: str,
+        headers: Any = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:  # pragma: no cover
         yield b""

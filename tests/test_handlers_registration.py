@@ -21,7 +21,9 @@ async def invite_code(h: Harness, role: str = "reservist", extra: str = "") -> s
     return match.group(1)
 
 
-async def register(h: Harness, tg_id: int, code: str, municipality: str | None = "Петровский район") -> None:
+async def register(
+    h: Harness, tg_id: int, code: str, municipality: str | None = "Петровский район"
+) -> None:
     calls = await h.send(tg_id, f"/start {code}")
     await h.press(tg_id, last_with_buttons(calls).button("Согласен"))
     await h.send(tg_id, "Иванова Мария Петровна")
@@ -45,7 +47,9 @@ async def test_stranger_is_refused_and_not_stored(harness: Harness, db: Database
     assert await count_users(db) == before
 
 
-async def test_unknown_expired_and_used_invites(harness: Harness, db: Database, clock: FakeClock) -> None:
+async def test_unknown_expired_and_used_invites(
+    harness: Harness, db: Database, clock: FakeClock
+) -> None:
     calls = await harness.send(5555, "/start nosuchcode")
     assert "не найдена" in texts_of(calls)
 
@@ -131,7 +135,9 @@ async def test_cancel_leaves_registration_without_saving(harness: Harness, db: D
     await register(harness, RESERVIST_TG, code)
 
 
-async def test_invite_with_municipality_skips_that_question(harness: Harness, db: Database) -> None:
+async def test_invite_with_municipality_skips_that_question(
+    harness: Harness, db: Database
+) -> None:
     code = await invite_code(harness, "mentor", "3 Камышинский район")
     await register(harness, 3001, code, municipality=None)
     async with db.session() as repo:

@@ -178,4 +178,3 @@ class PeopleService:
         user.anonymised_at = now
         await self.repo.notices.skip_for_user(user.id)
         await self.repo.flush()
-

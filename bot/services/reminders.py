@@ -69,7 +69,9 @@ class ScanReport:
     planned: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
-def owed_notices(item: PlanItem, user: User, now: datetime, rules: ReminderRules) -> list[Candidate]:
+def owed_notices(
+    item: PlanItem, user: User, now: datetime, rules: ReminderRules
+) -> list[Candidate]:
     """The notices ``item`` owes ``user`` at ``now`` (aware), by the rules in the module doc."""
     if item.status != ItemStatus.PLANNED or item.due_on is None:
         return []

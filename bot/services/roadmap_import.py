@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import structlog
 
@@ -31,12 +32,12 @@ class ImportReport:
     plans: SyncReport
 
 
-def activity_rows(result: ParseResult) -> list[dict[str, object]]:
+def activity_rows(result: ParseResult) -> list[dict[str, Any]]:
     """Activity columns for :meth:`storage.repo.ActivityRepo.upsert`, in the roadmap's order.
 
     Two rows with the same key (the same title repeated in one section) keep the first.
     """
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for position, activity in enumerate(result.activities):
         if activity.key in seen:
@@ -67,7 +68,7 @@ async def import_roadmap(
     Re-importing the same file changes nothing; a changed file updates activities in place
     and archives the ones it no longer has; nothing reservists logged is deleted.
     """
-    upsert = await repo.activities.upsert(activity_rows(result))  # type: ignore[arg-type]
+    upsert = await repo.activities.upsert(activity_rows(result))
     await repo.activities.log_import(
         RoadmapImport(
             source_name=source_name,

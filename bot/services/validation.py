@@ -32,7 +32,7 @@ def clean_text(value: str | None, low: int = 2, high: int = 200) -> str:
 
 
 def clean_full_name(value: str | None) -> str:
-    """A full name (ФИО): two to five words of letters, at most 200 characters, each word capitalised.
+    """A full name (ФИО): two to five words of letters, at most 200 characters, capitalised.
 
     Raises:
         InputError: as :func:`clean_text`, or when it does not look like a name.

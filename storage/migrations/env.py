@@ -4,8 +4,10 @@ from the `alembic` command line, against DATABASE_URL (async engine, run_sync)."
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from storage.models import Base, UTCDateTime
@@ -14,7 +16,9 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(
+    type_: str, obj: object, _autogen_context: AutogenContext
+) -> str | Literal[False]:
     """Render the project's UTCDateTime as a plain timezone-aware DateTime in new scripts."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -1,0 +1,89 @@
+"""Settings: defaults, parsing, and one clear line with exit code 2 for a bad value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults() -> None:
+    s = load_settings(_env_file=None)
+    assert s.database_url == "sqlite+aiosqlite:///data/reserve.db"
+    assert s.telegram_api_url == "https://api.telegram.org"
+    assert s.default_timezone == "Europe/Moscow"
+    assert s.officer_ids == ()
+    assert s.reminder_days_before == (7, 1)
+
+
+def test_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OFFICER_IDS", "11, 22;33")
+    monkeypatch.setenv("REMINDER_DAYS_BEFORE", "1,7,14")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081/")
+    s = load_settings(_env_file=None)
+    assert s.officer_ids == (11, 22, 33)
+    assert s.reminder_days_before == (14, 7, 1)
+    assert s.telegram_api_url == "http://127.0.0.1:8081"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("OFFICER_IDS", "alice"),
+        ("DEFAULT_TIMEZONE", "Mars/Olympus"),
+        ("DATABASE_URL", "mysql://x"),
+        ("TELEGRAM_API_URL", "api.telegram.org"),
+        ("BOT_TOKEN", "not-a-token"),
+        ("INVITE_TTL_DAYS", "0"),
+    ],
+)
+def test_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings(_env_file=None)
+    assert info.value.variable == variable
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "OFFICER_IDS"}}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **env, "PYTHONPATH": str(ROOT)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_token_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = _run(["run"], {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: BOT_TOKEN is required to run the bot; get one from @BotFather"
+    ]
+
+
+def test_malformed_setting_exits_2(tmp_path: Path) -> None:
+    result = _run(["run"], {"OFFICER_IDS": "1,two", "BOT_TOKEN": "1:x"}, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_subcommands(tmp_path: Path) -> None:
+    result = _run(["--help"], {}, tmp_path)
+    assert result.returncode == 0
+    for word in ("run", "migrate", "roadmap", "reminders"):
+        assert word in result.stdout
