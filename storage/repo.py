@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import for_update, insert_ignore
@@ -194,11 +194,18 @@ class ActivityRepo:
 
 
 @dataclass(frozen=True, slots=True)
-class ReminderRow:
-    """A plan item that may need a notice, with its owner."""
+class OpenItem:
+    """A not-done, dated plan item with what the reminder rules need of it and its owner
+    (plain columns, no ORM objects: the scan reads every open item of every plan)."""
 
-    item: PlanItem
-    user: User
+    id: int
+    title: str
+    starts_on: date | None
+    due_on: date | None
+    status: str
+    user_id: int
+    full_name: str | None
+    timezone: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +276,20 @@ class PlanRepo:
         await self.s.flush()
         return item
 
+    async def add_items(
+        self, items: Sequence[PlanItem], actor_id: int | None, source: str
+    ) -> None:
+        """Insert items in one go, each with its ``created`` history entry."""
+        self.s.add_all(items)
+        await self.s.flush()
+        self.s.add_all(
+            PlanItemEvent(
+                item_id=i.id, actor_id=actor_id, action="created", data={"source": source}
+            )
+            for i in items
+        )
+        await self.s.flush()
+
     async def add_event(
         self, item_id: int, actor_id: int | None, action: str, data: dict[str, Any]
     ) -> None:
@@ -303,10 +324,19 @@ class PlanRepo:
             .values(data={"redacted": True})
         )
 
-    async def open_items_of_years(self, years: Sequence[int]) -> Sequence[ReminderRow]:
+    async def open_items_of_years(self, years: Sequence[int]) -> list[OpenItem]:
         """Not-done, dated items of these years' plans owned by active, unmuted reservists."""
         stmt = (
-            select(PlanItem, User)
+            select(
+                PlanItem.id,
+                PlanItem.title,
+                PlanItem.starts_on,
+                PlanItem.due_on,
+                PlanItem.status,
+                User.id,
+                User.full_name,
+                User.timezone,
+            )
             .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
             .join(User, User.id == IndividualPlan.user_id)
             .where(
@@ -321,7 +351,7 @@ class PlanRepo:
             )
             .order_by(User.id, PlanItem.id)
         )
-        return [ReminderRow(item=i, user=u) for i, u in (await self.s.execute(stmt)).all()]
+        return [OpenItem(*row) for row in (await self.s.execute(stmt)).all()]
 
 
 class NoticeRepo:
@@ -343,15 +373,14 @@ class NoticeRepo:
             ["user_id", "item_id", "kind", "occasion"],
         )
 
-    async def pending(self, now: datetime, limit: int = 1000) -> Sequence[NoticeRow]:
-        """Pending notices whose ``not_before`` has come, oldest first."""
+    async def pending(self, now: datetime) -> Sequence[NoticeRow]:
+        """Every pending notice whose ``not_before`` has come, oldest first."""
         stmt = (
             select(Notice, User, PlanItem)
             .join(User, User.id == Notice.user_id)
             .join(PlanItem, PlanItem.id == Notice.item_id)
             .where(Notice.status == "pending", Notice.not_before <= now)
             .order_by(Notice.not_before, Notice.id)
-            .limit(limit)
         )
         return [NoticeRow(n, u, i) for n, u, i in (await self.s.execute(stmt)).all()]
 
@@ -370,22 +399,6 @@ class NoticeRepo:
             .values(status="skipped")
         )
         return int(getattr(result, "rowcount", 0) or 0)
-
-    async def skip_older(self, user_id: int, item_id: int, kind: str, keep: str) -> None:
-        """Skip pending notices of the same (user, item, kind) superseded by occasion ``keep``."""
-        await self.s.execute(
-            update(Notice)
-            .where(
-                and_(
-                    Notice.user_id == user_id,
-                    Notice.item_id == item_id,
-                    Notice.kind == kind,
-                    Notice.status == "pending",
-                    Notice.occasion != keep,
-                )
-            )
-            .values(status="skipped")
-        )
 
     async def sent_for(self, user_id: int) -> Sequence[Notice]:
         """Notices sent to a user, oldest first."""
@@ -431,8 +444,8 @@ __all__ = [
     "InviteRepo",
     "NoticeRepo",
     "NoticeRow",
+    "OpenItem",
     "PlanRepo",
-    "ReminderRow",
     "Repo",
     "UserRepo",
 ]

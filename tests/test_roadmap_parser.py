@@ -28,7 +28,6 @@ KHABAROVSK = SEEDS / "khabarovsk-project-2023.txt"
 
 # The seeds are the domain's source: CI has ../shared beside the checkout, so a missing seed is
 # a failure (FileNotFoundError), never a silent skip.
-needs_seeds = pytest.mark.usefixtures()
 
 
 def by_line(result: ParseResult) -> dict[int, ParsedActivity]:
@@ -54,7 +53,6 @@ def petrovsky() -> ParseResult:
     return parse_roadmap_file(PETROVSKY)
 
 
-@needs_seeds
 def test_petrovsky_counts(petrovsky: ParseResult) -> None:
     assert (petrovsky.tables, petrovsky.rows, len(petrovsky.activities)) == (1, 11, 11)
     assert petrovsky.warnings == ()
@@ -87,7 +85,6 @@ def test_petrovsky_counts(petrovsky: ParseResult) -> None:
     ]
 
 
-@needs_seeds
 def test_petrovsky_fields(petrovsky: ParseResult) -> None:
     rows = by_line(petrovsky)
     trainings = rows[52]
@@ -140,14 +137,12 @@ def test_petrovsky_fields(petrovsky: ParseResult) -> None:
     assert rows[60].schedule.text == "По запросу"
 
 
-@needs_seeds
 def test_petrovsky_audience(petrovsky: ParseResult) -> None:
     # Decided: every row applies, "Сопровождение кандидатов в ходе выполнения индивидуального
     # плана" included (the candidates carry out their plan all year).
     assert all(activity.for_reservists for activity in petrovsky.activities)
 
 
-@needs_seeds
 def test_petrovsky_kinds(petrovsky: ParseResult) -> None:
     assert [a.kind for a in petrovsky.activities] == [
         K.PLANNING,
@@ -174,7 +169,6 @@ def kamyshin() -> ParseResult:
     return parse_roadmap_file(KAMYSHIN)
 
 
-@needs_seeds
 def test_kamyshin_counts(kamyshin: ParseResult) -> None:
     # the passport and the "Структура / Функциональные обязанности" tables are not activities
     assert (kamyshin.tables, kamyshin.rows, len(kamyshin.activities)) == (1, 16, 16)
@@ -205,7 +199,6 @@ def test_kamyshin_counts(kamyshin: ParseResult) -> None:
     ]
 
 
-@needs_seeds
 def test_kamyshin_fields(kamyshin: ParseResult) -> None:
     rows = by_line(kamyshin)
     contest = rows[190]
@@ -229,7 +222,6 @@ def test_kamyshin_fields(kamyshin: ParseResult) -> None:
     assert rows[186].kind is K.SEMINAR  # «Школы управленческого мастерства»
 
 
-@needs_seeds
 def test_kamyshin_kinds(kamyshin: ParseResult) -> None:
     assert [a.kind for a in kamyshin.activities] == [
         *(K.SEMINAR, K.DIAGNOSTICS, K.SEMINAR, K.COMPETITION, K.CONSULTATION),
@@ -239,7 +231,6 @@ def test_kamyshin_kinds(kamyshin: ParseResult) -> None:
     ]
 
 
-@needs_seeds
 def test_kamyshin_audience(kamyshin: ParseResult) -> None:
     applies = [a.source_line for a in kamyshin.activities if a.for_reservists]
     assert applies == [188, 190, 191, 192, 193]  # the reserve module less "Анализ потребностей"
@@ -291,7 +282,6 @@ KHABAROVSK_LINES = [
 ]
 
 
-@needs_seeds
 def test_khabarovsk_counts(khabarovsk: ParseResult) -> None:
     # "Таблица 1" (indicators) is not an activity table
     assert (khabarovsk.tables, khabarovsk.rows, len(khabarovsk.activities)) == (1, 34, 34)
@@ -305,7 +295,6 @@ def test_khabarovsk_counts(khabarovsk: ParseResult) -> None:
     assert (len(track_1), len(track_2)) == (20, 14)
 
 
-@needs_seeds
 def test_khabarovsk_fields(khabarovsk: ParseResult) -> None:
     rows = by_line(khabarovsk)
     no_schedule = rows[212]  # 1.7 has an empty schedule cell
@@ -365,7 +354,6 @@ def test_khabarovsk_fields(khabarovsk: ParseResult) -> None:
     assert rows[234].kind is K.INTERNSHIP
 
 
-@needs_seeds
 def test_khabarovsk_kinds(khabarovsk: ParseResult) -> None:
     assert [a.kind for a in khabarovsk.activities] == [
         # track 1: 1.1-1.20
@@ -379,7 +367,6 @@ def test_khabarovsk_kinds(khabarovsk: ParseResult) -> None:
     ]
 
 
-@needs_seeds
 def test_khabarovsk_audience(khabarovsk: ParseResult) -> None:
     applies = [a.source_line for a in khabarovsk.activities if a.for_reservists]
     # track 2 less 2.4 (234), 2.6 (238), 2.15 (246) and the monitoring (250); no track 1 row
@@ -389,7 +376,6 @@ def test_khabarovsk_audience(khabarovsk: ParseResult) -> None:
 # --- stable keys --------------------------------------------------------------------------
 
 
-@needs_seeds
 def test_keys_survive_reformatting() -> None:
     original = PETROVSKY.read_text(encoding="utf-8")
     reformatted = "\n\n" + original  # two more lines on top
@@ -457,7 +443,6 @@ def test_default_roadmap() -> None:
     )
 
 
-@needs_seeds
 def test_default_roadmap_is_the_petrovsky_table() -> None:
     default = parse_roadmap_file(DEFAULT_ROADMAP_PATH).activities
     seed = parse_roadmap_file(PETROVSKY).activities
@@ -606,7 +591,6 @@ def test_text_without_activity_table_is_rejected(text: str, reason: str) -> None
         parse_roadmap_text(text)
 
 
-@needs_seeds
 def test_seed_without_its_activity_table_is_rejected() -> None:
     text = KAMYSHIN.read_text(encoding="utf-8").split("ПРИЛОЖЕНИЕ")[0]
     with pytest.raises(RoadmapFormatError, match=r"among 2 table.*Цель Программы.*Структура"):

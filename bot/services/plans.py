@@ -142,7 +142,8 @@ class PlanService:
         items = await self.repo.plans.items(plan.id, include_archived=True)
         by_key = {(i.activity_id, i.occurrence): i for i in items if i.activity_id is not None}
         wanted: set[tuple[int, int]] = set()
-        added = updated = archived = 0
+        new_items: list[PlanItem] = []
+        updated = archived = 0
         for activity in activities:
             if activity.archived or not activity.for_reservists:
                 continue
@@ -153,7 +154,7 @@ class PlanService:
                 if item is None:
                     if window.due_on is not None and window.due_on < today:
                         continue
-                    new = await self.repo.plans.add_item(
+                    new_items.append(
                         PlanItem(
                             plan_id=plan.id,
                             activity_id=activity.id,
@@ -165,8 +166,6 @@ class PlanService:
                             status=ItemStatus.PLANNED,
                         )
                     )
-                    await self.repo.plans.add_event(new.id, None, "created", {"source": "roadmap"})
-                    added += 1
                 elif item.status == ItemStatus.PLANNED:
                     fresh = {
                         "title": activity.title,
@@ -183,8 +182,8 @@ class PlanService:
             if key not in wanted and item.status == ItemStatus.PLANNED and not item.archived:
                 item.archived = True
                 archived += 1
-        await self.repo.flush()
-        return SyncReport(added, updated, archived)
+        await self.repo.plans.add_items(new_items, actor_id=None, source="roadmap")
+        return SyncReport(len(new_items), updated, archived)
 
     async def sync_year(self, year: int, today: date) -> SyncReport:
         """Sync every plan of ``year`` with the roadmap (after an import or an edit)."""

@@ -16,10 +16,10 @@ Nothing is sent in the user's quiet hours (21:00-09:00 local by default): notice
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -28,7 +28,7 @@ from bot.services.clock import in_quiet_hours, local_today, zone_of
 from bot.services.delivery import DeliveryError, Notifier, RecipientBlockedError
 from storage.db import Database
 from storage.models import ItemStatus, PlanItem, User
-from storage.repo import Repo
+from storage.repo import NoticeRow, Repo
 
 log = structlog.get_logger(__name__)
 
@@ -69,8 +69,30 @@ class ScanReport:
     planned: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
+class ItemDates(Protocol):
+    """What the rules read of a plan item (a PlanItem or a storage OpenItem)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def starts_on(self) -> date | None: ...
+    @property
+    def due_on(self) -> date | None: ...
+
+
+class Owner(Protocol):
+    """What the rules read of the item's owner."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def timezone(self) -> str | None: ...
+
+
 def owed_notices(
-    item: PlanItem, user: User, now: datetime, rules: ReminderRules
+    item: ItemDates, user: Owner, now: datetime, rules: ReminderRules
 ) -> list[Candidate]:
     """The notices ``item`` owes ``user`` at ``now`` (aware), by the rules in the module doc."""
     if item.status != ItemStatus.PLANNED or item.due_on is None:
@@ -105,6 +127,12 @@ def render(kind: str, item: PlanItem, today: date) -> str:
     return texts.notice_snoozed(item.title)
 
 
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    id: int
+    timezone: str | None
+
+
 class ReminderService:
     """Scans plans for owed notices, records them, and sends what may be sent now."""
 
@@ -131,21 +159,16 @@ class ReminderService:
         async with self.db.session() as repo:
             rows = await repo.plans.open_items_of_years(years)
             candidates: list[Candidate] = []
-            titles: dict[int, tuple[User, PlanItem]] = {}
+            by_id = {row.id: row for row in rows}
             for row in rows:
-                zone = zone_of(row.user.timezone, self.rules.default_timezone)
-                if row.item.due_on and local_today(now, zone).year > row.item.due_on.year:
-                    continue
-                owed = owed_notices(row.item, row.user, now, self.rules)
-                candidates.extend(owed)
-                titles[row.item.id] = (row.user, row.item)
+                owner = _Owner(row.user_id, row.timezone)
+                candidates.extend(owed_notices(row, owner, now, self.rules))
             if dry_run:
                 for c in candidates:
                     if not await repo.notices.exists(c.user_id, c.item_id, c.kind, c.occasion):
-                        user, item = titles[c.item_id]
-                        report.planned.append(
-                            (user.full_name or str(user.id), item.title, c.kind, c.occasion)
-                        )
+                        row = by_id[c.item_id]
+                        who = row.full_name or str(row.user_id)
+                        report.planned.append((who, row.title, c.kind, c.occasion))
                 await repo.session.rollback()
                 return report
             report.recorded = await repo.notices.record(
@@ -160,9 +183,6 @@ class ReminderService:
                     for c in candidates
                 ]
             )
-            for c in candidates:
-                if c.kind == "window":
-                    await repo.notices.skip_older(c.user_id, c.item_id, c.kind, c.occasion)
         await self._send_pending(now, report)
         log.info(
             "reminder scan",
@@ -178,11 +198,13 @@ class ReminderService:
     async def _send_pending(self, now: datetime, report: ScanReport) -> None:
         async with self.db.session() as repo:
             pending = await repo.notices.pending(now)
+        superseded = _superseded_window_notices(pending)
         for row in pending:
             user, item, notice = row.user, row.item, row.notice
             zone = zone_of(user.timezone, self.rules.default_timezone)
             stale = (
-                item.status != ItemStatus.PLANNED
+                notice.id in superseded
+                or item.status != ItemStatus.PLANNED
                 or item.archived
                 or not user.active
                 or user.muted
@@ -217,6 +239,35 @@ class ReminderService:
             async with self.db.session() as repo:
                 await repo.notices.set_status(notice.id, "sent", now)
             report.sent += 1
+
+
+def _superseded_window_notices(pending: Sequence[NoticeRow]) -> set[int]:
+    """Ids of pending ``window`` notices with a newer one pending for the same user and item
+    (the 7-day notice still waiting when the 1-day one falls due): only the newest is sent."""
+    newest: dict[tuple[int, int], NoticeRow] = {}
+    older: set[int] = set()
+    for row in pending:
+        if row.notice.kind != "window":
+            continue
+        key = (row.notice.user_id, row.notice.item_id)
+        days = _window_days(row.notice.occasion)
+        current = newest.get(key)
+        if current is None:
+            newest[key] = row
+        elif days < _window_days(current.notice.occasion):
+            older.add(current.notice.id)
+            newest[key] = row
+        else:
+            older.add(row.notice.id)
+    return older
+
+
+def _window_days(occasion: str) -> int:
+    """Days before the window of a ``window`` occasion such as ``2026-03-01/7d``."""
+    try:
+        return int(occasion.rsplit("/", 1)[1].removesuffix("d"))
+    except (IndexError, ValueError):
+        return 0
 
 
 async def snooze(repo: Repo, user: User, item_id: int, now: datetime) -> bool:
