@@ -47,4 +47,5 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("apscheduler.executors").setLevel(max(logging.WARNING, root.level))
+    for noisy in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

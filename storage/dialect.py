@@ -31,8 +31,11 @@ async def insert_ignore(
     else:  # pragma: no cover - only the two supported dialects reach here
         msg = f"unsupported dialect {name}"
         raise NotImplementedError(msg)
-    result = await session.execute(stmt, list(rows))
-    return int(getattr(result, "rowcount", 0) or 0)
+    # RETURNING counts the rows really inserted on both dialects (rowcount of an executemany
+    # is -1 under asyncpg); SQLAlchemy batches it as "insertmanyvalues".
+    key = next(iter(table.primary_key.columns))
+    result = await session.execute(stmt.returning(key), list(rows))
+    return len(result.all())
 
 
 _S = TypeVar("_S", bound=Select[Any])

@@ -1,0 +1,249 @@
+"""End to end: the real bot process (`python -m bot run`) over HTTP against the fake Bot API
+server on 127.0.0.1, walking a whole journey: an officer invites, a reservist registers, sees
+the plan, logs an item with a document, gets a reminder when the clock is moved to a due date,
+the bot restarts and nothing is sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import IndividualPlan, PlanItem, User
+from tests.fakes import FakeTelegramServer, SentCall
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "123456:E2E-token-for-the-fake-server-only"
+OFFICER = 1001
+RESERVIST = 2001
+MSK = ZoneInfo("Europe/Moscow")
+WAIT = 30.0
+
+
+@dataclass
+class BotProcess:
+    """The bot as a child process, its log in a file."""
+
+    env: dict[str, str]
+    log_path: Path
+    proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=log, stderr=log
+        )
+        log.close()
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), WAIT)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+async def cli(env: dict[str, str], *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(TOKEN, bot_username="reserve_test_bot") as srv:
+        yield srv
+
+
+@pytest.fixture
+def env(server: FakeTelegramServer, database_url: str, tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OFFICER"))}
+    return {
+        **base,
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": server.base_url,
+        "DATABASE_URL": database_url,
+        "OFFICER_IDS": str(OFFICER),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+async def test_whole_journey(
+    server: FakeTelegramServer, env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    officer = server.user(OFFICER, "Елена", last_name="Чеботарева")
+    reservist = server.user(RESERVIST, "Мария", last_name="Иванова")
+    bot = BotProcess(env, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        await journey(server, bot, env, database_url, officer, reservist)
+    except BaseException:
+        print(bot.log())  # shown by pytest on failure
+        raise
+    finally:
+        if bot.proc is not None and bot.proc.returncode is None:
+            await bot.stop()
+
+
+async def journey(
+    server: FakeTelegramServer,
+    bot: BotProcess,
+    env: dict[str, str],
+    database_url: str,
+    officer: object,
+    reservist: object,
+) -> None:
+    await server.wait_for_call("getUpdates", timeout=WAIT)
+    assert server.commands_for(None), "the default command menu was not set"
+
+    # the officer invites
+    server.push_text(officer, "/invite reservist")
+    answer = await server.wait_for_message(OFFICER, timeout=WAIT)
+    match = re.search(r"https://t\.me/reserve_test_bot\?start=([\w-]+)", answer.text)
+    assert match, answer.describe()
+
+    # a stranger is refused
+    stranger = server.user(4242, "Некто")
+    server.push_text(stranger, "/start")
+    refusal = await server.wait_for_message(4242, timeout=WAIT)
+    assert "приглашению" in refusal.text
+
+    # the reservist registers, with one wrong answer on the way
+    server.push_text(reservist, f"/start {match.group(1)}")
+    consent = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    assert "152-ФЗ" in consent.text
+    server.press(reservist, consent, "Согласен")
+    await server.wait_for_message(RESERVIST, lambda m: "ФИО" in m.text or "фамилию" in m.text)
+    server.push_text(reservist, "Маша")
+    again = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    assert "два слова" in again.text
+    for answer_text, expect in (
+        ("Иванова Мария Петровна", "организация"),
+        ("МБОУ СОШ № 1 с. Петровское", "должность"),
+        ("Заместитель директора по УВР", "Муниципалитет"),
+        ("Петровский район", "зарегистрированы"),
+    ):
+        server.push_text(reservist, answer_text)
+        reply = await server.wait_for_message(RESERVIST, timeout=WAIT)
+        assert expect.casefold() in reply.text.casefold(), reply.describe()
+
+    def own_menu(call: SentCall) -> bool:
+        return call.params.get("scope") == {"type": "chat", "chat_id": RESERVIST}
+
+    await server.wait_for_call("setMyCommands", own_menu, timeout=WAIT)
+    menu = server.commands_for({"type": "chat", "chat_id": RESERVIST})
+    assert {c["command"] for c in menu} >= {"plan", "log", "settings"}
+
+    # the plan
+    server.push_text(reservist, "/plan")
+    plan = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    assert "Индивидуальный план на" in plan.text and "Выполнено 0 из" in plan.text
+    total = int(re.search(r"Выполнено 0 из (\d+)", plan.text).group(1))  # type: ignore[union-attr]
+
+    # log an item with a document
+    server.push_text(reservist, "/log")
+    pick = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    first_title = pick.buttons[0][0]
+    server.press(reservist, pick, first_title)
+    ask_date = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    server.press(reservist, ask_date, "Сегодня")
+    await server.wait_for_message(RESERVIST, lambda m: "комментарий" in m.text, timeout=WAIT)
+    server.push_text(reservist, "Выполнено по плану")
+    await server.wait_for_message(RESERVIST, lambda m: "подтверждение" in m.text, timeout=WAIT)
+    server.push_document(reservist, "Справка.pdf", content=b"%PDF-1.4 test")
+    done = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    assert f"Выполнено 1 из {total}" in done.text, done.describe()
+
+    db = Database(database_url)
+    try:
+        async with db.session() as repo:
+            user = await repo.users.by_telegram(RESERVIST)
+            assert user is not None
+            rows = (
+                await repo.session.scalars(
+                    select(PlanItem)
+                    .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+                    .where(IndividualPlan.user_id == user.id)
+                )
+            ).all()
+            logged = [i for i in rows if i.status == "done"]
+            assert len(logged) == 1 and logged[0].evidence_name == "Справка.pdf"
+            assert logged[0].evidence_file_id is not None
+            assert server.file(logged[0].evidence_file_id).file_name == "Справка.pdf"
+            due = sorted(
+                (i for i in rows if i.status == "planned" and i.due_on), key=lambda i: i.due_on
+            )
+            assert due, "no dated item left to be reminded of"
+            target = due[0]
+            assert target.due_on is not None
+            assert (await repo.session.scalar(select(User).where(User.id == user.id))) is not None
+    finally:
+        await db.dispose()
+
+    # move the clock to the day before the item is due (noon in Moscow) and scan
+    moment = datetime.combine(target.due_on - timedelta(days=1), time(12), tzinfo=MSK)
+    seen = len(server.messages_to(RESERVIST))
+    out = await cli(env, "reminders", "scan", "--at", moment.isoformat())
+    assert re.search(r"sent [1-9]", out), out
+    reminder = await server.wait_for_message(
+        RESERVIST, lambda m: target.title[:30] in m.text and "истекает" in m.text,
+        timeout=WAIT, after=seen,
+    )  # fmt: skip
+    assert [b[0] for b in reminder.buttons] == ["Отметить выполненным", "Напомнить позже"]
+    answered = len(server.calls)
+    server.press(reservist, reminder, "Напомнить позже")
+    snoozed = await server.wait_for_call("answerCallbackQuery", timeout=WAIT, after=answered)
+    assert "напомню" in str(snoozed.params.get("text"))
+
+    # restart the bot: no duplicate on start-up, none from the same scan again
+    assert await bot.stop() == 0
+    assert "bot stopped" in bot.log()
+    await bot.start()
+    await server.wait_for_call("getUpdates", after=len(server.calls), timeout=WAIT)
+    out = await cli(env, "reminders", "scan", "--at", moment.isoformat())
+    # nothing new is recorded; the one message sent is the snoozed reminder, which came due a
+    # day after the button was pressed (the bot's real clock) and so before ``moment``
+    assert "recorded 0, sent 1" in out, out
+    await server.wait_for_message(
+        RESERVIST, lambda m: "ещё не отмечен" in m.text and target.title[:30] in m.text,
+        timeout=WAIT,
+    )  # fmt: skip
+    out = await cli(env, "reminders", "scan", "--at", moment.isoformat())
+    assert "recorded 0, sent 0" in out, out
+    server.push_text(reservist, "/me")  # the restarted bot still answers
+    me = await server.wait_for_message(
+        RESERVIST, lambda m: "Иванова Мария Петровна" in m.text, timeout=WAIT
+    )
+    assert me is not None
+    reminders = [
+        m for m in server.messages_to(RESERVIST)
+        if target.title[:30] in m.text and "истекает" in m.text
+    ]  # fmt: skip
+    assert len(reminders) == 1, [m.text for m in reminders]
+    assert await bot.stop() == 0
