@@ -20,7 +20,11 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class LogContextMiddleware(BaseMiddleware):
-    """Binds ``update_id`` and the sender's id to every log line written while handling."""
+    """Binds ``update_id`` and the sender's id to every log line written while handling.
+
+    Failures are logged by the error handler (handlers/errors.py), after the transaction of
+    :class:`DatabaseMiddleware` was rolled back.
+    """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         update_id = event.update_id if isinstance(event, Update) else None
@@ -31,9 +35,6 @@ class LogContextMiddleware(BaseMiddleware):
             started = time.perf_counter()
             try:
                 return await handler(event, data)
-            except Exception:
-                log.exception("update failed")
-                raise
             finally:
                 log.debug("update handled", ms=round((time.perf_counter() - started) * 1000, 1))
 
@@ -52,5 +53,10 @@ class DatabaseMiddleware(BaseMiddleware):
             repo = Repo(session)
             data["repo"] = repo
             sender = data.get("event_from_user")
-            data["user"] = await repo.users.by_telegram(sender.id) if sender else None
+            user = await repo.users.by_telegram(sender.id) if sender else None
+            if user is not None and not user.active and user.anonymised_at is None:
+                # a 403 made them inactive; writing to the bot again means they unblocked it
+                await repo.users.set_active(user.id, True)
+                user.active = True
+            data["user"] = user
             return await handler(event, data)

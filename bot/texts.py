@@ -243,6 +243,14 @@ def plan_header(year: int, done: int, total: int, overdue: int) -> str:
     return f"<b>Индивидуальный план на {year} год</b>\nВыполнено {done} из {total}{extra}"
 
 
+def plan_year_usage(year: int) -> str:
+    """/plan with a wrong argument."""
+    return (
+        f"Можно посмотреть план на {year - 1}, {year} или {year + 1} год: "
+        f"например, /plan {year + 1}. Добавить пункт — /plan add."
+    )
+
+
 def plan_page_footer(page: int, pages: int) -> str:
     """Page counter of a long plan."""
     return f"Страница {page} из {pages}. Нажмите на пункт, чтобы открыть его."

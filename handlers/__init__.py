@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, officer, plan, settings, start
+from handlers import errors, fallback, officer, plan, settings, start
 
 
 def setup_routers() -> Router:
     """A router holding every handler of the bot."""
     root = Router(name="root")
     root.include_routers(
-        start.setup(), officer.setup(), plan.setup(), settings.setup(), fallback.setup()
+        errors.setup(),
+        start.setup(),
+        officer.setup(),
+        plan.setup(),
+        settings.setup(),
+        fallback.setup(),
     )
     return root

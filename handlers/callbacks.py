@@ -18,9 +18,10 @@ class DeleteCb(CallbackData, prefix="delme"):
 
 
 class PlanPageCb(CallbackData, prefix="plan"):
-    """A page of /plan."""
+    """A page of /plan; ``year`` 0 means the current year."""
 
     page: int
+    year: int = 0
 
 
 class ItemCb(CallbackData, prefix="item"):

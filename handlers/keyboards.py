@@ -44,7 +44,7 @@ def delete_keyboard() -> InlineKeyboardMarkup:
 
 
 def plan_keyboard(
-    entries: Sequence[tuple[int, str, str]], page: int, pages: int
+    entries: Sequence[tuple[int, str, str]], page: int, pages: int, year: int = 0
 ) -> InlineKeyboardMarkup:
     """One button per item of the page (id, status, title), then page navigation."""
     kb = InlineKeyboardBuilder()
@@ -56,9 +56,9 @@ def plan_keyboard(
     kb.adjust(1)
     nav = InlineKeyboardBuilder()
     if page > 1:
-        nav.button(text=texts.BTN_PREV, callback_data=PlanPageCb(page=page - 1))
+        nav.button(text=texts.BTN_PREV, callback_data=PlanPageCb(page=page - 1, year=year))
     if page < pages:
-        nav.button(text=texts.BTN_NEXT, callback_data=PlanPageCb(page=page + 1))
+        nav.button(text=texts.BTN_NEXT, callback_data=PlanPageCb(page=page + 1, year=year))
     kb.attach(nav)
     return kb.as_markup()
 

@@ -83,13 +83,27 @@ def _render_plan(view: PlanView, page: int) -> tuple[str, list[tuple[int, str, s
 
 
 async def show_plan(
-    message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
+    message: Message,
+    command: CommandObject,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
 ) -> None:
-    """/plan: the current year's plan, first page."""
+    """/plan [YEAR]: the plan of this year (or of last or next year), first page."""
     today = _today(user, settings, clock)
-    view = await PlanService(repo).view(user, today.year, today)
+    year = today.year
+    if command.args:
+        arg = command.args.strip()
+        if not (arg.isdigit() and today.year - 1 <= int(arg) <= today.year + 1):
+            await message.answer(texts.plan_year_usage(today.year))
+            return
+        year = int(arg)
+    view = await PlanService(repo).view(user, year, today)
     text, entries, page = _render_plan(view, 1)
-    await message.answer(text, reply_markup=plan_keyboard(entries, page, view.pages))
+    await message.answer(
+        text, reply_markup=plan_keyboard(entries, page, view.pages, year=view.plan.year)
+    )
 
 
 async def plan_page(
@@ -101,13 +115,17 @@ async def plan_page(
     clock: Clock,
 ) -> None:
     """Paging of /plan (edits the message in place)."""
-    await query.answer()
     today = _today(user, settings, clock)
-    view = await PlanService(repo).view(user, today.year, today)
+    year = callback_data.year or today.year
+    if abs(year - today.year) > 1:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    view = await PlanService(repo).view(user, year, today)
     text, entries, page = _render_plan(view, callback_data.page)
     if query.message is not None:
         await query.message.edit_text(  # type: ignore[union-attr]
-            text, reply_markup=plan_keyboard(entries, page, view.pages)
+            text, reply_markup=plan_keyboard(entries, page, view.pages, year=year)
         )
 
 

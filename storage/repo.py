@@ -115,6 +115,24 @@ class InviteRepo:
         """The invite by id, or None."""
         return await self.s.get(Invite, invite_id)
 
+    async def consume(self, invite_id: int, now: datetime) -> bool:
+        """Use up one use of the invite if it is still valid at ``now``; False if it is not.
+
+        One conditional UPDATE, so two people racing for the last use cannot both get it.
+        """
+        result = await self.s.execute(
+            update(Invite)
+            .where(
+                Invite.id == invite_id,
+                Invite.uses < Invite.max_uses,
+                Invite.expires_at > now,
+                Invite.revoked.is_(False),
+            )
+            .values(uses=Invite.uses + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
 
 @dataclass(frozen=True, slots=True)
 class ActivityUpsert:

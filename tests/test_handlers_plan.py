@@ -232,3 +232,49 @@ async def test_help_per_role_and_unknown_text(reservist: Harness) -> None:
     assert "/plan" in texts_of(await reservist.send(RES, "/help"))
     assert "/invite" in texts_of(await reservist.send(OFFICER_TG, "/help"))
     assert "Не понимаю" in texts_of(await reservist.send(RES, "привет"))
+
+
+async def test_plan_of_next_year_and_wrong_year(reservist: Harness) -> None:
+    calls = await reservist.send(RES, "/plan 2027")
+    text = texts_of(calls)
+    assert "Индивидуальный план на 2027 год" in text
+    assert "Психолого-педагогическая диагностика" in text  # January 2027 is still ahead
+    calls = await reservist.send(RES, "/plan 1999")
+    assert "/plan 2027" in texts_of(calls)
+    calls = await reservist.send(RES, "/plan завтра")
+    assert "/plan 2027" in texts_of(calls)
+    calls = await reservist.press(RES, "plan:1:1999")
+    assert "устарела" in alert_of(calls)
+
+
+async def test_a_failing_handler_apologises_and_keeps_the_dialogue(
+    reservist: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = await reservist.send(RES, "/log")
+    calls = await reservist.press(RES, last_with_buttons(calls).button("Психологические тренинги"))
+    await reservist.send(RES, "01.03.2026")
+    await reservist.send(RES, "комментарий")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("bot.services.plans.PlanService.mark_done", broken)
+    calls = await reservist.send_document(RES, "Сертификат.pdf")
+    assert "Что-то пошло не так" in texts_of(calls)
+    assert all(i.status == "planned" for i in await items_of(db))
+    monkeypatch.undo()
+    calls = await reservist.send_document(RES, "Сертификат.pdf")
+    assert "Выполнено 1 из" in texts_of(calls)
+
+
+async def test_a_user_who_unblocked_the_bot_is_active_again(
+    reservist: Harness, db: Database
+) -> None:
+    async with db.session() as repo:
+        user = await repo.users.by_telegram(RES)
+        assert user is not None
+        await repo.users.set_active(user.id, False)
+    await reservist.send(RES, "/plan")
+    async with db.session() as repo:
+        user = await repo.users.by_telegram(RES)
+        assert user is not None and user.active

@@ -137,7 +137,8 @@ class PeopleService:
             msg = "already registered"
             raise ValueError(msg)
         invite = await self.check_invite(code, now, lock=True)
-        invite.uses += 1
+        if not await self.repo.invites.consume(invite.id, now):
+            raise InviteError(InviteProblem.USED)
         user = await self.repo.users.add(
             User(
                 telegram_id=telegram_id,
