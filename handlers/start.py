@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiogram import Bot, Router
@@ -39,10 +40,15 @@ def setup() -> Router:
     router.message.register(start_plain, CommandStart())
     router.callback_query.register(consent_answer, Registration.consent, ConsentCb.filter())
     router.message.register(consent_reminder, Registration.consent)
-    router.message.register(ask_organisation, Registration.full_name)
-    router.message.register(ask_position, Registration.organisation)
-    router.message.register(after_position, Registration.position)
-    router.message.register(after_municipality, Registration.municipality)
+    router.message.register(
+        profile_answer,
+        StateFilter(
+            Registration.full_name,
+            Registration.organisation,
+            Registration.position,
+            Registration.municipality,
+        ),
+    )
     router.message.register(show_help, Command("help"), REGISTERED)
     router.message.register(show_me, Command("me"), REGISTERED)
     router.message.register(delete_me, Command("delete_me"), REGISTERED)
@@ -115,31 +121,32 @@ async def consent_reminder(message: Message) -> None:
     await message.answer(texts.CONSENT, reply_markup=consent_keyboard())
 
 
-async def ask_organisation(message: Message, state: FSMContext) -> None:
-    """Full name received: validate, then ask for the organisation."""
-    try:
-        name = clean_full_name(message.text)
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.ASK_FULL_NAME}")
-        return
-    await state.update_data(full_name=name)
-    await state.set_state(Registration.organisation)
-    await message.answer(texts.ASK_ORGANISATION)
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """One profile question of registration: where the answer goes, how it is checked."""
+
+    field: str
+    clean: Callable[[str | None], str]
+    prompt: str
 
 
-async def ask_position(message: Message, state: FSMContext) -> None:
-    """Organisation received: validate, then ask for the position."""
-    try:
-        organisation = clean_text(message.text, 2, 300)
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.ASK_ORGANISATION}")
-        return
-    await state.update_data(organisation=organisation)
-    await state.set_state(Registration.position)
-    await message.answer(texts.ASK_POSITION)
+# The profile questions in the order they are asked (Registration states).
+QUESTIONS: dict[str | None, _Question] = {  # keyed by the state's name
+    Registration.full_name.state: _Question("full_name", clean_full_name, texts.ASK_FULL_NAME),
+    Registration.organisation.state: _Question(
+        "organisation", lambda t: clean_text(t, 2, 300), texts.ASK_ORGANISATION
+    ),
+    Registration.position.state: _Question(
+        "position", lambda t: clean_text(t, 2, 200), texts.ASK_POSITION
+    ),
+    Registration.municipality.state: _Question(
+        "municipality", lambda t: clean_text(t, 2, 200), texts.ASK_MUNICIPALITY
+    ),
+}
+ORDER: list[str | None] = list(QUESTIONS)
 
 
-async def after_position(
+async def profile_answer(
     message: Message,
     state: FSMContext,
     repo: Repo,
@@ -147,37 +154,25 @@ async def after_position(
     settings: Settings,
     clock: Callable[[], datetime],
 ) -> None:
-    """Position received: ask for the municipality, or finish when the invite fixed it."""
+    """An answer to a profile question: check it (ask again with the reason), store it in the
+    dialogue, then ask the next question or finish. A municipality fixed by the invite is not
+    asked."""
+    current = await state.get_state()
+    question = QUESTIONS[current]
     try:
-        position = clean_text(message.text, 2, 200)
+        value = question.clean(message.text)
     except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.ASK_POSITION}")
+        await message.answer(f"{exc.message}\n\n{question.prompt}")
         return
-    await state.update_data(position=position)
+    await state.update_data({question.field: value})
     data = await state.get_data()
-    if data.get("municipality"):
+    fixed = {Registration.municipality.state} if data.get("municipality") else set()
+    following = [s for s in ORDER[ORDER.index(current) + 1 :] if s not in fixed]
+    if not following:
         await _finish(message, state, repo, bot, settings, clock)
         return
-    await state.set_state(Registration.municipality)
-    await message.answer(texts.ASK_MUNICIPALITY)
-
-
-async def after_municipality(
-    message: Message,
-    state: FSMContext,
-    repo: Repo,
-    bot: Bot,
-    settings: Settings,
-    clock: Callable[[], datetime],
-) -> None:
-    """Municipality received: validate and finish."""
-    try:
-        municipality = clean_text(message.text, 2, 200)
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.ASK_MUNICIPALITY}")
-        return
-    await state.update_data(municipality=municipality)
-    await _finish(message, state, repo, bot, settings, clock)
+    await state.set_state(following[0])
+    await message.answer(QUESTIONS[following[0]].prompt)
 
 
 async def _finish(

@@ -28,9 +28,9 @@ async def insert_ignore(
         stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     elif name == "sqlite":
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-    else:  # pragma: no cover - only the two supported dialects reach here
+    else:  # pragma: no cover - settings admit only the two supported dialects
         msg = f"unsupported dialect {name}"
-        raise NotImplementedError(msg)
+        raise RuntimeError(msg)
     # RETURNING counts the rows really inserted on both dialects (rowcount of an executemany
     # is -1 under asyncpg); SQLAlchemy batches it as "insertmanyvalues".
     key = next(iter(table.primary_key.columns))
