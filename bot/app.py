@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.middlewares import DatabaseMiddleware, LogContextMiddleware
 from bot.services.clock import utcnow
 from bot.services.delivery import Notifier
+from bot.services.digests import DigestNotifier, DigestService
 from bot.services.reminders import ReminderRules, ReminderService
 from bot.services.roadmap_import import ensure_default_roadmap
 from handlers import setup_routers
@@ -58,6 +59,16 @@ def reminder_service(
 ) -> ReminderService:
     """The reminder service of the program."""
     return ReminderService(db, reminder_rules(settings), notifier, clock)
+
+
+def digest_service(
+    settings: Settings,
+    db: Database,
+    notifier: DigestNotifier,
+    clock: Callable[[], datetime] = utcnow,
+) -> DigestService:
+    """The mentoring digests of the program."""
+    return DigestService(db, reminder_rules(settings), notifier, clock)
 
 
 async def prepare_database(settings: Settings, db: Database) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import structlog
 
-from bot.app import create_dispatcher, prepare_database, reminder_service
+from bot.app import create_dispatcher, digest_service, prepare_database, reminder_service
 from bot.config import Settings
 from bot.services.delivery import RateLimiter
 from bot.telegram import TelegramNotifier, create_bot
 from handlers.commands import set_default_commands, set_user_commands
+from handlers.notify import TelegramDigestNotifier
 from scheduler.jobs import create_scheduler
 from storage.db import Database
 from storage.models import Role
@@ -28,7 +29,8 @@ async def run(settings: Settings) -> int:
     bot = create_bot(settings, limiter)
     dp = create_dispatcher(settings, db)
     reminders = reminder_service(settings, db, TelegramNotifier(bot))
-    scheduler = create_scheduler(settings, db, reminders)
+    digests = digest_service(settings, db, TelegramDigestNotifier(bot))
+    scheduler = create_scheduler(settings, db, reminders, digests)
     try:
         me = await bot.get_me()
         log.info("bot starting", username=me.username, database=db.dialect)

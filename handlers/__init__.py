@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import errors, fallback, officer, plan, settings, start
+from handlers import errors, fallback, mentoring, officer, plan, settings, start
 
 
 def setup_routers() -> Router:
@@ -15,6 +15,7 @@ def setup_routers() -> Router:
         errors.setup(),
         start.setup(),
         officer.setup(),
+        mentoring.setup(),
         plan.setup(),
         settings.setup(),
         fallback.setup(),

@@ -50,3 +50,41 @@ class SettingsCb(CallbackData, prefix="set"):
 
     action: str
     index: int = -1
+
+
+class PeopleCb(CallbackData, prefix="ppl"):
+    """A searchable list of people: ``purpose`` ar (assign: reservist) / am (assign: mentor) /
+    cm (consultation: mentee); ``action`` page or pick; ``value`` a page or a user id."""
+
+    purpose: str
+    action: str
+    value: int
+
+
+class AssignCb(CallbackData, prefix="asg"):
+    """An officer's action on a reservist's card: ``assign`` (or change) or ``end``."""
+
+    action: str
+    reservist_id: int
+
+
+class ConsultPickCb(CallbackData, prefix="cpk"):
+    """A choice inside /consult: ``format`` (in_person, online, phone) or ``item`` (id, 0 none)."""
+
+    kind: str
+    value: str
+
+
+class ConsultCb(CallbackData, prefix="cns"):
+    """The other side's answer to a consultation: ``yes`` or ``no``."""
+
+    action: str
+    consultation_id: int
+
+
+class MenteeCb(CallbackData, prefix="mnt"):
+    """The mentor's view: ``open`` a mentee (id = user), an ``item`` card, ``confirm``,
+    ``comment`` or ``evidence`` of an item (id = item)."""
+
+    action: str
+    id: int

@@ -10,7 +10,21 @@ from bot import texts
 from storage.models import User
 
 KNOWN_COMMANDS = frozenset(
-    {"start", "help", "cancel", "me", "delete_me", "plan", "log", "settings", "invite"}
+    {
+        "start",
+        "help",
+        "cancel",
+        "me",
+        "delete_me",
+        "plan",
+        "log",
+        "settings",
+        "invite",
+        "assign",
+        "pairs",
+        "consult",
+        "mentees",
+    }
 )
 
 

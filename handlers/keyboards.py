@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
 from handlers.callbacks import (
+    AssignCb,
     ConsentCb,
+    ConsultCb,
+    ConsultPickCb,
     DeleteCb,
     ItemCb,
     LogStepCb,
+    MenteeCb,
     MonthCb,
+    PeopleCb,
     PlanPageCb,
     SettingsCb,
 )
@@ -144,5 +149,132 @@ def reminder_keyboard(item_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=texts.BTN_DONE, callback_data=ItemCb(action="done", item_id=item_id))
     kb.button(text=texts.BTN_LATER, callback_data=ItemCb(action="later", item_id=item_id))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def people_keyboard(
+    purpose: str, people: Sequence[tuple[int, str]], page: int, pages: int
+) -> InlineKeyboardMarkup:
+    """One button per person (id, label), then page navigation."""
+    kb = InlineKeyboardBuilder()
+    for user_id, label in people:
+        kb.button(
+            text=short(label),
+            callback_data=PeopleCb(purpose=purpose, action="pick", value=user_id),
+        )
+    kb.adjust(1)
+    nav = InlineKeyboardBuilder()
+    if page > 1:
+        nav.button(
+            text=texts.BTN_PREV,
+            callback_data=PeopleCb(purpose=purpose, action="page", value=page - 1),
+        )
+    if page < pages:
+        nav.button(
+            text=texts.BTN_NEXT,
+            callback_data=PeopleCb(purpose=purpose, action="page", value=page + 1),
+        )
+    kb.attach(nav)
+    return kb.as_markup()
+
+
+def reservist_card_keyboard(reservist_id: int, has_mentor: bool) -> InlineKeyboardMarkup:
+    """Assign / change / end on an officer's reservist card."""
+    kb = InlineKeyboardBuilder()
+    label = texts.BTN_REASSIGN if has_mentor else texts.BTN_ASSIGN
+    kb.button(text=label, callback_data=AssignCb(action="assign", reservist_id=reservist_id))
+    if has_mentor:
+        kb.button(
+            text=texts.BTN_END, callback_data=AssignCb(action="end", reservist_id=reservist_id)
+        )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def formats_keyboard() -> InlineKeyboardMarkup:
+    """Очно / онлайн / по телефону."""
+    kb = InlineKeyboardBuilder()
+    for key, label in texts.FORMAT_NAMES.items():
+        kb.button(text=label, callback_data=ConsultPickCb(kind="format", value=key))
+    kb.adjust(3)
+    return kb.as_markup()
+
+
+def consult_items_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """Plan items to link a consultation to, and «Без привязки»."""
+    kb = InlineKeyboardBuilder()
+    for item_id, title in items:
+        kb.button(text=short(title), callback_data=ConsultPickCb(kind="item", value=str(item_id)))
+    kb.button(text=texts.BTN_NO_ITEM, callback_data=ConsultPickCb(kind="item", value="0"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def consult_decision_keyboard(consultation_id: int) -> InlineKeyboardMarkup:
+    """«Подтвердить» / «Отклонить»."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=texts.BTN_CONFIRM,
+        callback_data=ConsultCb(action="yes", consultation_id=consultation_id),
+    )
+    kb.button(
+        text=texts.BTN_DECLINE,
+        callback_data=ConsultCb(action="no", consultation_id=consultation_id),
+    )
+    return kb.as_markup()
+
+
+def digest_keyboard(entries: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """A digest of consultations: for each, «✅ …» and «❌» buttons on one row."""
+    kb = InlineKeyboardBuilder()
+    for consultation_id, label in entries:
+        kb.row(
+            InlineKeyboardButton(
+                text=f"✅ {short(label, 48)}",
+                callback_data=ConsultCb(action="yes", consultation_id=consultation_id).pack(),
+            ),
+            InlineKeyboardButton(
+                text="❌",
+                callback_data=ConsultCb(action="no", consultation_id=consultation_id).pack(),
+            ),
+        )
+    return kb.as_markup()
+
+
+def mentees_keyboard(mentees: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """One button per mentee."""
+    kb = InlineKeyboardBuilder()
+    for user_id, name in mentees:
+        kb.button(text=short(name), callback_data=MenteeCb(action="open", id=user_id))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def mentee_plan_keyboard(entries: Sequence[tuple[int, str, str]]) -> InlineKeyboardMarkup:
+    """The items of a mentee's plan (id, status, title) for the mentor."""
+    kb = InlineKeyboardBuilder()
+    for item_id, status, title in entries:
+        kb.button(
+            text=f"{texts.STATUS_ICON[status]} {short(title)}",
+            callback_data=MenteeCb(action="item", id=item_id),
+        )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def mentor_item_keyboard(
+    item_id: int, owner_id: int, *, can_confirm: bool, has_evidence: bool
+) -> InlineKeyboardMarkup:
+    """The mentor's actions on a mentee's item."""
+    kb = InlineKeyboardBuilder()
+    if can_confirm:
+        kb.button(
+            text=texts.BTN_CONFIRM_ITEM, callback_data=MenteeCb(action="confirm", id=item_id)
+        )
+    if has_evidence:
+        kb.button(text=texts.BTN_EVIDENCE, callback_data=MenteeCb(action="evidence", id=item_id))
+    kb.button(text=texts.BTN_COMMENT, callback_data=MenteeCb(action="comment", id=item_id))
+    kb.button(text=texts.BTN_TO_MENTEE, callback_data=MenteeCb(action="open", id=owner_id))
     kb.adjust(1)
     return kb.as_markup()

@@ -18,6 +18,7 @@ from bot.services.plans import PlanService, PlanView, display_status
 from bot.services.reminders import snooze
 from bot.services.validation import clean_text, parse_user_date
 from handlers.callbacks import ItemCb, LogStepCb, MonthCb, PlanPageCb
+from handlers.cards import render_item_card
 from handlers.filters import HasRole
 from handlers.keyboards import (
     item_keyboard,
@@ -71,7 +72,11 @@ def _render_plan(view: PlanView, page: int) -> tuple[str, list[tuple[int, str, s
         status = view.statuses[item.id]
         lines.append(
             texts.plan_line(
-                status, item.title, texts.when_text(item.starts_on, item.due_on), item.done_on
+                status,
+                item.title,
+                texts.when_text(item.starts_on, item.due_on),
+                item.done_on,
+                confirmed=item.confirmed_at is not None,
             )
         )
         entries.append((item.id, status, item.title))
@@ -137,37 +142,15 @@ async def open_item(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    """An item's card with its history and actions."""
-    service = PlanService(repo)
+    """An item's card with its history, the mentor's confirmation and comments, and actions."""
     try:
-        item = await service.item(user, callback_data.item_id)
+        item = await PlanService(repo).item(user, callback_data.item_id)
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     await query.answer()
-    today = _today(user, settings, clock)
-    status = display_status(item, today)
-    zone = zone_of(user.timezone, settings.default_timezone)
-    history = []
-    for at, action, actor in await service.history(item):
-        who = "вы" if actor == user.id else ("бот" if actor is None else "специалист")
-        stamp = f"{at.astimezone(zone):%d.%m.%Y %H:%M}"
-        history.append(texts.history_line(stamp, texts.HISTORY_ACTIONS.get(action, action), who))
-    evidence = None
-    if item.evidence_kind:
-        evidence = item.evidence_name or ("фото" if item.evidence_kind == "photo" else "файл")
-    card = texts.item_card(
-        title=item.title,
-        kind=item.kind,
-        status=status,
-        when=texts.when_text(item.starts_on, item.due_on),
-        due=item.due_on,
-        done_on=item.done_on,
-        comment=item.comment,
-        evidence=evidence,
-        personal=item.personal,
-        history=history,
-    )
+    card = await render_item_card(repo, item, user, settings, clock)
+    status = display_status(item, _today(user, settings, clock))
     if query.message is not None:
         await query.message.answer(
             card, reply_markup=item_keyboard(item.id, status, callback_data.page)

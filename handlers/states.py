@@ -28,3 +28,34 @@ class AddItem(StatesGroup):
 
     title = State()
     month = State()
+
+
+class AssignFlow(StatesGroup):
+    """An officer picks a reservist, then a mentor (typing text searches the list)."""
+
+    reservist = State()
+    mentor = State()
+
+
+class ConsultFlow(StatesGroup):
+    """Logging a consultation: (mentee), date, format, topic, minutes, note, plan item."""
+
+    mentee = State()
+    date = State()
+    format = State()
+    topic = State()
+    minutes = State()
+    note = State()
+    item = State()
+
+
+class DeclineFlow(StatesGroup):
+    """The reason for declining a consultation."""
+
+    reason = State()
+
+
+class CommentFlow(StatesGroup):
+    """A mentor's comment on a mentee's item."""
+
+    text = State()

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
 from bot.services.clock import local_today, utcnow
+from bot.services.digests import DigestService
 from bot.services.plans import PlanService
 from bot.services.reminders import ReminderService
 from storage.db import Database
@@ -50,10 +51,13 @@ async def ensure_plans(db: Database, settings: Settings, now: datetime | None = 
 
 
 def create_scheduler(
-    settings: Settings, db: Database, reminders: ReminderService
+    settings: Settings,
+    db: Database,
+    reminders: ReminderService,
+    digests: DigestService | None = None,
 ) -> AsyncIOScheduler:
-    """An AsyncIOScheduler (UTC) with the reminder scan every REMINDER_SCAN_MINUTES and the
-    plan upkeep every day; both run once right after start."""
+    """An AsyncIOScheduler (UTC) with the reminder scan (and the mentoring digests) every
+    REMINDER_SCAN_MINUTES and the plan upkeep every day; all run once right after start."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     start = utcnow() + timedelta(seconds=1)
     scheduler.add_job(
@@ -77,4 +81,16 @@ def create_scheduler(
         coalesce=True,
         misfire_grace_time=None,
     )
+    if digests is not None:
+        scheduler.add_job(
+            _logged("mentoring.digests", digests.run),
+            "interval",
+            minutes=settings.reminder_scan_minutes,
+            id="mentoring.digests",
+            name="mentoring.digests",
+            next_run_time=start + timedelta(seconds=3),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     return scheduler

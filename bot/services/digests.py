@@ -1,0 +1,184 @@
+"""Digests for the pairs «резервист – наставник» (run by the scheduler with the reminder scan):
+
+- ``confirm``: consultations waiting for someone's confirmation for a day or more are sent
+  again, folded into one digest per person, at most once a day (the user's local date is the
+  occasion), never in quiet hours;
+- ``weekly``: a mentor's mentees with overdue items or no activity for 30 days, at most once
+  per ISO week (local), only when there is someone to name.
+
+Each digest is recorded in ``digest_log`` before it is sent (once per user, kind, occasion) and
+the record is dropped again if delivery fails, so the next scan retries it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Protocol
+
+import structlog
+
+from bot import texts
+from bot.services.clock import in_quiet_hours, local_today, zone_of
+from bot.services.delivery import DeliveryError, RecipientBlockedError
+from bot.services.mentoring import MentoringService
+from bot.services.reminders import ReminderRules
+from storage.db import Database
+from storage.models import Consultation, Role, User
+
+log = structlog.get_logger(__name__)
+
+RESEND_AFTER = timedelta(days=1)
+
+
+class DigestNotifier(Protocol):
+    """Sends digests."""
+
+    async def send_confirmation_digest(
+        self, chat_id: int, text: str, entries: Sequence[tuple[int, str]]
+    ) -> None:
+        """Send ``text`` with a confirm / decline row per (consultation id, label).
+
+        Raises:
+            RecipientBlockedError: 403. DeliveryError: anything else.
+        """
+        ...
+
+    async def send_text(self, chat_id: int, text: str) -> None:
+        """Send ``text`` (HTML). Raises as :meth:`send_confirmation_digest`."""
+        ...
+
+
+@dataclass(slots=True)
+class DigestReport:
+    """What one run sent."""
+
+    confirm: int = 0
+    weekly: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+class DigestService:
+    """Builds and sends the digests of the module doc."""
+
+    def __init__(
+        self,
+        db: Database,
+        rules: ReminderRules,
+        notifier: DigestNotifier,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.notifier = notifier
+        self.clock = clock
+
+    def _quiet(self, user: User, now: datetime) -> bool:
+        zone = zone_of(user.timezone, self.rules.default_timezone)
+        return in_quiet_hours(now, zone, self.rules.quiet_start, self.rules.quiet_end)
+
+    async def run(self, now: datetime | None = None) -> DigestReport:
+        """Send the digests due at ``now`` (default: the clock)."""
+        now = now or self.clock()
+        report = DigestReport()
+        await self._confirmations(now, report)
+        await self._weekly(now, report)
+        if report.confirm or report.weekly or report.failed:
+            log.info("digests", confirm=report.confirm, weekly=report.weekly, failed=report.failed)
+        return report
+
+    async def _confirmations(self, now: datetime, report: DigestReport) -> None:
+        async with self.db.session() as repo:
+            waiting = await repo.mentoring.pending_before(now - RESEND_AFTER)
+            by_user: dict[int, list[Consultation]] = defaultdict(list)
+            for c in waiting:
+                other = c.mentor_id if c.logged_by == c.reservist_id else c.reservist_id
+                by_user[other].append(c)
+            people = await repo.users.by_ids(
+                [*by_user, *(c.logged_by for c in waiting if c.logged_by is not None)]
+            )
+        for user_id, consultations in by_user.items():
+            user = people.get(user_id)
+            if user is None or user.telegram_id is None or not user.active:
+                continue
+            if self._quiet(user, now):
+                report.deferred += 1
+                continue
+            occasion = local_today(now, zone_of(user.timezone, self.rules.default_timezone))
+            entries = []
+            for c in consultations:
+                author = people.get(c.logged_by) if c.logged_by is not None else None
+                who = (author.full_name if author else None) or "—"
+                entries.append((c.id, texts.digest_line(who, c.held_on, c.topic)))
+            text = texts.confirm_digest(len(entries))
+            await self._deliver(
+                user,
+                "confirm",
+                occasion.isoformat(),
+                report,
+                partial(self.notifier.send_confirmation_digest, user.telegram_id, text, entries),
+            )
+
+    async def _weekly(self, now: datetime, report: DigestReport) -> None:
+        async with self.db.session() as repo:
+            mentors = await repo.users.by_role(Role.MENTOR)
+            plans: list[tuple[User, list[str]]] = []
+            service = MentoringService(repo)
+            for mentor in mentors:
+                if mentor.telegram_id is None or not mentor.active or mentor.muted:
+                    continue
+                today = local_today(now, zone_of(mentor.timezone, self.rules.default_timezone))
+                lines = [
+                    texts.weekly_line(p.user.full_name or "—", p.overdue, p.stalled(now))
+                    for p in await service.mentees_progress(mentor, today)
+                    if p.overdue or p.stalled(now)
+                ]
+                if lines:
+                    plans.append((mentor, lines))
+        for mentor, lines in plans:
+            if self._quiet(mentor, now):
+                report.deferred += 1
+                continue
+            today = local_today(now, zone_of(mentor.timezone, self.rules.default_timezone))
+            year, week, _ = today.isocalendar()
+            text = texts.mentor_weekly(lines)
+            await self._deliver(
+                mentor,
+                "weekly",
+                f"{year}-W{week:02d}",
+                report,
+                partial(self.notifier.send_text, mentor.telegram_id or 0, text),
+            )
+
+    async def _deliver(
+        self,
+        user: User,
+        kind: str,
+        occasion: str,
+        report: DigestReport,
+        send: Callable[[], Awaitable[None]],
+    ) -> None:
+        async with self.db.session() as repo:
+            if not await repo.mentoring.record_digest(user.id, kind, occasion):
+                return
+        try:
+            await send()
+        except RecipientBlockedError:
+            async with self.db.session() as repo:
+                await repo.users.set_active(user.id, False)
+            report.failed += 1
+            return
+        except DeliveryError as exc:
+            async with self.db.session() as repo:
+                await repo.mentoring.forget_digest(user.id, kind, occasion)
+            report.failed += 1
+            log.warning("digest not delivered", user_id=user.id, kind=kind, error=str(exc))
+            return
+        if kind == "confirm":
+            report.confirm += 1
+        else:
+            report.weekly += 1

@@ -1,0 +1,416 @@
+"""Mentoring (наставничество): assignments, consultations confirmed by both sides, the mentor's
+view of mentees' progress, confirmations and comments on plan items, and digests.
+
+Roadmap rows behind it: Petrovsky «Подбор наставника из числа опытных руководящих работников —
+консультативная помощь»; Khabarovsk 2.14 «Закрепление наставников за резервистами … индивидуальный
+план работы в системе «резервист» – «наставник»». Only confirmed consultations count in reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot import texts
+from bot.services.errors import AccessDeniedError, InputError, NotFoundError
+from bot.services.plans import display_status
+from bot.services.validation import clean_text
+from storage.models import (
+    Consultation,
+    ConsultationStatus,
+    IndividualPlan,
+    ItemComment,
+    ItemStatus,
+    MentorAssignment,
+    PlanItem,
+    Role,
+    User,
+)
+from storage.repo import Repo
+
+FORMATS = ("in_person", "online", "phone")
+MIN_MINUTES, MAX_MINUTES = 5, 480
+STALLED_DAYS = 30
+PAGE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a searchable list of people."""
+
+    people: Sequence[User]
+    page: int
+    pages: int
+    total: int
+
+
+def search_people(people: Sequence[User], query: str | None, page: int) -> Page:
+    """Filter ``people`` by every word of ``query`` (name, organisation, municipality, any case)
+    and cut page ``page`` (1-based, clamped) of :data:`PAGE` people."""
+    words = (query or "").casefold().split()
+
+    def matches(user: User) -> bool:
+        hay = " ".join(
+            filter(None, (user.full_name, user.organisation, user.municipality))
+        ).casefold()
+        return all(w in hay for w in words)
+
+    found = [u for u in people if matches(u)]
+    pages = max(1, -(-len(found) // PAGE))
+    page = min(max(1, page), pages)
+    return Page(found[(page - 1) * PAGE : page * PAGE], page, pages, len(found))
+
+
+def parse_minutes(value: str | None) -> int:
+    """Duration of a consultation in whole minutes, 5-480.
+
+    Raises:
+        InputError: not a whole number in range.
+    """
+    text = (value or "").strip().removesuffix("мин").removesuffix("мин.").strip()
+    if not text.isdigit() or not MIN_MINUTES <= int(text) <= MAX_MINUTES:
+        raise InputError(texts.BAD_MINUTES)
+    return int(text)
+
+
+@dataclass(frozen=True, slots=True)
+class MenteeProgress:
+    """What a mentor sees of one mentee."""
+
+    user: User
+    total: int
+    done: int
+    confirmed: int
+    overdue: int
+    last_activity: datetime | None
+    consultations: int
+
+    def stalled(self, now: datetime) -> bool:
+        """No activity for :data:`STALLED_DAYS` days (or never)."""
+        return self.last_activity is None or now - self.last_activity > timedelta(
+            days=STALLED_DAYS
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PairReport:
+    """An officer's line about one mentor-reservist pair."""
+
+    reservist: User
+    mentor: User
+    since: datetime
+    confirmed: int
+    pending: int
+    progress: MenteeProgress
+
+
+class MentoringService:
+    """Mentoring over a :class:`Repo` (one transaction)."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+
+    # --- assignments --------------------------------------------------------------------
+    async def person(self, user_id: int, role: Role) -> User:
+        """A registered user of ``role``.
+
+        Raises:
+            NotFoundError: no such user, or another role, or anonymised.
+        """
+        user = await self.repo.users.get(user_id)
+        if user is None or user.role != role or user.anonymised_at is not None:
+            raise NotFoundError(user_id)
+        return user
+
+    async def current_mentor(self, reservist: User) -> User | None:
+        """The reservist's active mentor, or None."""
+        assignment = await self.repo.mentoring.active_assignment(reservist.id)
+        return await self.repo.users.get(assignment.mentor_id) if assignment else None
+
+    async def assign(
+        self, officer: User, reservist_id: int, mentor_id: int, now: datetime
+    ) -> tuple[User, User, User | None]:
+        """Make ``mentor_id`` the reservist's mentor, ending the current assignment if any.
+
+        Returns (reservist, mentor, previous mentor or None).
+
+        Raises:
+            AccessDeniedError: ``officer`` is not an officer.
+            NotFoundError: the reservist or mentor does not exist (or has another role).
+            InputError: the mentor is already this reservist's mentor.
+        """
+        if officer.role != Role.OFFICER:
+            raise AccessDeniedError(officer.id)
+        reservist = await self.person(reservist_id, Role.RESERVIST)
+        mentor = await self.person(mentor_id, Role.MENTOR)
+        current = await self.repo.mentoring.active_assignment(reservist.id)
+        previous = None
+        if current is not None:
+            if current.mentor_id == mentor.id:
+                raise InputError(texts.ALREADY_ASSIGNED)
+            previous = await self.repo.users.get(current.mentor_id)
+            await self.repo.mentoring.end_assignment(current, officer.id, now)
+        await self.repo.mentoring.add_assignment(
+            MentorAssignment(
+                reservist_id=reservist.id, mentor_id=mentor.id, assigned_by=officer.id,
+                started_at=now,
+            )
+        )  # fmt: skip
+        return reservist, mentor, previous
+
+    async def end(self, officer: User, reservist_id: int, now: datetime) -> tuple[User, User]:
+        """End the reservist's current assignment. Returns (reservist, former mentor).
+
+        Raises:
+            AccessDeniedError: ``officer`` is not an officer.
+            NotFoundError: no such reservist or no active assignment.
+        """
+        if officer.role != Role.OFFICER:
+            raise AccessDeniedError(officer.id)
+        reservist = await self.person(reservist_id, Role.RESERVIST)
+        current = await self.repo.mentoring.active_assignment(reservist.id)
+        if current is None:
+            raise NotFoundError(reservist_id)
+        mentor = await self.repo.users.get(current.mentor_id)
+        assert mentor is not None
+        await self.repo.mentoring.end_assignment(current, officer.id, now)
+        return reservist, mentor
+
+    async def check_mentee(self, mentor: User, reservist_id: int) -> User:
+        """The reservist if ``mentor`` is their current mentor.
+
+        Raises:
+            NotFoundError: not the mentor's mentee (a forged or stale button).
+        """
+        if mentor.role != Role.MENTOR or not await self.repo.mentoring.is_active_pair(
+            mentor.id, reservist_id
+        ):
+            raise NotFoundError(reservist_id)
+        return await self.person(reservist_id, Role.RESERVIST)
+
+    # --- consultations ------------------------------------------------------------------
+    async def counterpart(self, actor: User, reservist_id: int | None) -> tuple[User, User]:
+        """(reservist, mentor) of a consultation ``actor`` logs.
+
+        A reservist logs with their current mentor; a mentor with one of their mentees.
+
+        Raises:
+            NotFoundError: no active pair (no mentor yet, or not the mentor's mentee).
+            AccessDeniedError: an officer or other role.
+        """
+        if actor.role == Role.RESERVIST:
+            mentor = await self.current_mentor(actor)
+            if mentor is None:
+                raise NotFoundError(actor.id)
+            return actor, mentor
+        if actor.role == Role.MENTOR and reservist_id is not None:
+            return await self.check_mentee(actor, reservist_id), actor
+        raise AccessDeniedError(actor.id)
+
+    async def log_consultation(
+        self,
+        actor: User,
+        *,
+        reservist_id: int | None,
+        held_on: date,
+        fmt: str,
+        topic: str,
+        minutes: int,
+        note: str | None,
+        item_id: int | None,
+        today: date,
+    ) -> tuple[Consultation, User]:
+        """Record a consultation logged by ``actor``; returns it and the side who must confirm.
+
+        Raises:
+            NotFoundError / AccessDeniedError: as :meth:`counterpart`; a plan item that is not
+                the reservist's.
+            InputError: a date in the future, an unknown format, a duration out of 5-480.
+        """
+        reservist, mentor = await self.counterpart(actor, reservist_id)
+        if held_on > today:
+            raise InputError(texts.BAD_DATE_FUTURE)
+        if fmt not in FORMATS:
+            raise InputError(texts.BAD_FORMAT)
+        if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+            raise InputError(texts.BAD_MINUTES)
+        topic = clean_text(topic, 3, 300)
+        if (
+            item_id is not None
+            and await self.repo.plans.item_of_user(item_id, reservist.id) is None
+        ):
+            raise NotFoundError(item_id)
+        consultation = await self.repo.mentoring.add_consultation(
+            Consultation(
+                reservist_id=reservist.id,
+                mentor_id=mentor.id,
+                logged_by=actor.id,
+                held_on=held_on,
+                format=fmt,
+                topic=topic,
+                minutes=minutes,
+                note=note,
+                item_id=item_id,
+                status=ConsultationStatus.PENDING,
+            )
+        )
+        return consultation, mentor if actor.id == reservist.id else reservist
+
+    async def decide(
+        self,
+        actor: User,
+        consultation_id: int,
+        *,
+        confirm: bool,
+        reason: str | None,
+        now: datetime,
+    ) -> tuple[Consultation, User]:
+        """Confirm or decline (with a reason) a consultation the other side logged.
+
+        Returns the consultation and the user who logged it (to be told).
+
+        Raises:
+            NotFoundError: not a party to it, or it was logged by ``actor`` (a forged button).
+            InputError: already decided; a decline without a reason.
+        """
+        consultation = await self.repo.mentoring.consultation(consultation_id, lock=True)
+        if (
+            consultation is None
+            or actor.id not in (consultation.reservist_id, consultation.mentor_id)
+            or consultation.logged_by == actor.id
+        ):
+            raise NotFoundError(consultation_id)
+        if consultation.status != ConsultationStatus.PENDING:
+            raise InputError(texts.ALREADY_DECIDED)
+        if not confirm:
+            reason = clean_text(reason, 3, 500)
+        consultation.status = (
+            ConsultationStatus.CONFIRMED if confirm else ConsultationStatus.DECLINED
+        )
+        consultation.decided_at = now
+        consultation.decline_reason = None if confirm else reason
+        other_id = consultation.logged_by or (
+            consultation.mentor_id if actor.id == consultation.reservist_id
+            else consultation.reservist_id
+        )  # fmt: skip
+        other = await self.repo.users.get(other_id)
+        assert other is not None
+        await self.repo.flush()
+        return consultation, other
+
+    async def awaiting(self, user: User) -> Sequence[Consultation]:
+        """Consultations waiting for ``user``'s confirmation."""
+        return await self.repo.mentoring.awaiting(user.id)
+
+    # --- progress -----------------------------------------------------------------------
+    async def progress(self, reservists: Sequence[User], today: date) -> list[MenteeProgress]:
+        """Progress of each reservist in their plan of ``today``'s year."""
+        year = today.year
+        last = await self.repo.mentoring.last_activity([u.id for u in reservists])
+        counts = await self.repo.mentoring.confirmed_counts(year)
+        result = []
+        for user in reservists:
+            plan = await self.repo.plans.plan(user.id, year)
+            items = await self.repo.plans.items(plan.id) if plan else []
+            statuses = [display_status(i, today) for i in items]
+            result.append(
+                MenteeProgress(
+                    user=user,
+                    total=len(items),
+                    done=statuses.count("done"),
+                    confirmed=sum(1 for i in items if i.confirmed_at is not None),
+                    overdue=statuses.count("overdue"),
+                    last_activity=last.get(user.id),
+                    consultations=counts.get(user.id, 0),
+                )
+            )
+        return result
+
+    async def mentees_progress(self, mentor: User, today: date) -> list[MenteeProgress]:
+        """The mentor's mentees with their progress."""
+        return await self.progress(await self.repo.mentoring.mentees(mentor.id), today)
+
+    async def pairs(self, today: date) -> list[PairReport]:
+        """Every active pair with confirmed and pending consultations this year (officers)."""
+        pairs = await self.repo.mentoring.active_pairs()
+        progress = {p.user.id: p for p in await self.progress([r for _, r, _ in pairs], today)}
+        reports = []
+        for assignment, reservist, mentor in pairs:
+            consultations = await self.repo.mentoring.consultations_of(
+                reservist.id, since=date(today.year, 1, 1)
+            )
+            mine = [c for c in consultations if c.mentor_id == mentor.id]
+            reports.append(
+                PairReport(
+                    reservist=reservist,
+                    mentor=mentor,
+                    since=assignment.started_at,
+                    confirmed=sum(1 for c in mine if c.status == ConsultationStatus.CONFIRMED),
+                    pending=sum(1 for c in mine if c.status == ConsultationStatus.PENDING),
+                    progress=progress[reservist.id],
+                )
+            )
+        return reports
+
+    # --- items --------------------------------------------------------------------------
+    async def mentee_item(self, mentor: User, item_id: int) -> tuple[PlanItem, User]:
+        """An item of one of the mentor's mentees, with its owner.
+
+        Raises:
+            NotFoundError: the item is not a current mentee's (forged or stale).
+        """
+        item = await self.repo.session.get(PlanItem, item_id)
+        if item is None or item.archived:
+            raise NotFoundError(item_id)
+        plan = await self.repo.session.get(IndividualPlan, item.plan_id)
+        if plan is None:
+            raise NotFoundError(item_id)
+        owner = await self.check_mentee(mentor, plan.user_id)
+        return item, owner
+
+    async def confirm_item(
+        self, mentor: User, item_id: int, now: datetime
+    ) -> tuple[PlanItem, User]:
+        """Confirm a done item of a mentee (one the roadmap marks as needing confirmation, or
+        logged with evidence). Returns the item and its owner.
+
+        Raises:
+            NotFoundError: not a mentee's item.
+            InputError: not done, already confirmed, or not confirmable.
+        """
+        item, owner = await self.mentee_item(mentor, item_id)
+        if item.status != ItemStatus.DONE:
+            raise InputError(texts.ITEM_NOT_DONE)
+        if item.confirmed_at is not None:
+            raise InputError(texts.ITEM_ALREADY_CONFIRMED)
+        if not confirmable(item):
+            raise InputError(texts.ITEM_NOT_CONFIRMABLE)
+        item.confirmed_by = mentor.id
+        item.confirmed_at = now
+        await self.repo.plans.add_event(item.id, mentor.id, "confirmed", {})
+        return item, owner
+
+    async def comment_item(
+        self, mentor: User, item_id: int, text: str | None, now: datetime
+    ) -> tuple[PlanItem, User, str]:
+        """Add the mentor's comment to a mentee's item. Returns (item, owner, clean text).
+
+        Raises:
+            NotFoundError: not a mentee's item.
+            InputError: empty, a command, or longer than 1000 characters.
+        """
+        item, owner = await self.mentee_item(mentor, item_id)
+        clean = clean_text(text, 2, 1000)
+        await self.repo.mentoring.add_comment(
+            ItemComment(item_id=item.id, author_id=mentor.id, text=clean, created_at=now)
+        )
+        await self.repo.plans.add_event(item.id, mentor.id, "commented", {})
+        return item, owner, clean
+
+
+def confirmable(item: PlanItem) -> bool:
+    """A done item a mentor may confirm: the roadmap asks for it, or it carries evidence."""
+    return item.status == ItemStatus.DONE and (
+        item.needs_confirmation or item.evidence_file_id is not None
+    )
