@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
-from tests.fakes import FakeTelegramServer, SentCall
+from tests.fakes import FakeTelegramServer, FakeUser, SentCall
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:E2E-token-for-the-fake-server-only"
 OFFICER = 1001
 RESERVIST = 2001
+MENTOR = 3001
 MSK = ZoneInfo("Europe/Moscow")
 WAIT = 30.0
 
@@ -111,13 +112,75 @@ async def test_whole_journey(
             await bot.stop()
 
 
+async def register(server: FakeTelegramServer, person: FakeUser, code: str, name: str) -> None:
+    """Open the invite, consent and answer the profile questions."""
+    server.push_text(person, f"/start {code}")
+    consent = await server.wait_for_message(person.id, timeout=WAIT)
+    server.press(person, consent, "Согласен")
+    for answer in (name, "МБОУ СОШ № 5", "Директор", "Петровский район"):
+        await server.wait_for_message(person.id, timeout=WAIT)
+        server.push_text(person, answer)
+    done = await server.wait_for_message(person.id, timeout=WAIT)
+    assert "зарегистрированы" in done.text, done.describe()
+
+
+async def mentoring_journey(
+    server: FakeTelegramServer, officer: FakeUser, reservist: FakeUser
+) -> None:
+    """An officer assigns a mentor, the reservist logs a consultation, the mentor confirms it,
+    and the officers' report counts it."""
+    mentor = server.user(MENTOR, "Анна", last_name="Кузнецова")
+    server.push_text(officer, "/invite mentor")
+    answer = await server.wait_for_message(OFFICER, timeout=WAIT)
+    code = re.search(r"start=([\w-]+)", answer.text)
+    assert code, answer.describe()
+    await register(server, mentor, code.group(1), "Кузнецова Анна Сергеевна")
+
+    server.push_text(officer, "/assign")
+    listing = await server.wait_for_message(OFFICER, timeout=WAIT)
+    server.press(officer, listing, listing.buttons[0][0])
+    card = await server.wait_for_message(OFFICER, timeout=WAIT)
+    server.press(officer, card, "Назначить наставника")
+    mentors = await server.wait_for_message(OFFICER, timeout=WAIT)
+    server.press(officer, mentors, mentors.buttons[0][0])
+    await server.wait_for_message(OFFICER, lambda m: "закреплён" in m.text, timeout=WAIT)
+    told = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    assert "Кузнецова Анна Сергеевна" in told.text
+    await server.wait_for_message(MENTOR, lambda m: "наставником" in m.text, timeout=WAIT)
+
+    server.push_text(reservist, "/consult")
+    ask = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    server.press(reservist, ask, "Сегодня")
+    formats = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    server.press(reservist, formats, "очно")
+    await server.wait_for_message(RESERVIST, timeout=WAIT)
+    server.push_text(reservist, "Разбор управленческой ситуации")
+    await server.wait_for_message(RESERVIST, timeout=WAIT)
+    server.push_text(reservist, "60")
+    note = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    server.press(reservist, note, "Пропустить")
+    items = await server.wait_for_message(RESERVIST, timeout=WAIT)
+    server.press(reservist, items, "Без привязки к плану")
+    await server.wait_for_message(RESERVIST, lambda m: "на подтверждение" in m.text, timeout=WAIT)
+
+    request = await server.wait_for_message(
+        MENTOR, lambda m: "Разбор управленческой ситуации" in m.text, timeout=WAIT
+    )
+    server.press(mentor, request, "Подтвердить")
+    await server.wait_for_message(RESERVIST, lambda m: "подтвердил" in m.text, timeout=WAIT)
+
+    server.push_text(officer, "/pairs")
+    report = await server.wait_for_message(OFFICER, lambda m: "Пары" in m.text, timeout=WAIT)
+    assert "Подтверждённых консультаций в этом году: 1" in report.text, report.describe()
+
+
 async def journey(
     server: FakeTelegramServer,
     bot: BotProcess,
     env: dict[str, str],
     database_url: str,
-    officer: object,
-    reservist: object,
+    officer: FakeUser,
+    reservist: FakeUser,
 ) -> None:
     await server.wait_for_call("getUpdates", timeout=WAIT)
     assert server.commands_for(None), "the default command menu was not set"
@@ -179,6 +242,8 @@ async def journey(
     server.push_document(reservist, "Справка.pdf", content=b"%PDF-1.4 test")
     done = await server.wait_for_message(RESERVIST, timeout=WAIT)
     assert f"Выполнено 1 из {total}" in done.text, done.describe()
+
+    await mentoring_journey(server, officer, reservist)
 
     db = Database(database_url)
     try:
