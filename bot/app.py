@@ -8,7 +8,6 @@ from datetime import datetime
 
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.config import Settings
 from bot.middlewares import DatabaseMiddleware, LogContextMiddleware
@@ -20,6 +19,7 @@ from bot.services.roadmap_import import ensure_default_roadmap
 from handlers import setup_routers
 from storage import migrate
 from storage.db import Database
+from storage.fsm import DatabaseStorage
 
 
 def create_dispatcher(
@@ -29,11 +29,12 @@ def create_dispatcher(
     clock: Callable[[], datetime] = utcnow,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    """A Dispatcher with every router and middleware.
+    """A Dispatcher with every router and middleware; dialogue states are kept in the database
+    (:class:`storage.fsm.DatabaseStorage`) unless ``storage`` is given.
 
     Handlers receive ``settings``, ``db``, ``clock`` (aware UTC now), ``repo`` and ``user``.
     """
-    dp = Dispatcher(storage=storage or MemoryStorage(), settings=settings, db=db, clock=clock)
+    dp = Dispatcher(storage=storage or DatabaseStorage(db), settings=settings, db=db, clock=clock)
     dp.update.outer_middleware(LogContextMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(db))
     dp.include_router(setup_routers())

@@ -10,8 +10,9 @@ from typing import Any
 import structlog
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database
+from storage.db import Database, current_session
 from storage.repo import Repo
 
 log = structlog.get_logger("bot.updates")
@@ -42,7 +43,8 @@ class LogContextMiddleware(BaseMiddleware):
 class DatabaseMiddleware(BaseMiddleware):
     """Opens one transaction per update: ``repo`` (Repo) and ``user`` (User | None) in data.
 
-    Commits when the handler returns, rolls back when it raises.
+    Commits when the handler returns, rolls back when it raises. The session is also published
+    in :data:`storage.db.current_session`, so the FSM storage writes in the same transaction.
     """
 
     def __init__(self, db: Database) -> None:
@@ -50,13 +52,22 @@ class DatabaseMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.db.raw_session() as session, session.begin():
-            repo = Repo(session)
-            data["repo"] = repo
-            sender = data.get("event_from_user")
-            user = await repo.users.by_telegram(sender.id) if sender else None
-            if user is not None and not user.active and user.anonymised_at is None:
-                # a 403 made them inactive; writing to the bot again means they unblocked it
-                await repo.users.set_active(user.id, True)
-                user.active = True
-            data["user"] = user
-            return await handler(event, data)
+            token = current_session.set(session)
+            try:
+                return await self._handle(handler, event, data, session)
+            finally:
+                current_session.reset(token)
+
+    async def _handle(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any], session: AsyncSession
+    ) -> Any:
+        repo = Repo(session)
+        data["repo"] = repo
+        sender = data.get("event_from_user")
+        user = await repo.users.by_telegram(sender.id) if sender else None
+        if user is not None and not user.active and user.anonymised_at is None:
+            # a 403 made them inactive; writing to the bot again means they unblocked it
+            await repo.users.set_active(user.id, True)
+            user.active = True
+        data["user"] = user
+        return await handler(event, data)

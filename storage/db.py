@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,11 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+# The session of the update being handled (set by the per-update middleware), so that code
+# reached outside the handler's arguments, such as the FSM storage, joins its transaction.
+current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
 
 
 class Database:

@@ -49,3 +49,21 @@ def for_update(session: AsyncSession, stmt: _S) -> _S:
     if session.get_bind().dialect.name == "postgresql":
         return stmt.with_for_update()
     return stmt
+
+
+async def upsert(
+    session: AsyncSession,
+    table: Table,
+    row: dict[str, Any],
+    conflict: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert ``row`` or, when it clashes on the unique ``conflict`` columns, overwrite the
+    ``update`` columns of the existing row (``INSERT … ON CONFLICT DO UPDATE``)."""
+    name = session.get_bind().dialect.name
+    module: Any = postgresql if name == "postgresql" else sqlite
+    stmt = module.insert(table).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(conflict), set_={c: stmt.excluded[c] for c in update}
+    )
+    await session.execute(stmt)

@@ -116,6 +116,8 @@ class User(Base):
     invite_id: Mapped[int | None] = mapped_column(Integer)  # the invite used; no FK: cycle
     registered_at: Mapped[datetime | None]
     anonymised_at: Mapped[datetime | None]
+    reserve_status: Mapped[str | None] = mapped_column(String(16))
+    cohort_year: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -134,6 +136,8 @@ class Invite(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a personal invite of a person imported from a list: opening it registers that person
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class RoadmapImport(Base):
@@ -186,6 +190,10 @@ class IndividualPlan(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the year-end interview on the plan's results (собеседование по итогам, Petrovsky roadmap)
+    interview_conclusion: Mapped[str | None] = mapped_column(Text)
+    concluded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    concluded_at: Mapped[datetime | None]
 
 
 class PlanItem(Base):
@@ -345,3 +353,64 @@ class DigestLog(Base):
     kind: Mapped[str] = mapped_column(String(32))
     occasion: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReserveStatus(StrEnum):
+    """A person's way through the reserve (кадровый резерв): candidate → included (date, order
+    number) → in training → appointed (post, organisation, date) or excluded (reason)."""
+
+    CANDIDATE = "candidate"
+    INCLUDED = "included"
+    TRAINING = "training"
+    APPOINTED = "appointed"
+    EXCLUDED = "excluded"
+
+
+class ReserveStatusChange(Base):
+    """One step of a person's reserve lifecycle (the history; the current status is on User)."""
+
+    __tablename__ = "reserve_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    post: Mapped[str | None] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """An officer's action (invite, assign, broadcast, status change, export, import): who,
+    when, what. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]]
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FsmState(Base):
+    """A user's dialogue state (aiogram FSM) kept in the database, so a restart of the bot
+    does not drop a half-finished registration or log entry."""
+
+    __tablename__ = "fsm_states"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The broadcast tables live in their own module; importing it here registers them on
+# Base.metadata wherever the models are used (Alembic, tests).
+from storage import broadcast_models  # noqa: E402, F401

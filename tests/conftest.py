@@ -3,7 +3,9 @@ named by TEST_DATABASE_URL), settings, a settable clock, and the dispatcher with
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from bot.app import create_dispatcher
 from bot.config import Settings, load_settings
 from storage import migrate
 from storage.db import Database
+from storage.models import Base
 from tests.harness import FakeClock, Harness
 from tests.mocked_bot import MockedBot
 
@@ -46,11 +49,44 @@ async def empty_db(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per run; each test gets a copy (migrating with
+    SQLite's batch operations for every test would dominate the suite's time)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+
+    async def build() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(db.engine)
+        await db.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+async def _reset_postgres_data(db: Database) -> None:
+    """Empty every table of a PostgreSQL database at head (migrating it first if it is not)."""
+    heads = migrate.revisions()[-1:]
+    if [await migrate.current(db.engine)] != heads:
+        await _reset_postgres(db)
+        await migrate.upgrade(db.engine)
+        return
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture
-async def db(empty_db: Database) -> Database:
-    """A database migrated to head."""
-    await migrate.upgrade(empty_db.engine)
-    return empty_db
+async def db(database_url: str, sqlite_template: Path) -> AsyncIterator[Database]:
+    """A database at head with no rows: a copy of the migrated SQLite template, or the
+    PostgreSQL test database emptied."""
+    if database_url.startswith("sqlite"):
+        shutil.copyfile(sqlite_template, database_url.split("///", 1)[1])
+    database = Database(database_url)
+    if database.dialect == "postgresql":
+        await _reset_postgres_data(database)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

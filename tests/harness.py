@@ -74,9 +74,18 @@ class Harness:
         msg = self._message(user_id, text=text, entities=entities)
         return await self._feed(Update(update_id=next(_ids), message=msg))
 
-    async def send_document(self, user_id: int, name: str = "certificate.pdf") -> list[Call]:
-        """The user sends a document."""
-        doc = Document(file_id=f"DOC{next(_ids)}", file_unique_id=f"u{next(_ids)}", file_name=name)
+    async def send_document(
+        self, user_id: int, name: str = "certificate.pdf", content: bytes = b"%PDF-1.4"
+    ) -> list[Call]:
+        """The user sends a document (its ``content`` can be downloaded by the bot)."""
+        file_id = f"DOC{next(_ids)}"
+        self.bot.session.files[file_id] = content
+        doc = Document(
+            file_id=file_id,
+            file_unique_id=f"u{next(_ids)}",
+            file_name=name,
+            file_size=len(content),
+        )
         msg = self._message(user_id, document=doc)
         return await self._feed(Update(update_id=next(_ids), message=msg))
 

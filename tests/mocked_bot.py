@@ -17,7 +17,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, Message, User
+from aiogram.types import Chat, File, Message, User
 
 
 @dataclass
@@ -59,6 +59,7 @@ class RecordingSession(BaseSession):
 
     calls: list[Call] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content for downloads
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -78,6 +79,11 @@ class RecordingSession(BaseSession):
             raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
         self.calls.append(Call(name, params))
         returning = method.__returning__
+        if name == "getFile":
+            file_id = str(params["file_id"])
+            return File(
+                file_id=file_id, file_unique_id=f"u-{file_id}", file_path=f"docs/{file_id}"
+            )  # type: ignore[return-value]
         if name == "getMe":
             return User(id=42, is_bot=True, first_name="Резерв", username="reserve_test_bot")  # type: ignore[return-value]
         if returning is Message or "Message" in str(returning):
@@ -99,8 +105,8 @@ class RecordingSession(BaseSession):
         timeout: int = 30,
         chunk_size: int = 65536,
         raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:  # pragma: no cover
-        yield b""
+    ) -> AsyncGenerator[bytes, None]:
+        yield self.files[url.rsplit("/", 1)[-1]]
 
 
 class MockedBot(Bot):

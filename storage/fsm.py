@@ -1,0 +1,89 @@
+"""aiogram FSM storage in the bot's own database (table ``fsm_states``), so that a dialogue in
+progress (registration, logging an item, a consultation) survives a restart of the bot.
+
+Each call is its own short transaction; keys are built by aiogram's ``DefaultKeyBuilder``
+(bot, chat, user, destiny).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import (
+    BaseStorage,
+    DefaultKeyBuilder,
+    KeyBuilder,
+    StateType,
+    StorageKey,
+)
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database, current_session
+from storage.dialect import upsert
+from storage.models import FsmState, utcnow
+
+
+class DatabaseStorage(BaseStorage):
+    """FSM states and data in ``fsm_states``; a row without state and data is deleted."""
+
+    def __init__(self, db: Database, key_builder: KeyBuilder | None = None) -> None:
+        self.db = db
+        self.keys = key_builder or DefaultKeyBuilder(with_destiny=True)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """The update's own transaction when called while handling one (so the state commits
+        or rolls back with the update's changes, and SQLite sees one writer), else a new one."""
+        session = current_session.get()
+        if session is not None:
+            yield session
+            return
+        async with self.db.session() as repo:
+            yield repo.session
+
+    async def _row(self, key: str) -> FsmState | None:
+        async with self._session() as session:
+            return await session.scalar(select(FsmState).where(FsmState.key == key))
+
+    async def _write(self, key: str, state: str | None, data: Mapping[str, Any]) -> None:
+        async with self._session() as session:
+            if state is None and not data:
+                await session.execute(delete(FsmState).where(FsmState.key == key))
+                return
+            await upsert(
+                session,
+                FsmState.__table__,  # type: ignore[arg-type]
+                {"key": key, "state": state, "data": dict(data), "updated_at": utcnow()},
+                ["key"],
+                ["state", "data", "updated_at"],
+            )
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        """Set the dialogue state (None leaves the dialogue)."""
+        name = self.keys.build(key)
+        row = await self._row(name)
+        value = state.state if isinstance(state, State) else state
+        await self._write(name, value, row.data if row else {})
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        """The current state, or None."""
+        row = await self._row(self.keys.build(key))
+        return row.state if row else None
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """Replace the dialogue data (JSON-serialisable values)."""
+        name = self.keys.build(key)
+        row = await self._row(name)
+        await self._write(name, row.state if row else None, data)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        """A copy of the dialogue data ({} when none)."""
+        row = await self._row(self.keys.build(key))
+        return dict(row.data) if row else {}
+
+    async def close(self) -> None:
+        """Nothing to close: the database belongs to the application."""
