@@ -191,6 +191,11 @@ INVITE_USAGE = (
 )
 
 
+def invite_other_municipality(own: str) -> str:
+    """A municipal officer tried to invite into another municipality."""
+    return f"Вы можете приглашать только в свой муниципалитет: {esc(own)}."
+
+
 def invite_created(role: str, link: str, uses: int, expires: str, municipality: str | None) -> str:
     """The officer's answer with a new invite link."""
     where = f"\nМуниципалитет: {esc(municipality)}" if municipality else ""
@@ -738,3 +743,170 @@ def pair_line(
         + f"; план: {done} из {total}"
     )
     return f"{line} {STALLED_MARK}" if stalled else line
+
+
+# --- reserve lifecycle and /find (officers) -------------------------------------------------
+STATUS_NAMES = {
+    "candidate": "кандидат",
+    "included": "включён в резерв",
+    "training": "проходит подготовку",
+    "appointed": "назначен на должность",
+    "excluded": "исключён из резерва",
+}
+STATUS_ACTIONS = {
+    "candidate": "Кандидат",
+    "included": "Включить в резерв",
+    "training": "Начало подготовки",
+    "appointed": "Назначен на должность",
+    "excluded": "Исключить из резерва",
+}
+BAD_STATUS_MOVE = "Такой переход статуса невозможен."
+FIND_USAGE = (
+    "Напишите после /find часть фамилии, названия школы или муниципалитета, "
+    "например: /find Иванова"
+)
+FIND_TITLE = "Результаты поиска"
+ASK_STATUS_DATE = "Дата (ДД.ММ.ГГГГ) — с какого дня действует изменение?"
+ASK_ORDER_NUMBER = "Номер приказа о включении в резерв?"
+ASK_POST = "На какую должность назначен(а)?"
+ASK_POST_ORG = "В какую организацию?"
+ASK_REASON = "Причина исключения из резерва?"
+
+
+def person_card(
+    *,
+    name: str,
+    role: str,
+    organisation: str | None,
+    position: str | None,
+    municipality: str | None,
+    status: str | None,
+    cohort: int | None,
+    registered: bool,
+    mentor: str | None,
+    progress: str | None,
+    history: list[str],
+) -> str:
+    """An officer's card of a person."""
+    lines = [f"<b>{esc(name)}</b> — {ROLE_NAMES.get(role, role)}"]
+    lines.append(esc(", ".join(filter(None, (position, organisation, municipality))) or "—"))
+    if status:
+        cohort_text = f", год включения {cohort}" if cohort else ""
+        lines.append(f"Статус: {STATUS_NAMES.get(status, status)}{cohort_text}")
+    if not registered:
+        lines.append("Ещё не зарегистрирован(а) в боте")
+    if role == "reservist":
+        lines.append(f"Наставник: {esc(mentor) if mentor else 'не назначен'}")
+    if progress:
+        lines.append(progress)
+    if history:
+        lines += ["", "<i>Движение в резерве</i>", *history]
+    return "\n".join(lines)
+
+
+def status_line(at: str, status: str, details: str) -> str:
+    """One step of the lifecycle in a card."""
+    tail = f" ({esc(details)})" if details else ""
+    return f"{esc(at)} — {STATUS_NAMES.get(status, status)}{tail}"
+
+
+def status_changed_officer(name: str, status: str) -> str:
+    """The officer's confirmation."""
+    return f"{esc(name)}: {STATUS_NAMES.get(status, status)}. Изменение сохранено в истории."
+
+
+def status_changed_person(status: str, details: str) -> str:
+    """The person is told about their new status."""
+    tail = f" ({esc(details)})" if details else ""
+    base = f"Ваш статус в кадровом резерве: <b>{STATUS_NAMES.get(status, status)}</b>{tail}."
+    if status == "appointed":
+        base += " Поздравляем! Напоминания резервиста больше не приходят."
+    return base
+
+
+# --- roadmap management (officers) -----------------------------------------------------------
+BAD_SCHEDULE = (
+    "Не удалось прочитать сроки. Напишите, например: «март», «Март июнь октябрь», "
+    "«Декабрь-январь», «ежеквартально», «в течение года», «по запросу»."
+)
+ACTIVITY_EXISTS = "Такое мероприятие уже есть в дорожной карте."
+ROADMAP_FILE_TYPE = "Дорожную карту можно загрузить файлом .docx или .txt."
+ROADMAP_FILE_BIG = "Файл слишком большой (больше 10 МБ)."
+ROADMAP_EMPTY = (
+    "В дорожной карте пока нет мероприятий. Добавьте их кнопкой или пришлите файл .docx / .txt."
+)
+ASK_ACTIVITY_TITLE = "Название мероприятия?"
+ASK_ACTIVITY_SCHEDULE = (
+    "Сроки? Например: «март», «Март июнь октябрь», «Декабрь-январь», «ежеквартально», "
+    "«в течение года», «по запросу»."
+)
+BTN_ADD_ACTIVITY = "➕ Добавить мероприятие"
+BTN_RENAME = "Изменить название"
+BTN_RESCHEDULE = "Изменить сроки"
+BTN_REMOVE = "Удалить из дорожной карты"
+BTN_TO_ROADMAP = "« К дорожной карте"
+ACTIVITY_REMOVED = (
+    "Мероприятие убрано из дорожной карты и из будущих планов. Выполненное резервистами сохранено."
+)
+
+
+def roadmap_not_read(reason: str) -> str:
+    """A document with no activity table."""
+    return f"Не удалось найти в файле таблицу мероприятий: {esc(reason)}. Ничего не изменено."
+
+
+def roadmap_header(count: int, page: int, pages: int) -> str:
+    """Title of /roadmap."""
+    return (
+        f"<b>Дорожная карта: {count} мероприятий</b>\nСтраница {page} из {pages}. "
+        "Откройте мероприятие, чтобы изменить его; новую дорожную карту можно прислать файлом."
+    )
+
+
+def flag_button(name: str, on: bool) -> str:
+    """A toggle's label."""
+    return f"{name}: {'да' if on else 'нет'}"
+
+
+FLAG_FOR_RESERVISTS = "В планах резервистов"
+FLAG_NEEDS_CONFIRMATION = "Требует подтверждения наставника"
+
+
+def activity_card(
+    title: str, kind: str, schedule: str, section: str, for_reservists: bool, confirm: bool
+) -> str:
+    """An activity of the roadmap for officers."""
+    lines = [
+        f"<b>{esc(title)}</b>",
+        f"Вид: {KIND_NAMES.get(kind, kind)}",
+        f"Сроки: {esc(schedule)}",
+    ]
+    if section:
+        lines.append(f"Раздел: {esc(section)}")
+    lines.append(f"{FLAG_FOR_RESERVISTS}: {'да' if for_reservists else 'нет'}")
+    lines.append(f"{FLAG_NEEDS_CONFIRMATION}: {'да' if confirm else 'нет'}")
+    return "\n".join(lines)
+
+
+def activity_saved(title: str, added: int) -> str:
+    """An activity was added or changed."""
+    tail = f" В планы добавлено пунктов: {added}." if added else ""
+    return f"Сохранено: <b>{esc(title)}</b>. Планы резервистов обновлены.{tail}"
+
+
+def roadmap_imported(
+    name: str, activities: int, created: int, updated: int, archived: int, items: int,
+    warnings: list[str],
+) -> str:  # fmt: skip
+    """The reply to a roadmap document."""
+    lines = [
+        f"<b>Дорожная карта загружена из «{esc(name)}»</b>",
+        f"Мероприятий: {activities} (новых {created}, изменённых {updated}, убранных {archived}).",
+        f"В планы резервистов добавлено пунктов: {items}.",
+    ]
+    if warnings:
+        lines.append("\nПредупреждения:")
+        lines.extend(esc(w) for w in warnings[:20])
+        if len(warnings) > 20:
+            lines.append(f"…и ещё {len(warnings) - 20}")
+    return "\n".join(lines)

@@ -88,3 +88,19 @@ class MenteeCb(CallbackData, prefix="mnt"):
 
     action: str
     id: int
+
+
+class PersonCb(CallbackData, prefix="psn"):
+    """An officer's person card: ``open`` it, or start a lifecycle ``status`` step."""
+
+    action: str
+    id: int
+    status: str = ""
+
+
+class ActivityCb(CallbackData, prefix="act"):
+    """Roadmap management: ``page`` (id = page), ``open``, ``rename``, ``reschedule``,
+    ``flag_res``, ``flag_conf``, ``remove`` (id = activity), ``add``."""
+
+    action: str
+    id: int = 0

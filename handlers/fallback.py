@@ -23,7 +23,12 @@ KNOWN_COMMANDS = frozenset(
         "assign",
         "pairs",
         "consult",
+        "find",
+        "roadmap",
         "mentees",
+        "export",
+        "kpi",
+        "report",
     }
 )
 

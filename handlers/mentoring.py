@@ -18,6 +18,7 @@ from bot.services.clock import local_today, zone_of
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
 from bot.services.mentoring import MentoringService, confirmable, parse_minutes, search_people
 from bot.services.plans import PlanService
+from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_user_date
 from handlers.callbacks import AssignCb, ConsultCb, ConsultPickCb, LogStepCb, MenteeCb, PeopleCb
 from handlers.cards import render_item_card
@@ -52,7 +53,11 @@ def setup() -> Router:
     router.message.register(assign_start, Command("assign"), OFFICER)
     router.message.register(pairs_report, Command("pairs"), OFFICER)
     router.message.register(search_typed, StateFilter(AssignFlow), OFFICER)
-    router.callback_query.register(people_page, PeopleCb.filter(F.action == "page"), OFFICER)
+    router.callback_query.register(
+        people_page,
+        PeopleCb.filter((F.action == "page") & F.purpose.in_(PURPOSE_ROLE)),
+        OFFICER,
+    )
     router.callback_query.register(
         reservist_picked, PeopleCb.filter((F.purpose == "ar") & (F.action == "pick")), OFFICER
     )
@@ -113,9 +118,16 @@ PURPOSE_STATE = {"ar": AssignFlow.reservist, "am": AssignFlow.mentor}
 
 
 async def _show_people(
-    target: Message, repo: Repo, purpose: str, query: str | None, page: int, *, edit: bool
+    target: Message,
+    repo: Repo,
+    officer: User,
+    purpose: str,
+    query: str | None,
+    page: int,
+    *,
+    edit: bool,
 ) -> None:
-    people = await repo.users.by_role(PURPOSE_ROLE[purpose])
+    people = within_scope(officer, await repo.users.by_role(PURPOSE_ROLE[purpose]))
     if not people:
         await target.answer(texts.NO_RESERVISTS if purpose == "ar" else texts.NO_MENTORS)
         return
@@ -136,14 +148,14 @@ async def _show_people(
         await target.answer(text, reply_markup=markup)
 
 
-async def assign_start(message: Message, state: FSMContext, repo: Repo) -> None:
+async def assign_start(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
     """/assign: the searchable list of reservists."""
     await state.clear()
     await state.set_state(AssignFlow.reservist)
-    await _show_people(message, repo, "ar", None, 1, edit=False)
+    await _show_people(message, repo, user, "ar", None, 1, edit=False)
 
 
-async def search_typed(message: Message, state: FSMContext, repo: Repo) -> None:
+async def search_typed(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
     """Text typed while a list is shown: search it."""
     try:
         query = clean_text(message.text, 1, 100)
@@ -153,11 +165,11 @@ async def search_typed(message: Message, state: FSMContext, repo: Repo) -> None:
     current = await state.get_state()
     purpose = "ar" if current == AssignFlow.reservist.state else "am"
     await state.update_data(query=query)
-    await _show_people(message, repo, purpose, query, 1, edit=False)
+    await _show_people(message, repo, user, purpose, query, 1, edit=False)
 
 
 async def people_page(
-    query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo
+    query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """Paging of a list of people (edits in place)."""
     if callback_data.purpose not in PURPOSE_ROLE:
@@ -169,6 +181,7 @@ async def people_page(
         await _show_people(
             query.message,  # type: ignore[arg-type]
             repo,
+            user,
             callback_data.purpose,
             data.get("query"),
             callback_data.value,
@@ -187,7 +200,7 @@ async def reservist_picked(
     """A reservist picked: their card with the mentor and the history."""
     service = MentoringService(repo)
     try:
-        reservist = await service.person(callback_data.value, Role.RESERVIST)
+        reservist = await service.person(callback_data.value, Role.RESERVIST, user)
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -226,7 +239,7 @@ async def assign_action(
     service = MentoringService(repo)
     if callback_data.action == "assign":
         try:
-            await service.person(callback_data.reservist_id, Role.RESERVIST)
+            await service.person(callback_data.reservist_id, Role.RESERVIST, user)
         except NotFoundError:
             await query.answer(texts.STALE_BUTTON, show_alert=True)
             return
@@ -235,7 +248,7 @@ async def assign_action(
         await state.set_state(AssignFlow.mentor)
         await state.update_data(reservist_id=callback_data.reservist_id)
         if query.message is not None:
-            await _show_people(query.message, repo, "am", None, 1, edit=False)  # type: ignore[arg-type]
+            await _show_people(query.message, repo, user, "am", None, 1, edit=False)  # type: ignore[arg-type]
         return
     if callback_data.action != "end":
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -294,7 +307,7 @@ async def pairs_report(
 ) -> None:
     """/pairs: every pair with confirmed consultations and progress; stalled pairs marked."""
     today = _today(user, settings, clock)
-    reports = await MentoringService(repo).pairs(today)
+    reports = [r for r in await MentoringService(repo).pairs(today) if in_scope(user, r.reservist)]
     if not reports:
         await message.answer(texts.PAIRS_EMPTY)
         return

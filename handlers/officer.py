@@ -13,6 +13,7 @@ from bot import texts
 from bot.config import Settings
 from bot.services.clock import zone_of
 from bot.services.people import PeopleService
+from bot.services.scope import normalise, officer_municipality
 from handlers.filters import HasRole
 from storage.models import Role, User
 from storage.repo import Repo
@@ -70,6 +71,13 @@ async def invite(
         await message.answer(texts.INVITE_USAGE)
         return
     role, uses, municipality = parsed
+    own = officer_municipality(user)
+    if own is not None:
+        # a municipal officer invites people of their own municipality only
+        if municipality is not None and normalise(municipality) != normalise(own):
+            await message.answer(texts.invite_other_municipality(own))
+            return
+        municipality = own
     created = await PeopleService(repo).create_invite(
         user,
         role,

@@ -59,3 +59,22 @@ class CommentFlow(StatesGroup):
     """A mentor's comment on a mentee's item."""
 
     text = State()
+
+
+class StatusFlow(StatesGroup):
+    """An officer records a lifecycle step: date, then the fields the status needs."""
+
+    date = State()
+    order_number = State()
+    post = State()
+    organisation = State()
+    reason = State()
+
+
+class RoadmapFlow(StatesGroup):
+    """An officer adds or edits a roadmap activity."""
+
+    add_title = State()
+    add_schedule = State()
+    rename = State()
+    reschedule = State()

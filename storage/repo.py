@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from storage.dialect import for_update, insert_ignore
 from storage.models import (
     Activity,
+    AuditEntry,
     Consultation,
     ConsultationStatus,
     DigestLog,
@@ -29,11 +30,15 @@ from storage.models import (
     Notice,
     PlanItem,
     PlanItemEvent,
+    ReserveStatusChange,
     RoadmapImport,
     Role,
     User,
     utcnow,
 )
+
+# Reservists with these statuses follow a plan and get reminders (see bot.services.lifecycle).
+IN_RESERVE = ("included", "training")
 
 
 class UserRepo:
@@ -49,6 +54,24 @@ class UserRepo:
     async def get(self, user_id: int) -> User | None:
         """The user by primary key, or None."""
         return await self.s.get(User, user_id)
+
+    async def everyone(self) -> Sequence[User]:
+        """Every not anonymised person with a name (registered or awaiting registration)."""
+        rows = await self.s.scalars(
+            select(User)
+            .where(User.anonymised_at.is_(None), User.full_name.is_not(None))
+            .order_by(User.full_name, User.id)
+        )
+        return rows.all()
+
+    async def status_history(self, user_id: int) -> Sequence[ReserveStatusChange]:
+        """A person's reserve lifecycle, oldest first."""
+        rows = await self.s.scalars(
+            select(ReserveStatusChange)
+            .where(ReserveStatusChange.user_id == user_id)
+            .order_by(ReserveStatusChange.changed_at, ReserveStatusChange.id)
+        )
+        return rows.all()
 
     async def ensure_officers(self, telegram_ids: Iterable[int]) -> int:
         """Make officers of these Telegram ids (OFFICER_IDS); returns how many changed."""
@@ -92,16 +115,26 @@ class UserRepo:
         """Registered, not anonymised users of ``role``, by name."""
         rows = await self.s.scalars(
             select(User)
-            .where(User.role == role, User.anonymised_at.is_(None), User.full_name.is_not(None))
+            .where(
+                User.role == role,
+                User.anonymised_at.is_(None),
+                User.full_name.is_not(None),
+                User.registered_at.is_not(None),
+            )
             .order_by(User.full_name, User.id)
         )
         return rows.all()
 
     async def reservists(self) -> Sequence[User]:
-        """Every registered, not anonymised reservist."""
+        """Every registered, not anonymised reservist (people imported from a list and not
+        registered yet are left out: their plans start when they register)."""
         rows = await self.s.scalars(
             select(User)
-            .where(User.role == Role.RESERVIST, User.anonymised_at.is_(None))
+            .where(
+                User.role == Role.RESERVIST,
+                User.anonymised_at.is_(None),
+                User.registered_at.is_not(None),
+            )
             .order_by(User.id)
         )
         return rows.all()
@@ -171,6 +204,24 @@ class ActivityRepo:
         if not include_archived:
             stmt = stmt.where(Activity.archived.is_(False))
         return int(await self.s.scalar(stmt) or 0)
+
+    async def get(self, activity_id: int) -> Activity | None:
+        """An activity by id, or None."""
+        return await self.s.get(Activity, activity_id)
+
+    async def by_key(self, key: str) -> Activity | None:
+        """The activity with this importer key, or None."""
+        return await self.s.scalar(select(Activity).where(Activity.key == key))
+
+    async def add(self, activity: Activity) -> Activity:
+        """Insert an activity."""
+        self.s.add(activity)
+        await self.s.flush()
+        return activity
+
+    async def next_position(self) -> int:
+        """A position after every existing activity."""
+        return int(await self.s.scalar(select(func.max(Activity.position))) or 0) + 1
 
     async def active(self) -> Sequence[Activity]:
         """Activities of the current roadmap in the roadmap's order."""
@@ -378,6 +429,10 @@ class PlanRepo:
                 PlanItem.archived.is_(False),
                 PlanItem.due_on.is_not(None),
                 User.role == Role.RESERVIST,
+                or_(
+                    User.reserve_status.is_(None),
+                    User.reserve_status.in_(IN_RESERVE),
+                ),
                 User.active.is_(True),
                 User.muted.is_(False),
                 User.telegram_id.is_not(None),
@@ -651,6 +706,25 @@ class MentoringRepo:
         )
 
 
+class AuditRepo:
+    """The audit log of officers' actions (append-only)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def record(
+        self, actor_id: int | None, action: str, target: str | None, details: dict[str, Any]
+    ) -> None:
+        """Append an entry: who (user id), what (action, e.g. ``invite``), on what, details."""
+        self.s.add(AuditEntry(actor_id=actor_id, action=action, target=target, details=details))
+        await self.s.flush()
+
+    async def entries(self, limit: int = 100) -> Sequence[AuditEntry]:
+        """The newest entries first."""
+        rows = await self.s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+        return rows.all()
+
+
 class Repo:
     """All repositories over one session (one transaction)."""
 
@@ -662,6 +736,7 @@ class Repo:
         self.plans = PlanRepo(session)
         self.notices = NoticeRepo(session)
         self.mentoring = MentoringRepo(session)
+        self.audit = AuditRepo(session)
 
     async def flush(self) -> None:
         """Send pending changes to the database without committing."""
@@ -671,6 +746,7 @@ class Repo:
 __all__ = [
     "ActivityRepo",
     "ActivityUpsert",
+    "AuditRepo",
     "InviteRepo",
     "MentoringRepo",
     "NoticeRepo",

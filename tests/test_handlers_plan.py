@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.app import create_dispatcher
+from bot.config import Settings
 from storage.db import Database
 from storage.models import PlanItem, PlanItemEvent
 from tests.conftest import OFFICER_TG
@@ -278,3 +280,17 @@ async def test_a_user_who_unblocked_the_bot_is_active_again(
     async with db.session() as repo:
         user = await repo.users.by_telegram(RES)
         assert user is not None and user.active
+
+
+async def test_a_dialogue_survives_a_restart(
+    reservist: Harness, db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    calls = await reservist.send(RES, "/log")
+    calls = await reservist.press(RES, last_with_buttons(calls).button("Психологические тренинги"))
+    await reservist.send(RES, "01.03.2026")
+    # the bot restarts: a new dispatcher over the same database
+    restarted = Harness(create_dispatcher(settings, db, clock=clock), reservist.bot)
+    calls = await restarted.send(RES, "Комментарий после перезапуска")
+    assert "подтверждение" in texts_of(calls)
+    calls = await restarted.press(RES, last_with_buttons(calls).button("Пропустить"))
+    assert "Выполнено 1 из" in texts_of(calls)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
 from bot.services.plans import display_status
+from bot.services.scope import in_scope
 from bot.services.validation import clean_text
 from storage.models import (
     Consultation,
@@ -112,14 +113,16 @@ class MentoringService:
         self.repo = repo
 
     # --- assignments --------------------------------------------------------------------
-    async def person(self, user_id: int, role: Role) -> User:
-        """A registered user of ``role``.
+    async def person(self, user_id: int, role: Role, officer: User | None = None) -> User:
+        """A user of ``role`` (in ``officer``'s scope when given).
 
         Raises:
-            NotFoundError: no such user, or another role, or anonymised.
+            NotFoundError: no such user, another role, anonymised, or outside the scope.
         """
         user = await self.repo.users.get(user_id)
         if user is None or user.role != role or user.anonymised_at is not None:
+            raise NotFoundError(user_id)
+        if officer is not None and not in_scope(officer, user):
             raise NotFoundError(user_id)
         return user
 
@@ -142,8 +145,8 @@ class MentoringService:
         """
         if officer.role != Role.OFFICER:
             raise AccessDeniedError(officer.id)
-        reservist = await self.person(reservist_id, Role.RESERVIST)
-        mentor = await self.person(mentor_id, Role.MENTOR)
+        reservist = await self.person(reservist_id, Role.RESERVIST, officer)
+        mentor = await self.person(mentor_id, Role.MENTOR, officer)
         current = await self.repo.mentoring.active_assignment(reservist.id)
         previous = None
         if current is not None:
@@ -157,6 +160,12 @@ class MentoringService:
                 started_at=now,
             )
         )  # fmt: skip
+        await self.repo.audit.record(
+            officer.id,
+            "assign",
+            f"user:{reservist.id}",
+            {"mentor_id": mentor.id, "previous_mentor_id": previous.id if previous else None},
+        )
         return reservist, mentor, previous
 
     async def end(self, officer: User, reservist_id: int, now: datetime) -> tuple[User, User]:
@@ -168,13 +177,16 @@ class MentoringService:
         """
         if officer.role != Role.OFFICER:
             raise AccessDeniedError(officer.id)
-        reservist = await self.person(reservist_id, Role.RESERVIST)
+        reservist = await self.person(reservist_id, Role.RESERVIST, officer)
         current = await self.repo.mentoring.active_assignment(reservist.id)
         if current is None:
             raise NotFoundError(reservist_id)
         mentor = await self.repo.users.get(current.mentor_id)
         assert mentor is not None
         await self.repo.mentoring.end_assignment(current, officer.id, now)
+        await self.repo.audit.record(
+            officer.id, "unassign", f"user:{reservist.id}", {"mentor_id": mentor.id}
+        )
         return reservist, mentor
 
     async def check_mentee(self, mentor: User, reservist_id: int) -> User:

@@ -151,6 +151,9 @@ class PlanService:
                 key = (activity.id, index)
                 wanted.add(key)
                 item = by_key.get(key)
+                if item is not None and item.needs_confirmation != activity.needs_confirmation:
+                    # the roadmap's flag, not the reservist's data: it follows on every item
+                    item.needs_confirmation = activity.needs_confirmation
                 if item is None:
                     if window.due_on is not None and window.due_on < today:
                         continue
@@ -164,6 +167,7 @@ class PlanService:
                             starts_on=window.starts_on,
                             due_on=window.due_on,
                             status=ItemStatus.PLANNED,
+                            needs_confirmation=activity.needs_confirmation,
                         )
                     )
                 elif item.status == ItemStatus.PLANNED:

@@ -1,0 +1,347 @@
+"""Officers manage the roadmap in the bot: /roadmap lists the activities (paged), an activity
+card edits or removes one, «Добавить» adds one, and a .docx / .txt document sent to the bot is
+imported as the new roadmap (the command-line importer's rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import PurePath
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import texts
+from bot.config import Settings
+from bot.services.clock import local_today, zone_of
+from bot.services.errors import InputError, NotFoundError
+from bot.services.roadmap_admin import DOCUMENT_SUFFIXES, RoadmapAdmin
+from handlers.callbacks import ActivityCb
+from handlers.filters import HasRole
+from handlers.keyboards import short
+from handlers.states import RoadmapFlow
+from storage.models import Activity, Role, User
+from storage.repo import Repo
+
+Clock = Callable[[], datetime]
+PAGE = 8
+
+
+def setup() -> Router:
+    """The router of this module; officers only."""
+    router = Router(name="roadmap")
+    router.message.filter(HasRole(Role.OFFICER))
+    router.callback_query.filter(HasRole(Role.OFFICER))
+    router.message.register(show_roadmap, Command("roadmap"))
+    router.callback_query.register(page, ActivityCb.filter(F.action == "page"))
+    router.callback_query.register(open_activity, ActivityCb.filter(F.action == "open"))
+    router.callback_query.register(
+        start_edit, ActivityCb.filter(F.action.in_({"add", "rename", "reschedule"}))
+    )
+    router.callback_query.register(
+        toggle, ActivityCb.filter(F.action.in_({"flag_res", "flag_conf"}))
+    )
+    router.callback_query.register(remove, ActivityCb.filter(F.action == "remove"))
+    router.message.register(add_title, RoadmapFlow.add_title)
+    router.message.register(add_schedule, RoadmapFlow.add_schedule)
+    router.message.register(rename, RoadmapFlow.rename)
+    router.message.register(reschedule, RoadmapFlow.reschedule)
+    router.message.register(import_document, F.document.func(_is_roadmap_document))
+    return router
+
+
+def _is_roadmap_document(document: object) -> bool:
+    name = getattr(document, "file_name", None) or ""
+    return PurePath(name).suffix.casefold() in DOCUMENT_SUFFIXES
+
+
+def _today(user: User, settings: Settings, clock: Clock) -> date:
+    return local_today(clock(), zone_of(user.timezone, settings.default_timezone))
+
+
+def _list_keyboard(activities: list[Activity], page_no: int, pages: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for activity in activities:
+        mark = "" if activity.for_reservists else "· "
+        kb.button(
+            text=short(f"{mark}{activity.title}"),
+            callback_data=ActivityCb(action="open", id=activity.id),
+        )
+    kb.button(text=texts.BTN_ADD_ACTIVITY, callback_data=ActivityCb(action="add"))
+    kb.adjust(1)
+    nav = InlineKeyboardBuilder()
+    if page_no > 1:
+        nav.button(text=texts.BTN_PREV, callback_data=ActivityCb(action="page", id=page_no - 1))
+    if page_no < pages:
+        nav.button(text=texts.BTN_NEXT, callback_data=ActivityCb(action="page", id=page_no + 1))
+    kb.attach(nav)
+    return kb.as_markup()
+
+
+async def _render_list(target: Message, repo: Repo, page_no: int, *, edit: bool) -> None:
+    activities = list(await repo.activities.active())
+    pages = max(1, -(-len(activities) // PAGE))
+    page_no = min(max(1, page_no), pages)
+    chunk = activities[(page_no - 1) * PAGE : page_no * PAGE]
+    text = (
+        texts.roadmap_header(len(activities), page_no, pages)
+        if activities
+        else texts.ROADMAP_EMPTY
+    )
+    markup = _list_keyboard(chunk, page_no, pages)
+    if edit:
+        await target.edit_text(text, reply_markup=markup)
+    else:
+        await target.answer(text, reply_markup=markup)
+
+
+async def show_roadmap(message: Message, state: FSMContext, repo: Repo) -> None:
+    """/roadmap: the activities, paged."""
+    await state.clear()
+    await _render_list(message, repo, 1, edit=False)
+
+
+async def page(query: CallbackQuery, callback_data: ActivityCb, repo: Repo) -> None:
+    """Paging of /roadmap."""
+    await query.answer()
+    if query.message is not None:
+        await _render_list(query.message, repo, callback_data.id, edit=True)  # type: ignore[arg-type]
+
+
+def _card_keyboard(activity: Activity) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.BTN_RENAME, callback_data=ActivityCb(action="rename", id=activity.id))
+    kb.button(
+        text=texts.BTN_RESCHEDULE, callback_data=ActivityCb(action="reschedule", id=activity.id)
+    )
+    kb.button(
+        text=texts.flag_button(texts.FLAG_FOR_RESERVISTS, activity.for_reservists),
+        callback_data=ActivityCb(action="flag_res", id=activity.id),
+    )
+    kb.button(
+        text=texts.flag_button(texts.FLAG_NEEDS_CONFIRMATION, activity.needs_confirmation),
+        callback_data=ActivityCb(action="flag_conf", id=activity.id),
+    )
+    kb.button(text=texts.BTN_REMOVE, callback_data=ActivityCb(action="remove", id=activity.id))
+    kb.button(text=texts.BTN_TO_ROADMAP, callback_data=ActivityCb(action="page", id=1))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def _card_text(activity: Activity) -> str:
+    return texts.activity_card(
+        activity.title,
+        activity.kind,
+        str(activity.schedule.get("text") or "—"),
+        activity.section,
+        activity.for_reservists,
+        activity.needs_confirmation,
+    )
+
+
+async def open_activity(
+    query: CallbackQuery, callback_data: ActivityCb, repo: Repo, user: User
+) -> None:
+    """An activity's card."""
+    try:
+        activity = await RoadmapAdmin(repo, user).activity(callback_data.id)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(_card_text(activity), reply_markup=_card_keyboard(activity))
+
+
+async def start_edit(
+    query: CallbackQuery, callback_data: ActivityCb, state: FSMContext, repo: Repo, user: User
+) -> None:
+    """«Добавить» / «Изменить название» / «Изменить сроки»: ask for the text."""
+    if callback_data.action != "add":
+        try:
+            await RoadmapAdmin(repo, user).activity(callback_data.id)
+        except NotFoundError:
+            await query.answer(texts.STALE_BUTTON, show_alert=True)
+            return
+    await query.answer()
+    await state.clear()
+    flow = {
+        "add": (RoadmapFlow.add_title, texts.ASK_ACTIVITY_TITLE),
+        "rename": (RoadmapFlow.rename, texts.ASK_ACTIVITY_TITLE),
+        "reschedule": (RoadmapFlow.reschedule, texts.ASK_ACTIVITY_SCHEDULE),
+    }
+    target_state, prompt = flow[callback_data.action]
+    await state.set_state(target_state)
+    await state.update_data(activity_id=callback_data.id)
+    if query.message is not None:
+        await query.message.answer(prompt)
+
+
+async def add_title(message: Message, state: FSMContext) -> None:
+    """The new activity's title."""
+    title = (message.text or "").strip()
+    if len(title) < 3 or title.startswith("/"):
+        await message.answer(f"{texts.bad_text_length(3, 500)}\n\n{texts.ASK_ACTIVITY_TITLE}")
+        return
+    await state.update_data(title=title)
+    await state.set_state(RoadmapFlow.add_schedule)
+    await message.answer(texts.ASK_ACTIVITY_SCHEDULE)
+
+
+async def _after_change(message: Message, state: FSMContext, activity: Activity) -> None:
+    await state.clear()
+    await message.answer(
+        texts.activity_saved(activity.title, 0), reply_markup=_card_keyboard(activity)
+    )
+
+
+async def add_schedule(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """The new activity's schedule: add it and update the plans."""
+    data = await state.get_data()
+    try:
+        activity = await RoadmapAdmin(repo, user).add(
+            data.get("title"), message.text, _today(user, settings, clock)
+        )
+    except InputError as exc:
+        await message.answer(exc.message)
+        return
+    await _after_change(message, state, activity)
+
+
+async def rename(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A new title."""
+    data = await state.get_data()
+    try:
+        activity = await RoadmapAdmin(repo, user).rename(
+            int(data["activity_id"]), message.text, _today(user, settings, clock)
+        )
+    except NotFoundError:
+        await state.clear()
+        await message.answer(texts.STALE_BUTTON)
+        return
+    except InputError as exc:
+        await message.answer(f"{exc.message}\n\n{texts.ASK_ACTIVITY_TITLE}")
+        return
+    await _after_change(message, state, activity)
+
+
+async def reschedule(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A new schedule phrase."""
+    data = await state.get_data()
+    try:
+        activity = await RoadmapAdmin(repo, user).reschedule(
+            int(data["activity_id"]), message.text, _today(user, settings, clock)
+        )
+    except NotFoundError:
+        await state.clear()
+        await message.answer(texts.STALE_BUTTON)
+        return
+    except InputError as exc:
+        await message.answer(exc.message)
+        return
+    await _after_change(message, state, activity)
+
+
+async def toggle(
+    query: CallbackQuery,
+    callback_data: ActivityCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """Flip «В планах резервистов» or «Требует подтверждения»."""
+    flag = "for_reservists" if callback_data.action == "flag_res" else "needs_confirmation"
+    try:
+        activity = await RoadmapAdmin(repo, user).toggle(
+            callback_data.id, flag, _today(user, settings, clock)
+        )
+    except (NotFoundError, InputError):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None:
+        await query.message.edit_text(  # type: ignore[union-attr]
+            _card_text(activity), reply_markup=_card_keyboard(activity)
+        )
+
+
+async def remove(
+    query: CallbackQuery,
+    callback_data: ActivityCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """«Удалить»: archived; future plan items go, logged work stays."""
+    try:
+        await RoadmapAdmin(repo, user).remove(callback_data.id, _today(user, settings, clock))
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(texts.ACTIVITY_REMOVED)
+
+
+async def import_document(
+    message: Message,
+    repo: Repo,
+    user: User,
+    bot: Bot,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A .docx / .txt roadmap sent to the bot: import it and reply with the summary."""
+    assert message.document is not None
+    if (message.document.file_size or 0) > 10 * 1024 * 1024:
+        await message.answer(texts.ROADMAP_FILE_BIG)
+        return
+    buffer = BytesIO()
+    await bot.download(message.document, destination=buffer)
+    name = message.document.file_name or "roadmap.txt"
+    try:
+        done = await RoadmapAdmin(repo, user).import_document(
+            name, buffer.getvalue(), _today(user, settings, clock)
+        )
+    except InputError as exc:
+        await message.answer(exc.message)
+        return
+    a, p = done.report.activities, done.report.plans
+    await message.answer(
+        texts.roadmap_imported(
+            name,
+            len(done.result.activities),
+            a.created,
+            a.updated,
+            a.archived,
+            p.added,
+            [f"строка {w.line}: {w.message}" for w in done.result.warnings],
+        )
+    )
