@@ -1,17 +1,26 @@
-"""/start registration with consent, /help, /cancel, /me, /delete_me."""
+"""/start registration with consent, /help, /cancel, /me, /delete_me.
+
+A personal invite (a person imported from a list, bot.services.people_import) skips the
+questions: after the consent the stored profile is shown with «Всё верно» (register as is) and
+«Исправить» (the ordinary questions, the municipality stays fixed).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
+from bot import texts_people as tp
 from bot.config import Settings
 from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError
@@ -32,6 +41,26 @@ INVITE_TEXT = {
 }
 
 
+class ProfileCb(CallbackData, prefix="prof"):
+    """Answer to the pre-filled profile of a personal invite: ``ok`` or ``fix``."""
+
+    answer: str
+
+
+class PersonalRegistration(StatesGroup):
+    """Opening a personal invite: after the consent, the stored profile is confirmed."""
+
+    confirm = State()
+
+
+def profile_keyboard() -> InlineKeyboardMarkup:
+    """«Всё верно» / «Исправить»."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=tp.BTN_PROFILE_OK, callback_data=ProfileCb(answer="ok"))
+    kb.button(text=tp.BTN_PROFILE_FIX, callback_data=ProfileCb(answer="fix"))
+    return kb.as_markup()
+
+
 def setup() -> Router:
     """The router of this module."""
     router = Router(name="start")
@@ -40,6 +69,10 @@ def setup() -> Router:
     router.message.register(start_plain, CommandStart())
     router.callback_query.register(consent_answer, Registration.consent, ConsentCb.filter())
     router.message.register(consent_reminder, Registration.consent)
+    router.callback_query.register(
+        profile_confirmed, PersonalRegistration.confirm, ProfileCb.filter()
+    )
+    router.message.register(profile_reminder, PersonalRegistration.confirm)
     router.message.register(
         profile_answer,
         StateFilter(
@@ -84,7 +117,12 @@ async def start_with_code(
         return
     await state.clear()
     await state.set_state(Registration.consent)
-    await state.update_data(code=info.code, municipality=info.municipality)
+    await state.update_data(
+        code=info.code,
+        municipality=info.municipality,
+        role=info.role.value,
+        person=asdict(info.person) if info.person else None,
+    )
     await message.answer(texts.CONSENT, reply_markup=consent_keyboard())
 
 
@@ -112,6 +150,11 @@ async def consent_answer(
         await query.message.answer(texts.CONSENT_REFUSED)
         return
     await state.update_data(consent_at=clock().isoformat())
+    data = await state.get_data()
+    if data.get("person"):
+        await state.set_state(PersonalRegistration.confirm)
+        await query.message.answer(_profile_text(data), reply_markup=profile_keyboard())
+        return
     await state.set_state(Registration.full_name)
     await query.message.answer(texts.ASK_FULL_NAME)
 
@@ -119,6 +162,44 @@ async def consent_answer(
 async def consent_reminder(message: Message) -> None:
     """Anything but a button while consent is asked: ask again."""
     await message.answer(texts.CONSENT, reply_markup=consent_keyboard())
+
+
+def _profile_text(data: dict[str, object]) -> str:
+    person = data["person"]
+    assert isinstance(person, dict)
+    return tp.profile_check(
+        role=str(data.get("role") or ""),
+        full_name=person["full_name"],
+        organisation=person["organisation"],
+        position=person["position"],
+        municipality=person["municipality"],
+    )
+
+
+async def profile_confirmed(
+    query: CallbackQuery,
+    callback_data: ProfileCb,
+    state: FSMContext,
+    repo: Repo,
+    bot: Bot,
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:
+    """«Всё верно» registers the person as stored; «Исправить» asks the ordinary questions
+    (the municipality stays the stored one)."""
+    await query.answer()
+    if query.message is None:
+        return
+    if callback_data.answer == "ok":
+        await _finish(query.message, query.from_user.id, state, repo, bot, settings, clock, None)
+        return
+    await state.set_state(Registration.full_name)
+    await query.message.answer(f"{tp.PROFILE_FIX}\n{texts.ASK_FULL_NAME}")
+
+
+async def profile_reminder(message: Message, state: FSMContext) -> None:
+    """Anything but a button while the stored profile is shown: show it again."""
+    await message.answer(_profile_text(await state.get_data()), reply_markup=profile_keyboard())
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,33 +250,38 @@ async def profile_answer(
     fixed = {Registration.municipality.state} if data.get("municipality") else set()
     following = [s for s in ORDER[ORDER.index(current) + 1 :] if s not in fixed]
     if not following:
-        await _finish(message, state, repo, bot, settings, clock)
+        assert message.from_user is not None
+        profile = Profile(
+            full_name=data["full_name"],
+            organisation=data["organisation"],
+            position=data["position"],
+            municipality=data.get("municipality"),
+        )
+        await _finish(message, message.from_user.id, state, repo, bot, settings, clock, profile)
         return
     await state.set_state(following[0])
     await message.answer(QUESTIONS[following[0]].prompt)
 
 
 async def _finish(
-    message: Message,
+    message: Message | InaccessibleMessage,
+    telegram_id: int,
     state: FSMContext,
     repo: Repo,
     bot: Bot,
     settings: Settings,
     clock: Callable[[], datetime],
+    profile: Profile | None,
 ) -> None:
-    assert message.from_user is not None
+    """Register ``telegram_id`` with the dialogue's invite and ``profile`` (None: a personal
+    invite's stored profile, confirmed) and answer in ``message``'s chat."""
     data = await state.get_data()
     now = clock()
     try:
         user = await PeopleService(repo).register(
-            message.from_user.id,
+            telegram_id,
             data["code"],
-            Profile(
-                full_name=data["full_name"],
-                organisation=data["organisation"],
-                position=data["position"],
-                municipality=data.get("municipality"),
-            ),
+            profile,
             consent_version=texts.CONSENT_VERSION,
             consent_at=datetime.fromisoformat(data["consent_at"]),
             now=now,
@@ -211,7 +297,7 @@ async def _finish(
         return
     await state.clear()
     await message.answer(texts.registered(user.role, user.full_name or ""))
-    await set_user_commands(bot, message.from_user.id, Role(user.role))
+    await set_user_commands(bot, telegram_id, Role(user.role))
 
 
 async def show_help(message: Message, user: User) -> None:

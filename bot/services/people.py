@@ -2,6 +2,10 @@
 
 Nobody gets in without an invite: an officer creates a link for a role; opening it starts
 registration; the user is stored only when registration completes with consent given.
+
+A personal invite (``Invite.person_id``, made by the bulk import, bot.services.people_import)
+belongs to a person already stored from a list and awaiting registration (no Telegram id):
+registering by it binds the Telegram user to that person instead of storing a new one.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from bot.services.plans import PlanService
-from storage.models import Invite, Role, User
+from storage.models import Invite, ReserveStatus, Role, User
 from storage.repo import Repo
 
 CODE_BYTES = 9  # 12 URL-safe characters; Telegram allows up to 64 in a /start payload
@@ -46,11 +50,23 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class InviteInfo:
-    """What the registration dialogue needs to know of a valid invite."""
+    """What the registration dialogue needs to know of a valid invite; ``person`` is the
+    pre-filled profile of a personal invite (None for an ordinary one)."""
 
     code: str
     role: Role
     municipality: str | None
+    person: Profile | None = None
+
+
+def awaiting_registration(person: User) -> bool:
+    """Whether a stored person (e.g. imported from a list) may still register: not
+    registered, no Telegram id, not anonymised."""
+    return (
+        person.telegram_id is None
+        and person.registered_at is None
+        and (person.anonymised_at is None)
+    )
 
 
 class PeopleService:
@@ -80,7 +96,7 @@ class PeopleService:
         if not 1 <= max_uses <= 1000:
             msg = "max_uses must be 1..1000"
             raise ValueError(msg)
-        return await self.repo.invites.add(
+        invite = await self.repo.invites.add(
             Invite(
                 code=secrets.token_urlsafe(CODE_BYTES),
                 role=role,
@@ -92,6 +108,13 @@ class PeopleService:
                 created_at=now,
             )
         )
+        await self.repo.audit.record(
+            officer.id,
+            "invite",
+            role,
+            {"invite_id": invite.id, "max_uses": max_uses, "municipality": municipality},
+        )
+        return invite
 
     async def check_invite(self, code: str, now: datetime, *, lock: bool = False) -> Invite:
         """The invite with ``code`` if it can be used at ``now``.
@@ -109,58 +132,144 @@ class PeopleService:
         return invite
 
     async def invite_info(self, code: str, now: datetime) -> InviteInfo:
-        """Like :meth:`check_invite`, as plain data for the dialogue."""
+        """Like :meth:`check_invite`, as plain data for the dialogue; a personal invite comes
+        with its person's stored profile.
+
+        Raises:
+            InviteError: as :meth:`check_invite`; also USED when the invite's person is
+                already registered, UNKNOWN when they were deleted.
+        """
         invite = await self.check_invite(code, now)
-        return InviteInfo(invite.code, Role(invite.role), invite.municipality)
+        person = await self._invited_person(invite)
+        if person is None:
+            return InviteInfo(invite.code, Role(invite.role), invite.municipality)
+        profile = Profile(
+            full_name=person.full_name or "",
+            organisation=person.organisation or "",
+            position=person.position or "",
+            municipality=person.municipality,
+        )
+        municipality = person.municipality or invite.municipality
+        return InviteInfo(invite.code, Role(person.role), municipality, profile)
+
+    async def _invited_person(self, invite: Invite) -> User | None:
+        """The person of a personal invite (None for an ordinary invite).
+
+        Raises:
+            InviteError: USED when the person is registered, UNKNOWN when they are gone or
+                anonymised.
+        """
+        if invite.person_id is None:
+            return None
+        person = await self.repo.users.get(invite.person_id)
+        if person is None or person.anonymised_at is not None:
+            raise InviteError(InviteProblem.UNKNOWN)
+        if not awaiting_registration(person):
+            raise InviteError(InviteProblem.USED)
+        return person
 
     async def register(
         self,
         telegram_id: int,
         code: str,
-        profile: Profile,
+        profile: Profile | None,
         *,
         consent_version: str,
         consent_at: datetime,
         now: datetime,
         today: date,
     ) -> User:
-        """Store a new user from a completed registration and use up one use of the invite.
+        """Register a Telegram user by an invite and use up one use of it.
 
-        The invite is checked again under a lock (it may have expired or been used while the
-        user typed). A reservist gets the individual plan of ``today``'s year.
+        An ordinary invite stores a new user from ``profile``. A personal invite binds the
+        Telegram user to its stored person: ``profile`` None keeps the pre-filled profile
+        («Всё верно»), a given one replaces name, organisation and position («Исправить»; the
+        municipality stays the person's). The invite is checked again under a lock (it may
+        have expired or been used while the user typed). A reservist gets the individual plan
+        of ``today``'s year (and of the next one in December).
 
         Raises:
-            InviteError: the invite can no longer be used.
+            InviteError: the invite can no longer be used (or its person is registered).
             ValueError: this Telegram user is already registered.
+            TypeError: ``profile`` is None for an ordinary invite.
         """
         if await self.repo.users.by_telegram(telegram_id) is not None:
             msg = "already registered"
             raise ValueError(msg)
         invite = await self.check_invite(code, now, lock=True)
+        person = await self._invited_person(invite)
+        if person is None and profile is None:
+            msg = "an ordinary invite needs the profile"
+            raise TypeError(msg)
         if not await self.repo.invites.consume(invite.id, now):
             raise InviteError(InviteProblem.USED)
-        user = await self.repo.users.add(
-            User(
-                telegram_id=telegram_id,
-                role=invite.role,
-                full_name=profile.full_name,
-                organisation=profile.organisation,
-                position=profile.position,
-                municipality=invite.municipality or profile.municipality,
-                consent_version=consent_version,
-                consent_at=consent_at,
-                invite_id=invite.id,
-                registered_at=now,
-                active=True,
-                muted=False,
+        if person is not None:
+            user = await self._bind(
+                person, telegram_id, invite, profile, (consent_version, consent_at), now, today
             )
-        )
+        else:
+            assert profile is not None
+            user = await self.repo.users.add(
+                User(
+                    telegram_id=telegram_id,
+                    role=invite.role,
+                    full_name=profile.full_name,
+                    organisation=profile.organisation,
+                    position=profile.position,
+                    municipality=invite.municipality or profile.municipality,
+                    consent_version=consent_version,
+                    consent_at=consent_at,
+                    invite_id=invite.id,
+                    registered_at=now,
+                    active=True,
+                    muted=False,
+                    reserve_status=(
+                        ReserveStatus.INCLUDED if invite.role == Role.RESERVIST else None
+                    ),
+                    cohort_year=today.year if invite.role == Role.RESERVIST else None,
+                )
+            )
         if user.role == Role.RESERVIST:
             plans = PlanService(self.repo)
             await plans.ensure_plan(user, today.year, today)
             if today.month == 12:
                 await plans.ensure_plan(user, today.year + 1, today)
         return user
+
+    async def _bind(
+        self,
+        person: User,
+        telegram_id: int,
+        invite: Invite,
+        profile: Profile | None,
+        consent: tuple[str, datetime],
+        now: datetime,
+        today: date,
+    ) -> User:
+        """Bind a Telegram user to a stored person (a personal invite's) with the consent
+        (version, moment) and the corrected ``profile`` if given. The reserve status and
+        cohort of an imported reservist are kept (set now if missing)."""
+        values: dict[str, object] = {
+            "telegram_id": telegram_id,
+            "consent_version": consent[0],
+            "consent_at": consent[1],
+            "invite_id": invite.id,
+            "registered_at": now,
+            "active": True,
+            "muted": False,
+        }
+        if profile is not None:
+            values |= {
+                "full_name": profile.full_name,
+                "organisation": profile.organisation,
+                "position": profile.position,
+                "municipality": person.municipality or profile.municipality,
+            }
+        if person.role == Role.RESERVIST:
+            values["reserve_status"] = person.reserve_status or ReserveStatus.INCLUDED
+            values["cohort_year"] = person.cohort_year or today.year
+        await self.repo.users.update(person, **values)
+        return person
 
     async def anonymise(self, user: User, now: datetime) -> None:
         """Delete the user's personal data (152-ФЗ, art. 21) and keep what reports need.
