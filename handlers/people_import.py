@@ -19,7 +19,6 @@ from aiogram.filters import StateFilter
 from aiogram.types import BufferedInputFile, Document, Message
 from aiohttp import ClientError
 
-from bot import texts_people as tp
 from bot.config import Settings
 from bot.services.clock import local_today, zone_of
 from bot.services.people_import import (
@@ -32,6 +31,7 @@ from bot.services.people_import import (
     render_output,
     table_kind,
 )
+from bot.texts import people as tp
 from handlers.filters import HasRole
 from storage.models import Role, User
 from storage.repo import Repo

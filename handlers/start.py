@@ -20,12 +20,12 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot import texts_people as tp
 from bot.config import Settings
 from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError
 from bot.services.people import InviteError, InviteProblem, PeopleService, Profile
 from bot.services.validation import clean_full_name, clean_text
+from bot.texts import people as tp
 from handlers.callbacks import ConsentCb, DeleteCb
 from handlers.commands import clear_user_commands, set_user_commands
 from handlers.filters import REGISTERED

@@ -19,7 +19,6 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from bot import texts_people as tp
 from bot.services.people import PeopleService, Profile
 from bot.services.people_import import (
     ImportFormatError,
@@ -35,6 +34,7 @@ from bot.services.people_import import (
     render_output,
     table_kind,
 )
+from bot.texts import people as tp
 from storage.db import Database
 from storage.models import (
     AuditEntry,

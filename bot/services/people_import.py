@@ -48,11 +48,11 @@ from enum import StrEnum
 from pathlib import PurePath
 from typing import Any
 
-from bot import texts_people as tp
 from bot.services.errors import InputError
 from bot.services.people import CODE_BYTES
 from bot.services.scope import officer_municipality
 from bot.services.validation import clean_full_name, clean_text
+from bot.texts import people as tp
 from storage.models import (
     Invite,
     MentorAssignment,
@@ -845,7 +845,7 @@ def _name(user: User | None) -> str:
 
 # --- the output table ---------------------------------------------------------------------------
 def render_output(table: PeopleTable, result: ImportResult) -> bytes:
-    """The imported table with the link column (:data:`texts_people.LINK_HEADER`) filled in:
+    """The imported table with the link column (:data:`bot.texts.people.LINK_HEADER`) filled in:
     the column of an earlier output is reused, else one is added after the last column.
 
     ``.xlsx`` in, ``.xlsx`` out (the same workbook, formatting kept, links clickable); ``.csv``

@@ -1,6 +1,6 @@
 """User-facing texts of the bulk import of people and of registration by a personal link, in
-Russian. Kept apart from :mod:`bot.texts` while the feature is built; the lead merges them into
-it. Messages are sent with HTML parse mode, so values are escaped with :func:`bot.texts.esc`.
+Russian: a chapter of the catalogue :mod:`bot.texts`. Messages are sent with HTML parse mode, so
+values are escaped with :func:`bot.texts.esc`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every user-facing string of the bot, in Russian, in one place.
+"""Every user-facing string of the bot, in Russian, in one place: this module and its chapters
+(:mod:`bot.texts.people` for the bulk import of people, and the others beside it).
 
 Handlers and services take their words from here; nothing the user reads is written elsewhere.
 Plain constants are complete messages; functions format the ones that carry values. Messages
