@@ -70,8 +70,14 @@ COMMANDS_MENTOR = {
 }
 COMMANDS_OFFICER = {
     "invite": "Пригласить участника",
+    "find": "Найти человека",
     "assign": "Назначить наставника резервисту",
     "pairs": "Пары «резервист – наставник»",
+    "broadcast": "Рассылка",
+    "export": "Выгрузка в Excel",
+    "kpi": "Показатели дорожной карты",
+    "report": "Итоговая справка по плану",
+    "roadmap": "Дорожная карта",
     "settings": "Часовой пояс и напоминания",
     "me": "Мои данные",
     "help": "Помощь",
@@ -135,10 +141,21 @@ HELP = {
         "<b>Что умеет бот</b>\n"
         "/invite reservist|mentor|officer [N] [муниципалитет] — ссылка-приглашение "
         "(N — сколько раз ею можно воспользоваться, по умолчанию 1)\n"
+        "/find текст — поиск людей; в карточке — движение в резерве (включение, подготовка, "
+        "назначение, исключение)\n"
         "/assign — закрепить, сменить или снять наставника резервиста\n"
         "/pairs — пары «резервист – наставник»: подтверждённые консультации, выполнение планов\n"
+        "/broadcast — рассылка: сообщение, получатели, предпросмотр, ход отправки\n"
+        "/export [csv] [год] — выгрузка статусов и показателей в Excel (или CSV)\n"
+        "/kpi [год] — показатели дорожной карты (D = K / O × 100 %) с диаграммой\n"
+        "/report [ФИО] — итоговая справка по индивидуальному плану (.docx) и заключение "
+        "по итогам собеседования\n"
+        "/roadmap — мероприятия дорожной карты: изменить, добавить, убрать\n"
         "/settings — часовой пояс, напоминания\n/me — ваши данные\n/cancel — выйти из диалога\n\n"
-        "Дорожная карта загружается командой <code>python -m bot roadmap import ФАЙЛ</code>."
+        "Пришлите боту файл .docx или .txt — он загрузит новую дорожную карту. "
+        "Пришлите таблицу .xlsx или .csv со столбцами ФИО, организация, должность, "
+        "муниципалитет, роль (по желанию — наставник, год включения) — бот вернёт её "
+        "со столбцом личных ссылок-приглашений."
     ),
 }
 
@@ -911,3 +928,57 @@ def roadmap_imported(
         if len(warnings) > 20:
             lines.append(f"…и ещё {len(warnings) - 20}")
     return "\n".join(lines)
+
+
+# --- broadcasts: composing (the progress and report texts are in bot.texts.broadcast) --------
+BROADCAST_COMPOSE = (
+    "Пришлите сообщение для рассылки: текст (с форматированием), фото или документ — "
+    "одно или несколько. Когда всё готово, нажмите «Готово»."
+)
+BTN_BROADCAST_DONE = "Готово"
+BTN_BROADCAST_CANCEL = "Отмена"
+BROADCAST_NOTHING_YET = "Сначала пришлите хотя бы одно сообщение."
+BROADCAST_UNSUPPORTED = "В рассылку можно добавить текст, фото или документ."
+BROADCAST_PICK_AUDIENCE = "Кому отправить?"
+AUDIENCE_NAMES = {
+    "all": "Всем",
+    "reservists": "Резервистам",
+    "mentors": "Наставникам",
+    "municipality": "Муниципалитету…",
+    "organisation": "Организации…",
+    "cohort": "Году включения…",
+    "overdue": "Резервистам с просрочками",
+}
+BROADCAST_PICK_VALUE = "Выберите:"
+BROADCAST_NO_VALUES = "Выбрать не из чего: в вашей зоне нет таких людей."
+BROADCAST_ASK_RSVP = (
+    "Добавить кнопки «Буду» / «Не смогу»? Ответы вы увидите в отчёте (/broadcasts)."
+)
+BTN_RSVP_YES = "С кнопками «Буду / Не смогу»"
+BTN_RSVP_NO = "Без кнопок"
+BROADCAST_PREVIEW = "Так увидят рассылку получатели:"
+BTN_BROADCAST_SEND = "Отправить"
+BROADCAST_EMPTY_AUDIENCE = "Получателей нет: выберите другую аудиторию или /cancel."
+BROADCAST_STARTING = "📣 Рассылка начинается…"
+BROADCAST_CANCELLED = "Рассылка отменена, ничего не отправлено."
+BROADCASTS_EMPTY = "Рассылок пока не было. Новая — /broadcast."
+
+
+def broadcast_added(count: int) -> str:
+    """A part was added to the broadcast being composed."""
+    return f"Добавлено сообщений: {count}. Пришлите ещё или нажмите «Готово»."
+
+
+def broadcast_summary(label: str, recipients: int, parts: int, rsvp: bool) -> str:
+    """The confirmation question before sending."""
+    buttons = "с кнопками «Буду / Не смогу»" if rsvp else "без кнопок"
+    return (
+        f"<b>Рассылка</b>: {parts} сообщ., {buttons}\nКому: {esc(label)}\n"
+        f"Получателей: <b>{recipients}</b>\n\nОтправить?"
+    )
+
+
+def audience_label(kind: str, value: str | None) -> str:
+    """An audience in words."""
+    base = AUDIENCE_NAMES.get(kind, kind).rstrip("…")
+    return f"{base} «{value}»" if value else base

@@ -1,0 +1,409 @@
+"""The department's export (выгрузка) of the reserve: an Excel workbook or a CSV file.
+
+The workbook (openpyxl in write-only mode: rows stream to a temporary file, memory stays flat)
+has the sheets, each with a bold header row that is frozen and has an autofilter, and column
+widths fitted to the longest value (capped at :data:`MAX_WIDTH` characters):
+
+- «Резервисты»: one row per reservist of the officer's scope (see :data:`RESERVIST_HEADERS` in
+  :mod:`bot.texts.reports`): name, organisation, position, municipality, reserve status in
+  Russian, year of inclusion, active mentor, plan items of the year in total / done /
+  confirmed by the mentor / overdue on the report's date, confirmed consultations held in the
+  year, and the last activity (date and time in the officer's zone);
+- «Показатели»: the indicators of :mod:`bot.services.indicators` with K, O, D and the formula;
+- «По муниципалитетам» (a regional officer) or «По организациям» (a municipal one): the
+  indicators of each group;
+- one sheet per roadmap activity of the plans (title row, then who did it and when); sheet
+  names are at most 31 characters, unique (case-insensitively, as Excel compares them) and
+  free of ``[]:*?/\\``.
+
+The CSV holds the «Резервисты» sheet: UTF-8 with a BOM and ``;`` between fields, which Excel
+opens correctly in a Russian locale. Text that a spreadsheet could run as a formula is written
+as text (xlsx) or prefixed with an apostrophe (csv).
+
+Data is read in a fixed handful of queries (:class:`storage.reports_repo.ReportsRepo`), then
+the file is built in a worker thread so the bot keeps answering others meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from bot.services.indicators import (
+    IndicatorReport,
+    IndicatorService,
+    PersonFacts,
+    scope_municipalities,
+)
+from bot.texts import reports as tr
+from storage.repo import Repo
+from storage.reports_repo import ReportsRepo
+
+MAX_WIDTH = 60
+MIN_WIDTH = 6
+SHEET_NAME_LIMIT = 31
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DATE_FORMAT = "DD.MM.YYYY"
+DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
+PERCENT_FORMAT = "0.0"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    """One person who did an activity: ``done_on`` their local date, ``confirmed_on`` the
+    mentor's confirmation as a date in the officer's zone, ``evidence`` a file's name."""
+
+    full_name: str
+    organisation: str | None
+    municipality: str | None
+    done_on: date | None
+    confirmed_on: date | None
+    evidence: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySheet:
+    """A roadmap activity and who did it in the plan year."""
+
+    title: str
+    kind: str
+    entries: list[ActivityEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportData:
+    """Everything the export files show. ``generated_at`` is aware UTC; ``zone`` is the
+    officer's zone, in which ``today`` and every shown date-time are."""
+
+    year: int
+    area: str | None
+    zone: ZoneInfo
+    today: date
+    generated_at: datetime
+    people: list[PersonFacts]
+    last_activity: dict[int, datetime]
+    activities: list[ActivitySheet]
+    report: IndicatorReport
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """A built export: ``content`` bytes to send as ``filename`` (``media_type``); ``rows``
+    reservists in it."""
+
+    filename: str
+    content: bytes
+    rows: int
+    media_type: str
+
+
+def display_name(person: PersonFacts) -> str:
+    """The name for a file; «(данные удалены)» after /delete_me."""
+    return person.full_name or tr.ANONYMISED
+
+
+def status_name(status: str | None) -> str:
+    """A reserve status in Russian words."""
+    return tr.RESERVE_STATUS_NAMES.get(status or "", status or tr.NO_STATUS)
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """An aware moment as a naive date-time of ``zone`` (Excel keeps no zones)."""
+    return moment.astimezone(zone).replace(tzinfo=None) if moment else None
+
+
+def reservist_values(data: ExportData) -> Iterator[list[Any]]:
+    """The «Резервисты» rows as Python values (str, int, naive local datetime or None), in the
+    order of :data:`bot.texts.reports.RESERVIST_HEADERS`."""
+    for p in data.people:
+        yield [
+            display_name(p),
+            p.organisation,
+            p.position,
+            p.municipality,
+            status_name(p.status),
+            p.cohort_year,
+            p.mentor or (tr.DASH if p.has_mentor else None),
+            p.stats.total,
+            p.stats.done,
+            p.stats.confirmed,
+            p.stats.overdue,
+            p.consultations,
+            _local(data.last_activity.get(p.user_id), data.zone),
+        ]
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A valid, unused Excel sheet name made of ``name``; adds it (casefolded) to ``taken``.
+
+    Drops ``[]:*?/\\`` and control characters, trims apostrophes at the ends, cuts to 31
+    characters with «…», and appends « (2)», « (3)»… when the name is taken.
+    """
+    clean = " ".join(_BAD_SHEET_CHARS.sub(" ", ILLEGAL_CHARACTERS_RE.sub("", name)).split())
+    clean = clean.strip("'").strip() or "Лист"
+    number = 1
+    while True:
+        suffix = f" ({number})" if number > 1 else ""
+        room = SHEET_NAME_LIMIT - len(suffix)
+        base = clean if len(clean) <= room else clean[: room - 1].rstrip(" '") + "…"
+        candidate = base + suffix
+        if candidate.casefold() not in taken:
+            taken.add(candidate.casefold())
+            return candidate
+        number += 1
+
+
+def _width(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    if isinstance(value, float):
+        return len(f"{value:.1f}")
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def column_widths(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[float]:
+    """Widths (in characters) that fit every value of each column, between :data:`MIN_WIDTH`
+    and :data:`MAX_WIDTH`."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        for index, value in enumerate(row):
+            widths[index] = max(widths[index], _width(value))
+    return [float(min(max(w + 2, MIN_WIDTH), MAX_WIDTH)) for w in widths]
+
+
+class _Sheet:
+    """A write-only sheet: an optional bold ``caption`` row, a frozen bold header, the rows
+    under an autofilter with fitted column widths, then ``footer`` rows (notes)."""
+
+    def __init__(
+        self,
+        wb: Workbook,
+        title: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        caption: str | None = None,
+        footer: Sequence[Sequence[Any]] = (),
+    ) -> None:
+        self.ws = wb.create_sheet(title)
+        self.bold = Font(bold=True)
+        top = 2 if caption else 1
+        for index, width in enumerate(column_widths(header, rows), start=1):
+            self.ws.column_dimensions[get_column_letter(index)].width = width
+        self.ws.freeze_panes = f"A{top + 1}"
+        last = get_column_letter(len(header))
+        self.ws.auto_filter.ref = f"A{top}:{last}{top + max(len(rows), 1)}"
+        if caption:
+            self.ws.append([self._cell(caption, bold=True)])
+        self.ws.append([self._cell(h, bold=True) for h in header])
+        cell = self._cell
+        for row in rows:
+            self.ws.append([cell(v) for v in row])
+        for row in footer:  # below the table: outside the filter, not fitted
+            self.ws.append([cell(v) for v in row])
+
+    def _cell(self, value: Any, *, bold: bool = False) -> Any:
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            risky = value.startswith("=") or value in ERROR_CODES
+            if not (bold or risky):
+                return value
+            cell = WriteOnlyCell(self.ws, value=value)
+            cell.data_type = "s"  # text, never a formula or an error code
+            if bold:
+                cell.font = self.bold
+            return cell
+        if isinstance(value, datetime | date):
+            cell = WriteOnlyCell(self.ws, value=value)
+            cell.number_format = DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT
+            return cell
+        if isinstance(value, float):
+            cell = WriteOnlyCell(self.ws, value=value)
+            cell.number_format = PERCENT_FORMAT
+            return cell
+        return value
+
+
+def _indicator_rows(data: ExportData) -> list[list[Any]]:
+    return [
+        [n, i.title, i.k, i.o, i.d if i.d is not None else tr.percent(None), i.target,
+         i.formula, i.source]
+        for n, i in enumerate(data.report.indicators, start=1)
+    ]  # fmt: skip
+
+
+def _indicator_note(data: ExportData) -> list[list[Any]]:
+    made = f"{data.generated_at.astimezone(data.zone):%d.%m.%Y %H:%M}"
+    return [[], [None, tr.indicators_note(data.year, data.area, made)]]
+
+
+def _group_sheet(data: ExportData) -> tuple[str, list[str], list[list[Any]]]:
+    by_org = data.report.by == "organisation"
+    title = tr.SHEET_BY_ORGANISATION if by_org else tr.SHEET_BY_MUNICIPALITY
+    header = [tr.GROUP_HEADER_ORGANISATION if by_org else tr.GROUP_HEADER_MUNICIPALITY]
+    header.append(tr.GROUP_PEOPLE)
+    for code in (i.code for i in data.report.indicators):
+        short = tr.INDICATOR_SHORT[code]
+        header += [f"{short}: K", f"{short}: O", f"{short}: D, %"]
+    rows: list[list[Any]] = []
+    for group in data.report.groups:
+        row: list[Any] = [group.label, group.people]
+        for i in group.indicators:
+            row += [i.k, i.o, i.d]
+        rows.append(row)
+    return title, header, rows
+
+
+def _activity_rows(sheet: ActivitySheet) -> list[list[Any]]:
+    return [
+        [e.full_name, e.organisation, e.municipality, e.done_on, e.confirmed_on, e.evidence]
+        for e in sheet.entries
+    ]
+
+
+def build_workbook(data: ExportData) -> bytes:
+    """The .xlsx file of ``data`` (see the module docstring for its sheets).
+
+    CPU-bound (about a second per 10,000 reservists); call it in a worker thread from async
+    code, as :meth:`ExportService.export` does.
+    """
+    wb = Workbook(write_only=True)
+    taken = {tr.SHEET_RESERVISTS.casefold(), tr.SHEET_INDICATORS.casefold()}
+    _Sheet(wb, tr.SHEET_RESERVISTS, tr.RESERVIST_HEADERS, list(reservist_values(data)))
+    _Sheet(
+        wb,
+        tr.SHEET_INDICATORS,
+        tr.INDICATOR_HEADERS,
+        _indicator_rows(data),
+        footer=_indicator_note(data),
+    )
+    title, header, rows = _group_sheet(data)
+    taken.add(title.casefold())
+    _Sheet(wb, title, header, rows)
+    for number, activity in enumerate(data.activities, start=1):
+        name = sheet_title(f"{number}. {activity.title}", taken)
+        _Sheet(wb, name, tr.ACTIVITY_HEADERS, _activity_rows(activity), caption=activity.title)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{value:%d.%m.%Y %H:%M}"
+    if isinstance(value, date):
+        return f"{value:%d.%m.%Y}"
+    text = str(value)
+    return "'" + text if text.startswith(_CSV_FORMULA_START) else text
+
+
+def build_csv(data: ExportData) -> bytes:
+    """The «Резервисты» sheet as CSV: UTF-8 with BOM, ``;``-separated, CRLF line ends, dates
+    as ДД.ММ.ГГГГ (ЧЧ:ММ in the officer's zone)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(tr.RESERVIST_HEADERS)
+    writer.writerows([_csv_value(v) for v in row] for row in reservist_values(data))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+class ExportService:
+    """The export over a :class:`Repo` (one transaction)."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.reports = ReportsRepo(repo.session)
+
+    async def collect(
+        self, area: str | None, year: int, today: date, zone: ZoneInfo, now: datetime
+    ) -> ExportData:
+        """Read what the export shows for the scope (``area``: a municipality, None = region)
+        and plan ``year``; ``today`` and ``zone`` are the officer's, ``now`` aware UTC."""
+        indicators = IndicatorService(self.repo)
+        people = await indicators.people(area, year, today)
+        report = await indicators.report(area, year, today, people=people)
+        scope = await scope_municipalities(self.reports, area)
+        last = await self.reports.last_activity(scope)
+        done = await self.reports.done_items(year, scope)
+        activities = await self.reports.activities([d.activity_id for d in done])
+        by_id = {p.user_id: p for p in people}
+        entries: dict[int, list[ActivityEntry]] = {}
+        for row in done:
+            person = by_id.get(row.user_id)
+            if person is None:
+                continue
+            evidence = tr.evidence_label(row.evidence_kind, row.evidence_name)
+            entries.setdefault(row.activity_id, []).append(
+                ActivityEntry(
+                    full_name=display_name(person),
+                    organisation=person.organisation,
+                    municipality=person.municipality,
+                    done_on=row.done_on,
+                    confirmed_on=row.confirmed_at.astimezone(zone).date()
+                    if row.confirmed_at
+                    else None,
+                    evidence=evidence,
+                )
+            )
+        sheets = [ActivitySheet(a.title, a.kind, entries.get(a.id, [])) for a in activities]
+        return ExportData(
+            year=year,
+            area=area or None,
+            zone=zone,
+            today=today,
+            generated_at=now,
+            people=people,
+            last_activity=last,
+            activities=sheets,
+            report=report,
+        )
+
+    async def export(
+        self,
+        actor_id: int | None,
+        area: str | None,
+        year: int,
+        *,
+        today: date,
+        zone: ZoneInfo,
+        now: datetime,
+        csv_format: bool = False,
+    ) -> ExportFile:
+        """Build the .xlsx (or, with ``csv_format``, the .csv) of the scope and year, and
+        record it in the audit log as ``export`` by ``actor_id`` (None: the command line) in
+        the caller's transaction (a failure rolls the record back with it). The file is built
+        in a worker thread."""
+        data = await self.collect(area, year, today, zone, now)
+        # recorded before the (long) build: no write after it; a failed build rolls it back
+        await self.repo.audit.record(
+            actor_id,
+            "export",
+            f"municipality:{area}" if area else "region",
+            {"format": "csv" if csv_format else "xlsx", "year": year, "rows": len(data.people)},
+        )
+        builder = build_csv if csv_format else build_workbook
+        content = await asyncio.to_thread(builder, data)
+        suffix, media = ("csv", CSV_TYPE) if csv_format else ("xlsx", XLSX_TYPE)
+        return ExportFile(f"reserve-{year}.{suffix}", content, len(data.people), media)

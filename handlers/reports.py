@@ -1,0 +1,403 @@
+"""Officers' reports: /export (Excel or CSV), /kpi (indicators and a chart) and /report (the
+year-end «Анализ результативности исполнения индивидуального плана» with the interview's
+conclusion). Every report covers the officer's scope only (a municipal officer: their
+municipality; a regional officer: everyone)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import texts
+from bot.config import Settings
+from bot.services.clock import local_today, zone_of
+from bot.services.errors import InputError, NotFoundError
+from bot.services.exports import ExportService
+from bot.services.indicators import IndicatorService
+from bot.services.mentoring import search_people
+from bot.services.scope import officer_municipality
+from bot.services.validation import clean_text
+from bot.services.year_report import YearReportService, build_year_report, report_filename
+from bot.texts import reports as tr
+from handlers.callbacks import PeopleCb
+from handlers.filters import HasRole
+from handlers.keyboards import people_keyboard
+from storage.models import Role, User
+from storage.repo import Repo
+
+Clock = Callable[[], datetime]
+PURPOSE = "rp"  # PeopleCb purpose of the /report list
+CHART_GROUPS = 12
+YEARS_BACK = 10
+
+
+class ReportCb(CallbackData, prefix="rpt"):
+    """A button under a year-end report: ``conclude`` (type the interview's conclusion)."""
+
+    action: str
+    user_id: int
+    year: int
+
+
+class ReportFlow(StatesGroup):
+    """/report: picking a reservist (typed text searches), typing the conclusion."""
+
+    pick = State()
+    conclusion = State()
+
+
+def setup() -> Router:
+    """The router of this module; every handler needs the officer role. Its list buttons are
+    ``PeopleCb`` with purpose ``rp``; included before the mentoring router, so they reach it
+    even if another router's page handler took every purpose."""
+    router = Router(name="reports")
+    router.message.filter(HasRole(Role.OFFICER))
+    router.callback_query.filter(HasRole(Role.OFFICER))
+    router.message.register(export, Command("export"))
+    router.message.register(kpi, Command("kpi"))
+    router.message.register(report_start, Command("report"))
+    router.message.register(report_search, ReportFlow.pick, ~F.text.startswith("/"))
+    router.callback_query.register(
+        report_page, PeopleCb.filter((F.purpose == PURPOSE) & (F.action == "page"))
+    )
+    router.callback_query.register(
+        report_pick, PeopleCb.filter((F.purpose == PURPOSE) & (F.action == "pick"))
+    )
+    router.callback_query.register(conclusion_start, ReportCb.filter(F.action == "conclude"))
+    router.message.register(conclusion_text, ReportFlow.conclusion)
+    return router
+
+
+def _today(user: User, settings: Settings, clock: Clock) -> date:
+    return local_today(clock(), zone_of(user.timezone, settings.default_timezone))
+
+
+def _year(word: str, this_year: int) -> int | None:
+    """A four-digit year within the last :data:`YEARS_BACK` years or the next one."""
+    if len(word) == 4 and word.isdigit() and this_year - YEARS_BACK <= int(word) <= this_year + 1:
+        return int(word)
+    return None
+
+
+def parse_export_args(args: str | None, this_year: int) -> tuple[bool, int] | None:
+    """``[csv|xlsx] [YEAR]`` in any order → (CSV wanted, year), or None when unreadable."""
+    as_csv, year = False, this_year
+    for word in (args or "").casefold().split():
+        if word in {"csv", "xlsx", "excel"}:
+            as_csv = word == "csv"
+        elif (found := _year(word, this_year)) is not None:
+            year = found
+        else:
+            return None
+    return as_csv, year
+
+
+def parse_report_args(args: str | None, this_year: int) -> tuple[int, str | None]:
+    """``[YEAR] [part of a name]`` → (year, query or None)."""
+    words = (args or "").split()
+    year = this_year
+    if words and (found := _year(words[0], this_year)) is not None:
+        year, words = found, words[1:]
+    return year, " ".join(words) or None
+
+
+# --- /export --------------------------------------------------------------------------------
+async def export(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    bot: Bot,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope."""
+    await state.clear()
+    today = _today(user, settings, clock)
+    parsed = parse_export_args(command.args, today.year)
+    if parsed is None:
+        await message.answer(tr.export_usage(today.year - YEARS_BACK, today.year + 1))
+        return
+    as_csv, year = parsed
+    area = officer_municipality(user)
+    # a region's workbook takes seconds: Telegram shows «отправляет файл…» meanwhile
+    async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
+        built = await ExportService(repo).export(
+            user.id,
+            area,
+            year,
+            today=today,
+            zone=zone_of(user.timezone, settings.default_timezone),
+            now=clock(),
+            csv_format=as_csv,
+        )
+    await message.answer_document(
+        BufferedInputFile(built.content, filename=built.filename),
+        caption=tr.export_caption(year, area, built.rows),
+    )
+
+
+# --- /kpi -----------------------------------------------------------------------------------
+async def kpi(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """/kpi [YEAR]: K, O and D of each indicator, then the chart by municipality (regional
+    officer) or by organisation (municipal officer)."""
+    await state.clear()
+    today = _today(user, settings, clock)
+    year = today.year
+    if command.args:
+        found = _year(command.args.strip(), today.year)
+        if found is None:
+            await message.answer(
+                f"{tr.YEAR_USAGE} {tr.bad_year(today.year - YEARS_BACK, today.year + 1)}"
+            )
+            return
+        year = found
+    area = officer_municipality(user)
+    report = await IndicatorService(repo).report(area, year, today, group_limit=CHART_GROUPS)
+    if report.people == 0:
+        await message.answer(tr.KPI_EMPTY)
+        return
+    lines = [tr.kpi_header(year, area), ""]
+    lines += [
+        tr.kpi_line(n, i.title, i.k, i.o, i.d, i.target)
+        for n, i in enumerate(report.indicators, start=1)
+    ]
+    lines += ["", tr.KPI_FOOTER]
+    await message.answer("\n".join(lines))
+    # matplotlib costs ~40 MiB of memory: loaded on the first /kpi, not at the bot's start
+    from bot.services.charts import indicators_chart  # noqa: PLC0415
+
+    png = await asyncio.to_thread(indicators_chart, report.groups, tr.chart_title(year, area))
+    await message.answer_photo(
+        BufferedInputFile(png, filename=f"kpi-{year}.png"),
+        caption=tr.kpi_chart_caption(year, report.by == "organisation"),
+    )
+
+
+# --- /report --------------------------------------------------------------------------------
+def conclusion_keyboard(reservist_id: int, year: int) -> InlineKeyboardMarkup:
+    """«Заключение по итогам собеседования» under a year-end report."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=tr.BTN_CONCLUSION,
+        callback_data=ReportCb(action="conclude", user_id=reservist_id, year=year),
+    )
+    return kb.as_markup()
+
+
+async def _send_report(
+    target: Message,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    reservist_id: int,
+    year: int,
+) -> None:
+    """Build the reservist's year-end report and send it with the conclusion button.
+
+    Raises:
+        NotFoundError: the reservist is out of the officer's scope (or gone).
+    """
+    service = YearReportService(repo)
+    zone = zone_of(user.timezone, settings.default_timezone)
+    data = await service.collect(
+        officer_municipality(user), reservist_id, year, local_today(clock(), zone), zone
+    )
+    content = await asyncio.to_thread(build_year_report, data)
+    await service.record_issue(user.id, reservist_id, year)
+    await target.answer_document(
+        BufferedInputFile(content, filename=report_filename(data.full_name, year)),
+        caption=tr.report_caption(data.full_name, year),
+        reply_markup=conclusion_keyboard(reservist_id, year) if data.has_plan else None,
+    )
+
+
+async def _show_people(
+    target: Message, repo: Repo, user: User, query: str | None, page: int, *, edit: bool
+) -> None:
+    people = await YearReportService(repo).candidates(officer_municipality(user))
+    if not people:
+        await target.answer(tr.NO_RESERVISTS_IN_SCOPE)
+        return
+    found = search_people(people, query, page)
+    if not found.people:
+        await target.answer(texts.NOBODY_FOUND)
+        return
+    text = texts.people_page(tr.PICK_FOR_REPORT, query, found.total, found.page, found.pages)
+    markup = people_keyboard(
+        PURPOSE,
+        [(u.id, texts.person_label(u.full_name, u.organisation)) for u in found.people],
+        found.page,
+        found.pages,
+    )
+    if edit:
+        await target.edit_text(text, reply_markup=markup)
+    else:
+        await target.answer(text, reply_markup=markup)
+
+
+async def report_start(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """/report [YEAR] [part of a name]: one match gets the report at once; otherwise the
+    searchable list of the officer's reservists."""
+    await state.clear()
+    today = _today(user, settings, clock)
+    year, query = parse_report_args(command.args, today.year)
+    people = await YearReportService(repo).candidates(officer_municipality(user))
+    if not people:
+        await message.answer(tr.NO_RESERVISTS_IN_SCOPE)
+        return
+    found = search_people(people, query, 1)
+    if query and found.total == 1:
+        await _send_report(message, repo, user, settings, clock, found.people[0].id, year)
+        return
+    await state.set_state(ReportFlow.pick)
+    await state.update_data(query=query, year=year)
+    await _show_people(message, repo, user, query, 1, edit=False)
+
+
+async def report_search(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
+    """Text typed while the list is shown: search it."""
+    try:
+        query = clean_text(message.text, 1, 100)
+    except InputError as exc:
+        await message.answer(exc.message)
+        return
+    await state.update_data(query=query)
+    await _show_people(message, repo, user, query, 1, edit=False)
+
+
+async def report_page(
+    query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo, user: User
+) -> None:
+    """Paging of the list (edits in place)."""
+    await query.answer()
+    data = await state.get_data()
+    if query.message is not None:
+        await _show_people(
+            query.message,  # type: ignore[arg-type]
+            repo,
+            user,
+            data.get("query"),
+            callback_data.value,
+            edit=True,
+        )
+
+
+async def report_pick(
+    query: CallbackQuery,
+    callback_data: PeopleCb,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A reservist picked: their year-end report."""
+    data = await state.get_data()
+    year = int(data.get("year") or _today(user, settings, clock).year)
+    try:
+        await YearReportService(repo).reservist(officer_municipality(user), callback_data.value)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    await state.clear()
+    if query.message is not None:
+        await _send_report(
+            query.message,  # type: ignore[arg-type]
+            repo,
+            user,
+            settings,
+            clock,
+            callback_data.value,
+            year,
+        )
+
+
+async def conclusion_start(
+    query: CallbackQuery, callback_data: ReportCb, state: FSMContext, repo: Repo, user: User
+) -> None:
+    """«Заключение по итогам собеседования»: ask for the text."""
+    service = YearReportService(repo)
+    area = officer_municipality(user)
+    try:
+        await service.reservist(area, callback_data.user_id)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    try:
+        person, current = await service.current_conclusion(
+            area, callback_data.user_id, callback_data.year
+        )
+    except NotFoundError:
+        await query.answer(tr.NO_PLAN, show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(ReportFlow.conclusion)
+    await state.update_data(user_id=person.id, year=callback_data.year)
+    if query.message is not None:
+        await query.message.answer(
+            tr.conclusion_ask(person.full_name or tr.ANONYMISED, callback_data.year, current)
+        )
+
+
+async def conclusion_text(
+    message: Message,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """The conclusion typed: stored (10-3000 characters), then the updated report is sent."""
+    data = await state.get_data()
+    reservist_id, year = int(data["user_id"]), int(data["year"])
+    service = YearReportService(repo)
+    try:
+        await service.save_conclusion(
+            user.id, officer_municipality(user), reservist_id, year, message.text, clock()
+        )
+    except NotFoundError:
+        await state.clear()
+        await message.answer(texts.STALE_BUTTON)
+        return
+    except InputError as exc:
+        await message.answer(exc.message)
+        return
+    await state.clear()
+    person = await service.reservist(officer_municipality(user), reservist_id)
+    await message.answer(tr.conclusion_saved(person.full_name or tr.ANONYMISED))
+    await _send_report(message, repo, user, settings, clock, reservist_id, year)

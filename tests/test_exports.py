@@ -1,0 +1,292 @@
+"""The export files: the workbook (sheets, headers, frozen header, autofilter, values), the CSV
+(BOM, «;»), sheet names, formula-looking text, the year-end .docx and the chart PNG."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import re
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from bot.services.charts import indicators_chart
+from bot.services.errors import InputError, NotFoundError
+from bot.services.exports import ExportService, sheet_title
+from bot.services.indicators import IndicatorService
+from bot.services.year_report import (
+    YearReportService,
+    build_year_report,
+    clean_conclusion,
+    report_filename,
+)
+from bot.texts import reports as tr
+from storage import migrate
+from storage.db import Database
+from storage.models import AuditEntry, ItemComment, User
+from tests.test_indicators import KAMYSHIN, NOW, PETROVSKY, TODAY, YEAR, build_world
+
+ZONE = ZoneInfo("Europe/Moscow")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def export(db: Database, area: str | None, *, as_csv: bool = False) -> bytes:
+    async with db.session() as repo:
+        built = await ExportService(repo).export(
+            None, area, YEAR, today=TODAY, zone=ZONE, now=NOW, csv_format=as_csv
+        )
+    return built.content
+
+
+async def test_workbook_sheets_headers_and_values(db: Database) -> None:
+    world = await build_world(db)
+    wb = load_workbook(io.BytesIO(await export(db, None)))
+    names = wb.sheetnames
+    assert names[:3] == ["Резервисты", "Показатели", "По муниципалитетам"]
+    assert len(names) == len({n.casefold() for n in names})
+    assert all(len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n) for n in names)
+
+    ws = wb["Резервисты"]
+    assert [c.value for c in ws[1]] == list(tr.RESERVIST_HEADERS)
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:M9"  # 8 reservists
+    assert ws[1][0].font.b
+    assert 6 <= ws.column_dimensions["A"].width <= 60
+    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert len(rows) == 8
+    ivanova = rows["Иванова Мария Петровна"]
+    assert ivanova[:7] == (
+        "Иванова Мария Петровна", "СОШ № 1", "Учитель", PETROVSKY, "включён в резерв", 2025,
+        "Кузнецова Анна Сергеевна",
+    )  # fmt: skip
+    assert ivanova[7:12] == (4, 3, 0, 0, 0)  # total, done, confirmed, overdue, consultations
+    assert ivanova[12] == datetime(2026, 11, 22, 12, 0)  # 09:00 UTC in Moscow
+    smirnov = rows["Смирнов Олег Игоревич"]
+    assert smirnov[4] == "проходит подготовку"
+    assert smirnov[7:12] == (2, 1, 0, 1, 1)  # the training is overdue; one consultation
+    assert rows["(данные удалены)"][3] == PETROVSKY
+    assert rows["Белов Борис Борисович"][4] == "кандидат"
+
+    ind = wb["Показатели"]
+    assert [c.value for c in ind[1]] == list(tr.INDICATOR_HEADERS)
+    assert ind.freeze_panes == "A2" and ind.auto_filter.ref == "A1:H7"
+    assert "Охват: все муниципалитеты" in str(ind["B9"].value)
+    first = [c.value for c in ind[2]]
+    assert first[:5] == [1, "Охват методическим сопровождением", 3, 5, 60.0]
+    assert str(first[6]).startswith("D = K / O × 100 %")
+    assert [c.value for c in ind[7]][4:6] == [40.0, 10.0]
+
+    groups = wb["По муниципалитетам"]
+    values = [[c.value for c in row] for row in groups.iter_rows(min_row=2)]
+    assert [v[:2] for v in values] == [[PETROVSKY, 6], [KAMYSHIN, 2]]
+    assert values[0][2:5] == [3, 4, 75.0]
+
+    # an activity sheet: full title on top, then who did it and when
+    diagnostics = next(n for n in names if "Психолого-педагогическая" in n)
+    sheet = wb[diagnostics]
+    assert sheet["A1"].value == "Психолого-педагогическая диагностика"
+    assert [c.value for c in sheet[2]] == list(tr.ACTIVITY_HEADERS)
+    assert sheet.freeze_panes == "A3"
+    did = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
+    assert set(did) == {"Иванова Мария Петровна", "Смирнов Олег Игоревич", "(данные удалены)"}
+    assert did["Иванова Мария Петровна"][3] == datetime(2026, 1, 31)
+    assert len(did) == 3 and world.ids["r1"]
+
+
+async def test_municipal_export_has_only_its_people(db: Database) -> None:
+    await build_world(db)
+    wb = load_workbook(io.BytesIO(await export(db, "петровский район")))
+    assert "По организациям" in wb.sheetnames
+    municipalities = {r[3] for r in wb["Резервисты"].iter_rows(min_row=2, values_only=True)}
+    assert {m.casefold().replace("  ", " ") for m in municipalities} == {"петровский район"}
+    empty = load_workbook(io.BytesIO(await export(db, "Нет такого района")))
+    assert empty["Резервисты"].max_row == 1
+    assert [c.value for c in empty["Показатели"][2]][4] == "нет данных"
+
+
+async def test_csv_has_bom_semicolons_and_is_audited(db: Database) -> None:
+    await build_world(db)
+    data = await export(db, KAMYSHIN, as_csv=True)
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == list(tr.RESERVIST_HEADERS)
+    assert sorted(r[0] for r in rows[1:]) == ["Волков Виктор Викторович", "Зайцева Зоя Захаровна"]
+    assert "\r\n" in text
+    async with db.session() as repo:
+        audit = (await repo.session.scalars(select(AuditEntry))).all()
+    assert [(a.action, a.target, a.details["format"]) for a in audit] == [
+        ("export", f"municipality:{KAMYSHIN}", "csv")
+    ]
+
+
+async def test_formula_looking_text_stays_text(db: Database) -> None:
+    world = await build_world(db)
+    async with db.session() as repo:
+        await repo.session.execute(
+            update(User)
+            .where(User.id == world.ids["r5"])
+            .values(organisation='=HYPERLINK("http://x","y")', position="#N/A")
+        )
+    wb = load_workbook(io.BytesIO(await export(db, KAMYSHIN)))
+    row = next(r for r in wb["Резервисты"].iter_rows(min_row=2) if r[0].value.startswith("Волков"))
+    assert row[1].value == '=HYPERLINK("http://x","y")' and row[1].data_type == "s"
+    assert row[2].value == "#N/A" and row[2].data_type == "s"
+    text = (await export(db, KAMYSHIN, as_csv=True)).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+
+
+def test_sheet_titles_are_valid_and_unique() -> None:
+    taken = {"резервисты"}
+    long = "Психологические тренинги для педагогов, планирующих вертикальный карьерный рост"
+    first = sheet_title(long, taken)
+    second = sheet_title(long, taken)
+    assert len(first) <= 31 and first.endswith("…")
+    assert second != first and second.endswith("(2)") and len(second) <= 31
+    assert sheet_title("Резервисты", taken) == "Резервисты (2)"
+    odd = sheet_title("Итоги: [план]/отчёт * 2023?\\", taken)
+    assert not re.search(r"[\[\]:*?/\\]", odd) and odd == "Итоги план отчёт 2023"
+    assert sheet_title("''", taken) == "Лист"
+
+
+async def test_year_report_docx(db: Database) -> None:
+    world = await build_world(db)
+    r1 = world.ids["r1"]
+    async with db.session() as repo:
+        plan = await repo.plans.plan(r1, YEAR)
+        assert plan is not None
+        items = list(await repo.plans.items(plan.id))
+        training = next(i for i in items if i.kind == "training")
+        training.confirmed_at = NOW
+        training.confirmed_by = world.mentor
+        training.evidence_kind, training.evidence_name = "document", "Сертификат.pdf"
+        training.comment = "Прошла все три дня"
+        repo.session.add(
+            ItemComment(item_id=training.id, author_id=world.mentor, text="Отлично!",
+                        created_at=NOW)
+        )  # fmt: skip
+        await repo.flush()
+        service = YearReportService(repo)
+        blank = await service.collect(None, r1, YEAR, TODAY, ZONE)
+        await service.save_conclusion(
+            world.officer, None, r1, YEAR, "  Рекомендована  к назначению.\n\n\n\nПлан выполнен. ",
+            NOW,
+        )  # fmt: skip
+        filled = await service.collect(PETROVSKY, r1, YEAR, TODAY, ZONE)
+    assert blank.conclusion is None and blank.mentor == "Кузнецова Анна Сергеевна"
+    assert filled.conclusion == "Рекомендована к назначению.\n\nПлан выполнен."
+    assert filled.concluded_by == "Сидоров Иван Ильич" and filled.concluded_on == TODAY
+
+    def text_of(content: bytes) -> str:
+        doc = Document(io.BytesIO(content))
+        cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+        return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+    empty = text_of(build_year_report(blank))
+    assert tr.REPORT_TITLE in empty and "за 2026 год" in empty
+    assert "Заключение ещё не внесено" in empty and tr.REPORT_BLANK_LINE in empty
+    full = text_of(build_year_report(filled))
+    for expected in (
+        "Иванова Мария Петровна", "СОШ № 1", PETROVSKY, "включён в резерв",
+        "Психологические тренинги", "Психолого-педагогическая диагностика",
+        "Курсы переподготовки", "по мере необходимости", "выполнено", "Сертификат.pdf",
+        "подтверждено 22.11.2026 (Кузнецова Анна Сергеевна)", "Отлично!", "Прошла все три дня",
+        "Рекомендована к назначению.", "План выполнен.", "Сидоров Иван Ильич",
+        "Выполнено 3 из 4, подтверждено наставником: 1, просрочено: 0",
+    ):  # fmt: skip
+        assert expected in full, expected
+    assert "Заключение ещё не внесено" not in full
+
+
+async def test_year_report_consultations_and_scope(db: Database) -> None:
+    world = await build_world(db)
+    async with db.session() as repo:
+        service = YearReportService(repo)
+        data = await service.collect(None, world.ids["r3"], YEAR, TODAY, ZONE)
+        assert [p.full_name for p in await service.candidates(KAMYSHIN)] == [
+            "Волков Виктор Викторович", "Зайцева Зоя Захаровна",
+        ]  # fmt: skip
+        for area, user_id in ((KAMYSHIN, world.ids["r3"]), (None, world.ids["r8"])):
+            with pytest.raises(NotFoundError):
+                await service.collect(area, user_id, YEAR, TODAY, ZONE)
+    # only the consultation held this year, whatever its status
+    assert [(c.held_on, c.status) for c in data.consultations] == [(date(2026, 4, 10), "pending")]
+    doc = Document(io.BytesIO(build_year_report(data)))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "ждёт подтверждения" in cells and "онлайн" in cells and "10.04.2026" in cells
+
+
+def test_conclusion_validation_and_filename() -> None:
+    assert clean_conclusion("  Выполнил   план.  ") == "Выполнил план."
+    for bad in (None, "", "   ", "коротко", "/cancel это", "я" * 3001):
+        with pytest.raises(InputError):
+            clean_conclusion(bad)
+    assert report_filename("Иванова Мария Петровна", 2026) == "plan-report-2026-ivanova.docx"
+    assert report_filename("Щукин Ёж", 2026) == "plan-report-2026-shchukin.docx"
+    assert report_filename(None, 2026) == "plan-report-2026.docx"
+
+
+async def test_chart_png(db: Database) -> None:
+    await build_world(db)
+    async with db.session() as repo:
+        report = await IndicatorService(repo).report(None, YEAR, TODAY, group_limit=12)
+    png = indicators_chart(report.groups, tr.chart_title(YEAR, None))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    empty = indicators_chart([], "Нет данных")
+    assert empty.startswith(b"\x89PNG")
+    subset = indicators_chart(report.groups, "x", codes=["support", "mentor"])
+    assert subset.startswith(b"\x89PNG")
+
+
+async def run_cli(db_url: str, cwd: Path, *args: str) -> tuple[int, str, str]:
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
+    env.pop("BOT_TOKEN", None)
+    env.pop("OFFICER_IDS", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_cli_export(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    db = Database(db_url)
+    await migrate.upgrade(db.engine)
+    await build_world(db)
+    await db.dispose()
+
+    code, out, err = await run_cli(
+        db_url, tmp_path, "export", "--out", str(tmp_path / "r.xlsx"), "--year", "2026"
+    )
+    assert code == 0, err
+    assert "exported 8 reservist(s)" in out
+    wb = load_workbook(tmp_path / "r.xlsx")
+    assert wb["Резервисты"].max_row == 9
+
+    code, out, err = await run_cli(
+        db_url, tmp_path, "export", "--out", str(tmp_path / "k.csv"),
+        "--municipality", "камышинский район",
+    )  # fmt: skip
+    assert code == 0, err
+    text = (tmp_path / "k.csv").read_bytes().decode("utf-8-sig")
+    assert len(text.strip().splitlines()) == 3 and ";" in text
+
+    code, _, err = await run_cli(db_url, tmp_path, "export", "--out", "/no/such/dir/x.xlsx")
+    assert code == 1 and "no folder" in err
+    db = Database(db_url)
+    async with db.session() as repo:
+        audit = (await repo.session.scalars(select(AuditEntry))).all()
+    await db.dispose()
+    assert [(a.actor_id, a.target) for a in audit] == [
+        (None, "region"), (None, "municipality:камышинский район"),
+    ]  # fmt: skip
