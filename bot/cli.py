@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,9 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.logs import configure_logging
 
 if TYPE_CHECKING:
+    from bot.services.exports import ExportFile
+    from bot.services.people_import import ImportResult as PeopleImportResult
+    from bot.services.people_import import PeopleTable
     from bot.services.roadmap import ParseResult
     from bot.services.roadmap_import import ImportReport
 
@@ -53,6 +56,31 @@ def build_parser() -> argparse.ArgumentParser:
     scan = remsub.add_parser("scan", help="run one reminder scan as the scheduler would")
     scan.add_argument("--at", type=_moment, help="the moment, ISO 8601 (default: now)")
     scan.add_argument("--dry-run", action="store_true", help="print who would get what")
+
+    people = sub.add_parser("people", help="people of the reserve")
+    psub = people.add_subparsers(dest="people_command", required=True, metavar="ACTION")
+    pimp = psub.add_parser(
+        "import",
+        help="import a list (.xlsx or .csv) of people with personal invite links",
+        description="Each row (ФИО, организация, должность, муниципалитет, роль; optionally "
+        "наставник, год включения) becomes a person awaiting registration with a personal "
+        "invite link; the table is written again with a link column. All or nothing; "
+        "importing the same file again changes nothing.",
+    )
+    pimp.add_argument("path", type=Path)
+    pimp.add_argument(
+        "--bot-username",
+        help="the bot's username for the links (default: asked from Telegram with BOT_TOKEN)",
+    )
+    pimp.add_argument(
+        "--out", type=Path, help="where to write the table with links (default: FILE_ссылки.EXT)"
+    )
+
+    exp = sub.add_parser("export", help="export the reserve to .xlsx (or .csv) for reports")
+    exp.add_argument("--out", type=Path, required=True, help="file to write (.xlsx or .csv)")
+    exp.add_argument("--municipality", help="only this municipality (default: the whole region)")
+    exp.add_argument("--year", type=int, help="plan year (default: this year)")
+    exp.add_argument("--csv", action="store_true", help="CSV of the reservists (also for .csv)")
     return parser
 
 
@@ -86,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(settings, args.revision, down=args.down))
     if args.command == "roadmap":
         return _roadmap_import(settings, args.path, args.year, as_json=args.json, dry=args.dry_run)
+    if args.command == "people":
+        return _people_import(settings, args.path, args.bot_username, args.out)
+    if args.command == "export":
+        as_csv = args.csv or args.out.suffix.casefold() == ".csv"
+        return _export(settings, args.out, args.municipality, args.year, as_csv=as_csv)
     return asyncio.run(_scan(settings, args.at, dry=args.dry_run))
 
 
@@ -204,3 +237,149 @@ async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
             f"skipped {report.skipped}, blocked {report.blocked}, failed {report.failed}"
         )
     return 0
+
+
+def _people_import(
+    settings: Settings, path: Path, bot_username: str | None, out: Path | None
+) -> int:
+    from bot.services.people_import import (  # noqa: PLC0415
+        ImportFormatError,
+        output_name,
+        read_table,
+        render_output,
+    )
+    from bot.texts import people as texts_people  # noqa: PLC0415
+
+    if not bot_username and not settings.bot_token:
+        print("error: --bot-username is needed when BOT_TOKEN is not set", file=sys.stderr)
+        return 2
+    try:
+        table = read_table(path.name, path.read_bytes())
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except ImportFormatError as exc:
+        print(f"error: {path}: {exc.message}", file=sys.stderr)
+        return 1
+    try:
+        result = asyncio.run(_store_people(settings, table, bot_username))
+    except ImportFormatError as exc:
+        print(f"error: {path}: {exc.message}", file=sys.stderr)
+        return 1
+    if result is None:
+        return 1
+    if not result.ok:
+        for error in result.errors:
+            print(texts_people.row_line(error.line, error.message), file=sys.stderr)
+        print(f"error: {path}: {len(result.errors)} error(s); nothing imported", file=sys.stderr)
+        return 1
+    for warning in result.warnings:
+        print(texts_people.row_line(warning.line, warning.message), file=sys.stderr)
+    target = out or path.with_name(output_name(path.name))
+    try:
+        target.write_bytes(render_output(table, result))
+    except OSError as exc:
+        # the import is committed; running it again changes nothing and writes the table
+        print(
+            f"error: imported, but cannot write {target}: {exc.strerror}; run the command "
+            "again (with --out) to get the table with links",
+            file=sys.stderr,
+        )
+        return 1
+    created = ", ".join(f"{role} {n}" for role, n in result.created.items()) or "none"
+    print(
+        f"imported {path}: {sum(result.created.values())} new ({created}), "
+        f"{result.existing} already in the database ({result.registered} registered), "
+        f"{result.renewed} links renewed, {result.assigned} mentor assignments"
+    )
+    print(f"table with links: {target}")
+    return 0
+
+
+async def _store_people(
+    settings: Settings, table: PeopleTable, bot_username: str | None
+) -> PeopleImportResult | None:
+    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
+    from bot.services.people_import import PeopleImportService  # noqa: PLC0415
+    from storage import migrate  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    bot_username = bot_username or await _ask_bot_username(settings)
+    if not bot_username:
+        return None
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db.engine)
+        now = utcnow()
+        async with db.session() as repo:
+            return await PeopleImportService(repo).import_people(
+                table,
+                actor=None,
+                bot_username=bot_username,
+                now=now,
+                today=local_today(now, settings.zone),
+                ttl=timedelta(days=settings.invite_ttl_days),
+            )
+    finally:
+        await db.dispose()
+
+
+async def _ask_bot_username(settings: Settings) -> str | None:
+    """The bot's username from Telegram (getMe with BOT_TOKEN); None (reported) on failure."""
+    from aiogram.exceptions import TelegramAPIError  # noqa: PLC0415 - aiogram loads slowly
+    from aiohttp import ClientError  # noqa: PLC0415
+
+    from bot.services.delivery import RateLimiter  # noqa: PLC0415
+    from bot.telegram import create_bot  # noqa: PLC0415
+
+    bot = create_bot(settings, RateLimiter())
+    try:
+        return (await bot.me()).username
+    except (TelegramAPIError, ClientError, OSError) as exc:
+        print(f"error: cannot ask Telegram for the bot's username: {exc}", file=sys.stderr)
+        return None
+    finally:
+        await bot.session.close()
+
+
+def _export(
+    settings: Settings, out: Path, municipality: str | None, year: int | None, *, as_csv: bool
+) -> int:
+    if not out.parent.is_dir():
+        print(f"error: no folder {out.parent}", file=sys.stderr)
+        return 1
+    built = asyncio.run(_build_export(settings, municipality, year, as_csv=as_csv))
+    try:
+        out.write_bytes(built.content)
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"exported {built.rows} reservist(s) to {out}")
+    return 0
+
+
+async def _build_export(
+    settings: Settings, municipality: str | None, year: int | None, *, as_csv: bool
+) -> ExportFile:
+    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
+    from bot.services.exports import ExportService  # noqa: PLC0415
+    from storage import migrate  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db.engine)
+        now = utcnow()
+        today = local_today(now, settings.zone)
+        async with db.session() as repo:
+            return await ExportService(repo).export(
+                None,
+                municipality or None,
+                year or today.year,
+                today=today,
+                zone=settings.zone,
+                now=now,
+                csv_format=as_csv,
+            )
+    finally:
+        await db.dispose()

@@ -44,19 +44,26 @@ class DatabaseMiddleware(BaseMiddleware):
     """Opens one transaction per update: ``repo`` (Repo) and ``user`` (User | None) in data.
 
     Commits when the handler returns, rolls back when it raises. The session is also published
-    in :data:`storage.db.current_session`, so the FSM storage writes in the same transaction.
+    in :data:`storage.db.current_session`, so the FSM storage and services join the same
+    transaction. Handlers may append callables to ``after_commit`` (data): they run once the
+    update's transaction has committed (and not at all if it rolled back).
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        after_commit: list[Callable[[], object]] = []
+        data["after_commit"] = after_commit
         async with self.db.raw_session() as session, session.begin():
             token = current_session.set(session)
             try:
-                return await self._handle(handler, event, data, session)
+                result = await self._handle(handler, event, data, session)
             finally:
                 current_session.reset(token)
+        for action in after_commit:  # e.g. start a broadcast once its rows are committed
+            action()
+        return result
 
     async def _handle(
         self, handler: Handler, event: TelegramObject, data: dict[str, Any], session: AsyncSession

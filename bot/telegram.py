@@ -1,6 +1,11 @@
 """aiogram wiring of delivery: the Bot with a configurable API server, the throttling request
 middleware that keeps every outgoing message within Telegram's limits, and the Notifier that
-the reminder service sends through."""
+the reminder service sends through.
+
+The middleware waits in the lane of the calling context (:data:`bot.services.delivery.send_lane`):
+handlers' replies by default, ``REMINDER`` for the notifier, ``BROADCAST`` for broadcasts (set by
+:class:`bot.services.broadcast.BroadcastService`), so replies go first.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,14 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 from bot.config import Settings
-from bot.services.delivery import DeliveryError, RateLimiter, RecipientBlockedError
+from bot.services.delivery import (
+    DeliveryError,
+    Lane,
+    RateLimiter,
+    RecipientBlockedError,
+    send_lane,
+    sending_in,
+)
 from handlers.keyboards import reminder_keyboard
 
 log = structlog.get_logger(__name__)
@@ -45,8 +57,10 @@ SENDING_METHODS = frozenset(
 class ThrottleMiddleware(BaseRequestMiddleware):
     """Waits for a :class:`RateLimiter` slot before each sending method and honours 429s.
 
-    On a 429 (TelegramRetryAfter) every send pauses for ``retry_after`` seconds and the request
-    is repeated, up to ``max_retries`` times; then the error propagates.
+    The slot is taken in the context's lane (:data:`~bot.services.delivery.send_lane`); the
+    answer is reported back (:meth:`RateLimiter.sent`) so the next send to the same chat is
+    spaced from it. On a 429 (TelegramRetryAfter) every send pauses for ``retry_after`` seconds
+    and the request is repeated, up to ``max_retries`` times; then the error propagates.
     """
 
     def __init__(self, limiter: RateLimiter, max_retries: int = 3) -> None:
@@ -63,9 +77,10 @@ class ThrottleMiddleware(BaseRequestMiddleware):
             return await make_request(bot, method)
         chat_id = getattr(method, "chat_id", None)
         chat = chat_id if isinstance(chat_id, int) else None
+        lane = send_lane.get()
         attempt = 0
         while True:
-            await self.limiter.acquire(chat)
+            await self.limiter.acquire(chat, lane)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
@@ -76,6 +91,8 @@ class ThrottleMiddleware(BaseRequestMiddleware):
                 )
                 if attempt > self.max_retries:
                     raise
+            finally:
+                self.limiter.sent(chat)
 
 
 def create_bot(settings: Settings, limiter: RateLimiter) -> Bot:
@@ -94,7 +111,10 @@ def create_bot(settings: Settings, limiter: RateLimiter) -> Bot:
 
 
 class TelegramNotifier:
-    """The reminder service's :class:`~bot.services.delivery.Notifier` over an aiogram Bot."""
+    """The reminder service's :class:`~bot.services.delivery.Notifier` over an aiogram Bot.
+
+    Reminders wait in the ``REMINDER`` lane: after replies, before broadcasts.
+    """
 
     def __init__(self, bot: Bot, network_retries: int = 2) -> None:
         self.bot = bot
@@ -107,6 +127,10 @@ class TelegramNotifier:
             RecipientBlockedError: 403 from Telegram.
             DeliveryError: any other API or network failure after retries.
         """
+        with sending_in(Lane.REMINDER):
+            await self._send(chat_id, text, item_id)
+
+    async def _send(self, chat_id: int, text: str, item_id: int) -> None:
         kwargs: dict[str, Any] = {"reply_markup": reminder_keyboard(item_id)}
         for attempt in range(self.network_retries + 1):
             try:

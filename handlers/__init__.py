@@ -5,7 +5,20 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import errors, fallback, mentoring, officer, plan, settings, start
+from handlers import (
+    broadcast,
+    errors,
+    fallback,
+    mentoring,
+    officer,
+    people_import,
+    plan,
+    reports,
+    reserve,
+    roadmap,
+    settings,
+    start,
+)
 
 
 def setup_routers() -> Router:
@@ -15,7 +28,12 @@ def setup_routers() -> Router:
         errors.setup(),
         start.setup(),
         officer.setup(),
+        broadcast.setup(),
+        reports.setup(),
         mentoring.setup(),
+        reserve.setup(),
+        roadmap.setup(),
+        people_import.setup(),
         plan.setup(),
         settings.setup(),
         fallback.setup(),

@@ -104,3 +104,11 @@ class ActivityCb(CallbackData, prefix="act"):
 
     action: str
     id: int = 0
+
+
+class BroadcastStepCb(CallbackData, prefix="bst"):
+    """Composing a broadcast: ``done`` (content complete), ``kind`` (audience kind, in
+    ``value``), ``pick`` (a value by index), ``rsvp`` (``value`` yes/no), ``send``, ``cancel``."""
+
+    step: str
+    value: str = ""

@@ -24,6 +24,8 @@ KNOWN_COMMANDS = frozenset(
         "pairs",
         "consult",
         "find",
+        "broadcast",
+        "broadcasts",
         "roadmap",
         "mentees",
         "export",

@@ -10,7 +10,7 @@ from io import BytesIO
 from pathlib import PurePath
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -50,7 +50,9 @@ def setup() -> Router:
     router.message.register(add_schedule, RoadmapFlow.add_schedule)
     router.message.register(rename, RoadmapFlow.rename)
     router.message.register(reschedule, RoadmapFlow.reschedule)
-    router.message.register(import_document, F.document.func(_is_roadmap_document))
+    router.message.register(
+        import_document, StateFilter(None), F.document.func(_is_roadmap_document)
+    )
     return router
 
 

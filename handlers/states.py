@@ -78,3 +78,13 @@ class RoadmapFlow(StatesGroup):
     add_schedule = State()
     rename = State()
     reschedule = State()
+
+
+class BroadcastFlow(StatesGroup):
+    """An officer composes a broadcast: content, audience (and its value), RSVP, confirm."""
+
+    compose = State()
+    audience = State()
+    value = State()
+    rsvp = State()
+    confirm = State()

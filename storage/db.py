@@ -69,7 +69,19 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Repo]:
-        """One unit of work: commits when the block ends normally, rolls back on an exception."""
+        """One unit of work: commits when the block ends normally, rolls back on an exception.
+
+        Called while an update is being handled (:data:`current_session` is set), it joins the
+        update's transaction instead, which commits or rolls back with the update: a service
+        reached from a handler never waits on the handler's own write lock (SQLite has one
+        writer) and never commits half of an update. Background tasks started from a handler
+        must run in a fresh context (``asyncio.create_task(..., context=Context())``).
+        """
+        joined = current_session.get()
+        if joined is not None:
+            yield Repo(joined)
+            await joined.flush()
+            return
         async with self._sessions() as session, session.begin():
             yield Repo(session)
 

@@ -22,7 +22,7 @@ from aiogram.fsm.storage.base import (
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database, current_session
+from storage.db import Database
 from storage.dialect import upsert
 from storage.models import FsmState, utcnow
 
@@ -36,12 +36,8 @@ class DatabaseStorage(BaseStorage):
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
-        """The update's own transaction when called while handling one (so the state commits
-        or rolls back with the update's changes, and SQLite sees one writer), else a new one."""
-        session = current_session.get()
-        if session is not None:
-            yield session
-            return
+        """The update's own transaction when called while handling one (``Database.session``
+        joins it: the state commits or rolls back with the update's changes), else a new one."""
         async with self.db.session() as repo:
             yield repo.session
 

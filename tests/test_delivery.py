@@ -4,6 +4,7 @@ aiogram request middleware and notifier."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.services.delivery import RateLimiter, RecipientBlockedError
+from bot.services.delivery import Lane, RateLimiter, RecipientBlockedError, send_lane, sending_in
 from bot.telegram import TelegramNotifier, ThrottleMiddleware
 from tests.mocked_bot import MockedBot
 
@@ -86,3 +87,120 @@ async def test_notifier_maps_403_to_blocked_and_sends_buttons() -> None:
     assert [text for text, _ in call.buttons()] == ["Отметить выполненным", "Напомнить позже"]
     assert call.buttons()[0][1] == "item:done:77:1"
     assert TelegramForbiddenError  # the mocked session raises aiogram's own error
+
+
+async def _grant_order(
+    limiter: RateLimiter, requests: list[tuple[str, int | None, Lane]]
+) -> list[str]:
+    """Start acquires in this order (each a moment after the previous); names in grant order."""
+    order: list[str] = []
+
+    async def one(name: str, chat: int | None, lane: Lane) -> None:
+        await limiter.acquire(chat, lane)
+        order.append(name)
+
+    tasks = []
+    for name, chat, lane in requests:
+        tasks.append(asyncio.create_task(one(name, chat, lane)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    return order
+
+
+async def test_replies_go_before_queued_bulk_sends() -> None:
+    limiter = RateLimiter(per_second=100, chat_interval=0.0)
+    bulk = [(f"b{n}", 100 + n, Lane.BROADCAST) for n in range(20)]
+    order = await _grant_order(
+        limiter, [*bulk, ("reminder", 7, Lane.REMINDER), ("reply", 8, Lane.INTERACTIVE)]
+    )
+    # b0 took the free slot at once; the reply and then the reminder jump the queue
+    assert order[:3] == ["b0", "reply", "reminder"]
+    assert order[3:] == [f"b{n}" for n in range(1, 20)]
+
+
+async def test_a_chat_waiting_for_its_interval_lets_others_pass() -> None:
+    limiter = RateLimiter(per_second=1000, chat_interval=0.2)
+    await limiter.acquire(1)
+    started = time.monotonic()
+    order = await _grant_order(limiter, [("again-1", 1, Lane.BROADCAST), ("2", 2, Lane.BROADCAST)])
+    assert order == ["2", "again-1"]
+    assert time.monotonic() - started >= 0.2
+
+
+class GrantRecorder(RateLimiter):
+    """Records the moment of every grant."""
+
+    granted: list[float]
+
+    def _pick(self, now: float) -> tuple[Any, float]:
+        waiter, ready = super()._pick(now)
+        if waiter is not None:
+            self.granted.append(now)
+        return waiter, ready
+
+
+async def test_no_window_holds_more_than_the_rate() -> None:
+    limiter = GrantRecorder(per_second=50, chat_interval=1.0)
+    limiter.granted = []
+
+    async def one(chat: int) -> None:
+        await limiter.acquire(chat)
+        if chat % 7 == 0:
+            time.sleep(0.015)  # noqa: ASYNC251 - a busy event loop: the limiter wakes up late
+
+    await asyncio.gather(*(one(chat) for chat in range(120)))
+    granted = limiter.granted
+    assert len(granted) == 120
+    window = limiter.burst * limiter.interval
+    assert window > 1.0  # the headroom
+    for start, at in enumerate(granted):
+        later = [t for t in granted[start:] if t < at + window - 1e-6]
+        assert len(later) <= 50
+    gaps = [b - a for a, b in itertools.pairwise(granted)]
+    assert min(gaps) >= limiter.interval / 2 - 1e-6
+
+
+async def test_a_cancelled_waiter_does_not_block_the_rest() -> None:
+    limiter = RateLimiter(per_second=20, chat_interval=0.0)
+    await limiter.acquire(1)
+    doomed = asyncio.create_task(limiter.acquire(2))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    started = time.monotonic()
+    await asyncio.wait_for(limiter.acquire(3), 1)
+    assert time.monotonic() - started < 0.2
+    assert limiter.waiting() == 0
+
+
+async def test_the_next_send_to_a_chat_is_spaced_from_the_answer() -> None:
+    limiter = RateLimiter(per_second=1000, chat_interval=0.1, chat_headroom=0.0)
+    await limiter.acquire(5)
+    await asyncio.sleep(0.08)  # a slow request
+    limiter.sent(5)
+    started = time.monotonic()
+    await limiter.acquire(5)
+    assert time.monotonic() - started >= 0.09
+
+
+class LaneRecorder(RateLimiter):
+    """Records the lane of every slot taken."""
+
+    def __init__(self) -> None:
+        super().__init__(per_second=1000, chat_interval=0.0)
+        self.lanes: list[Lane] = []
+
+    async def acquire(self, chat_id: int | None, lane: Lane | None = None) -> None:
+        self.lanes.append(send_lane.get() if lane is None else lane)
+        await super().acquire(chat_id, lane)
+
+
+async def test_the_middleware_takes_slots_in_the_lane_of_the_context() -> None:
+    bot = MockedBot()
+    limiter = LaneRecorder()
+    bot.session.middleware(ThrottleMiddleware(limiter))
+    await bot.send_message(5, "ответ")
+    await TelegramNotifier(bot).send_reminder(5, "напоминание", 1)
+    with sending_in(Lane.BROADCAST):
+        await bot.send_message(5, "рассылка")
+    await bot.send_message(5, "снова ответ")
+    assert limiter.lanes == [Lane.INTERACTIVE, Lane.REMINDER, Lane.BROADCAST, Lane.INTERACTIVE]

@@ -3,24 +3,56 @@
 Limits (Bot API FAQ, "My bot is hitting limits"): about 30 messages per second per bot in all,
 and about one message per second to the same chat. :class:`RateLimiter` spaces sends to keep
 under both; a 429 answer's ``retry_after`` pauses every send (:meth:`RateLimiter.pause`).
-The transport raises :class:`RecipientBlockedError` for a 403 (the user blocked the bot) and
+The transport raises :class:`RecipientBlockedError` for a 403 (the user blocked the bot),
+:class:`RetryAfterError` for a 429 that outlived the request middleware's own retries and
 :class:`DeliveryError` for anything else that did not go through.
+
+Lanes. Every send waits in one of three lanes (:class:`Lane`), chosen by the context variable
+:data:`send_lane` that bulk senders set (:func:`sending_in`): replies to users
+(``INTERACTIVE``, the default) go before reminders (``REMINDER``), which go before broadcasts
+(``BROADCAST``). A lane is served only when no waiter of a higher lane can go, so a reply never
+queues behind a broadcast's waiting sends; all lanes share one budget, so the total stays within
+the limits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict
+import contextlib
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Protocol
 
 
 class DeliveryError(Exception):
-    """A message could not be delivered (after the transport's own retries)."""
+    """A message could not be delivered (after the transport's own retries).
+
+    ``retryable`` is False when sending the same request again cannot help (Telegram answered
+    400 Bad Request: chat not found, malformed text, a wrong file_id...).
+    """
+
+    def __init__(self, message: str = "", *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class RecipientBlockedError(DeliveryError):
     """Telegram answered 403: the user blocked the bot or deleted the account."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message, retryable=False)
+
+
+class RetryAfterError(DeliveryError):
+    """Telegram answered 429 "Too Many Requests" and the request was not repeated (any more):
+    every send should wait ``seconds`` (the answer's ``retry_after``)."""
+
+    def __init__(self, seconds: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {seconds:g} s", retryable=True)
+        self.seconds = seconds
 
 
 class Notifier(Protocol):
@@ -36,40 +68,193 @@ class Notifier(Protocol):
         ...
 
 
+class Lane(IntEnum):
+    """Priority of a send; a lower value goes first."""
+
+    INTERACTIVE = 0
+    REMINDER = 1
+    BROADCAST = 2
+
+
+#: The lane of the sends made in the current context (task); replies by default.
+send_lane: ContextVar[Lane] = ContextVar("send_lane", default=Lane.INTERACTIVE)
+
+
+@contextlib.contextmanager
+def sending_in(lane: Lane) -> Iterator[None]:
+    """Make the sends of this block (in this task) wait in ``lane``."""
+    token = send_lane.set(lane)
+    try:
+        yield
+    finally:
+        send_lane.reset(token)
+
+
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    chat_id: int | None
+    future: asyncio.Future[None] = field(repr=False)
+
+
 class RateLimiter:
     """Spaces sends: at most ``per_second`` in all and one per ``chat_interval`` s per chat.
 
-    ``acquire(chat_id)`` waits until a send may go out and reserves its slot; it is fair in the
-    order callers arrive. Time is ``time.monotonic`` seconds.
+    ``acquire(chat_id)`` waits until a send may go out and takes its slot. Waiters are served
+    by lane (:class:`Lane`, from :data:`send_lane` unless given), in arrival order within a lane;
+    a waiter whose chat had a send less than ``chat_interval`` ago lets the others pass, so one
+    chat never holds up the rest. Time is the event loop's monotonic clock.
+
+    Slots are spaced ``interval`` apart on a grid (a slot the event loop woke late for is made
+    up by a shorter gap, at most half an interval), and a sliding ``window`` (by default the
+    per-chat interval, i.e. Telegram's second) never holds more than ``per_second * window``
+    of them, with the headroom: late wake-ups never bunch sends beyond the limit. With
+    Telegram's limits on a faster clock K (the fake server's ``clock_speed``),
+    ``RateLimiter(30 * K, 1 / K)`` keeps the same 30 per (shorter) second.
+    ``headroom`` and ``chat_headroom`` keep the spacing a little wider than the limits (by
+    default 3 % below ``per_second`` and 10 % above ``chat_interval``): Telegram counts requests
+    as they arrive, and the jitter between taking a slot and the request's arrival would
+    otherwise push some of them closer together than the limit (each such pair is a 429).
     """
 
     def __init__(
-        self, per_second: float = 30.0, chat_interval: float = 1.0, max_chats: int = 100_000
+        self,
+        per_second: float = 30.0,
+        chat_interval: float = 1.0,
+        max_chats: int = 100_000,
+        *,
+        headroom: float = 0.03,
+        chat_headroom: float = 0.1,
+        window: float | None = None,
     ) -> None:
-        self.interval = 1.0 / per_second
-        self.chat_interval = chat_interval
+        self.per_second = per_second
+        self.interval = 1.0 / (per_second * (1.0 - headroom))
+        self.chat_interval = chat_interval * (1.0 + chat_headroom)
+        # never more than ``burst`` grants in ``burst * interval`` s (the window plus headroom)
+        self.burst = max(1, round(per_second * (chat_interval if window is None else window)))
+        self._granted: deque[float] = deque(maxlen=self.burst)
         self._next_global = 0.0
         self._paused_until = 0.0
         self._next_chat: OrderedDict[int, float] = OrderedDict()
         self._max_chats = max_chats
-        self._lock = asyncio.Lock()
+        self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Lane)
+        self._pump: asyncio.Task[None] | None = None
+        self._timer: asyncio.Future[None] | None = None
 
-    async def acquire(self, chat_id: int | None) -> None:
-        """Wait for a slot for one message to ``chat_id`` (None: no per-chat limit)."""
-        async with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next_global, self._paused_until)
-            if chat_id is not None:
-                at = max(at, self._next_chat.get(chat_id, 0.0))
-                self._next_chat[chat_id] = at + self.chat_interval
-                self._next_chat.move_to_end(chat_id)
-                while len(self._next_chat) > self._max_chats:
-                    self._next_chat.popitem(last=False)
-            self._next_global = at + self.interval
-        delay = at - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async def acquire(self, chat_id: int | None, lane: Lane | None = None) -> None:
+        """Wait for a slot for one message to ``chat_id`` (None: no per-chat limit).
+
+        ``lane`` defaults to the context's :data:`send_lane`.
+        """
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(chat_id, loop.create_future())
+        self._queues[send_lane.get() if lane is None else lane].append(waiter)
+        if self._pump is None or self._pump.done():
+            self._pump = loop.create_task(self._serve(), name="rate-limiter")
+        else:
+            self._wake()
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            with contextlib.suppress(ValueError):
+                for queue in self._queues:
+                    if waiter in queue:
+                        queue.remove(waiter)
+            raise
+
+    def sent(self, chat_id: int | None) -> None:
+        """Note that a send to ``chat_id`` got its answer: the next send to that chat waits
+        ``chat_interval`` from now. The request arrived no later than its answer, so this keeps
+        the per-chat spacing however long the request took on its way (a cold connection)."""
+        if chat_id is None:
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing waits
+            now = asyncio.get_running_loop().time()
+            chats = self._next_chat
+            chats[chat_id] = max(chats.get(chat_id, 0.0), now + self.chat_interval)
 
     def pause(self, seconds: float) -> None:
         """Hold every send for ``seconds`` (a 429's ``retry_after``)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing waits
+            now = asyncio.get_running_loop().time()
+            self._paused_until = max(self._paused_until, now + seconds)
+
+    def waiting(self, lane: Lane | None = None) -> int:
+        """How many sends wait for a slot (in ``lane``, or in all lanes)."""
+        if lane is None:
+            return sum(len(q) for q in self._queues)
+        return len(self._queues[lane])
+
+    # ------------------------------------------------------------------ the grant loop
+
+    async def _serve(self) -> None:
+        """Hand out slots while anyone waits, one every ``interval`` at most."""
+        loop = asyncio.get_running_loop()
+        while any(self._queues):
+            now = loop.time()
+            start = max(self._next_global, self._paused_until)
+            if len(self._granted) == self.burst:
+                start = max(start, self._granted[0] + self.burst * self.interval)
+            if start > now:  # nobody may go before ``start``: newcomers need not wake us
+                await self._sleep_until(start, wake_on_arrival=False)
+                continue
+            waiter, ready_at = self._pick(now)
+            if waiter is None:  # every waiter's chat is busy; a newcomer may not be
+                if ready_at != float("inf"):
+                    await self._sleep_until(ready_at, wake_on_arrival=True)
+                continue
+            # Keep to the grid of slots when the loop woke a little late, so that timer
+            # lateness costs no throughput, but make up for at most half a slot (and never
+            # beyond the window above): an idle spell banks nothing.
+            self._next_global = max(start, now - self.interval / 2) + self.interval
+            self._granted.append(now)
+            if waiter.chat_id is not None:
+                chats = self._next_chat
+                chats[waiter.chat_id] = now + self.chat_interval
+                chats.move_to_end(waiter.chat_id)
+                while len(chats) > self._max_chats:
+                    chats.popitem(last=False)
+            waiter.future.set_result(None)
+        self._pump = None
+
+    def _pick(self, now: float) -> tuple[_Waiter | None, float]:
+        """The first waiter of the highest lane whose chat may receive now; else the moment
+        the earliest chat becomes free (infinity when nobody waits any more)."""
+        earliest = float("inf")
+        for queue in self._queues:
+            stale = False
+            for waiter in queue:
+                if waiter.future.done():  # cancelled, not yet taken out by its task
+                    stale = True
+                    continue
+                chat = waiter.chat_id
+                ready = 0.0 if chat is None else self._next_chat.get(chat, 0.0)
+                if ready <= now:
+                    queue.remove(waiter)
+                    return waiter, now
+                earliest = min(earliest, ready)
+            if stale:
+                kept = [w for w in queue if not w.future.done()]
+                queue.clear()
+                queue.extend(kept)
+        return None, earliest
+
+    async def _sleep_until(self, when: float, *, wake_on_arrival: bool) -> None:
+        """Sleep until ``when``, or until a new waiter arrives (:meth:`_wake`) if asked."""
+        loop = asyncio.get_running_loop()
+        timer: asyncio.Future[None] = loop.create_future()
+        self._timer = timer if wake_on_arrival else None
+        handle = loop.call_at(when, _resolve, timer)
+        try:
+            await timer
+        finally:
+            self._timer = None
+            handle.cancel()
+
+    def _wake(self) -> None:
+        if self._timer is not None:
+            _resolve(self._timer)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

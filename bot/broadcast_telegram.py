@@ -1,0 +1,175 @@
+"""aiogram side of broadcasts: the transport that sends a broadcast's messages (text, photo or
+document by file_id, the RSVP buttons), the buttons' callback data, and the progress message
+that the officer sees edited in place.
+
+Errors are mapped for :class:`bot.services.broadcast.BroadcastService`: 403 ->
+``RecipientBlockedError``; 429 (after the request middleware's own retries) ->
+``RetryAfterError``; 400 -> ``DeliveryError(retryable=False)``; any other API or network
+error -> ``DeliveryError``. The rate limits are kept by the bot's ``ThrottleMiddleware``
+(:mod:`bot.telegram`), in the lane the service sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.services.broadcast import BroadcastProgress, ContentPart, PartKind, ProgressCallback
+from bot.services.delivery import DeliveryError, RecipientBlockedError, RetryAfterError
+from bot.texts import broadcast as t
+from storage.broadcast_models import Broadcast
+
+log = structlog.get_logger(__name__)
+
+
+class BroadcastAnswerCb(CallbackData, prefix="bcast"):
+    """A recipient's RSVP answer: ``yes`` («Буду») or ``no`` («Не смогу»)."""
+
+    broadcast_id: int
+    answer: str
+
+
+class BroadcastControlCb(CallbackData, prefix="bctl"):
+    """The officer's buttons under the progress message: ``stop`` or ``resume``."""
+
+    action: str
+    broadcast_id: int
+
+
+def rsvp_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
+    """«Буду» / «Не смогу» under the last message of an RSVP broadcast."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t.RSVP_YES, callback_data=BroadcastAnswerCb(broadcast_id=broadcast_id, answer="yes")
+    )
+    kb.button(
+        text=t.RSVP_NO, callback_data=BroadcastAnswerCb(broadcast_id=broadcast_id, answer="no")
+    )
+    return kb.as_markup()
+
+
+def stop_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
+    """«Остановить» under the progress message of a running broadcast."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t.BTN_STOP, callback_data=BroadcastControlCb(action="stop", broadcast_id=broadcast_id)
+    )
+    return kb.as_markup()
+
+
+def resume_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
+    """«Продолжить» under the progress message of a stopped broadcast."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t.BTN_RESUME,
+        callback_data=BroadcastControlCb(action="resume", broadcast_id=broadcast_id),
+    )
+    return kb.as_markup()
+
+
+class TelegramBroadcastTransport:
+    """:class:`~bot.services.broadcast.BroadcastTransport` over an aiogram Bot (HTML parse
+    mode comes from the Bot's defaults)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send_part(self, chat_id: int, part: ContentPart, *, rsvp: int | None = None) -> None:
+        """Send one message; ``rsvp`` puts that broadcast's «Буду» / «Не смогу» under it.
+
+        Raises:
+            RecipientBlockedError: 403.
+            RetryAfterError: 429 that the request middleware did not wait out.
+            DeliveryError: any other failure (``retryable`` False for a 400).
+        """
+        markup = rsvp_keyboard(rsvp) if rsvp is not None else None
+        try:
+            if part.kind is PartKind.TEXT:
+                await self.bot.send_message(chat_id, part.text or "", reply_markup=markup)
+            elif part.kind is PartKind.PHOTO:
+                assert part.file_id is not None
+                await self.bot.send_photo(
+                    chat_id, part.file_id, caption=part.text, reply_markup=markup
+                )
+            else:
+                assert part.file_id is not None
+                await self.bot.send_document(
+                    chat_id, part.file_id, caption=part.text, reply_markup=markup
+                )
+        except TelegramForbiddenError as exc:
+            raise RecipientBlockedError(exc.message) from exc
+        except TelegramRetryAfter as exc:
+            raise RetryAfterError(exc.retry_after, exc.message) from exc
+        except TelegramBadRequest as exc:
+            raise DeliveryError(exc.message, retryable=False) from exc
+        except TelegramNetworkError as exc:
+            raise DeliveryError(f"network: {exc.message}") from exc
+        except TelegramAPIError as exc:
+            raise DeliveryError(exc.message) from exc
+
+    async def send_content(
+        self, chat_id: int, parts: Sequence[ContentPart], *, rsvp: int | None = None
+    ) -> None:
+        """Send every part as consecutive messages, the RSVP buttons under the last one.
+
+        Raises:
+            As :meth:`send_part`; the parts before the failing one are delivered.
+        """
+        last = len(parts) - 1
+        for index, part in enumerate(parts):
+            await self.send_part(chat_id, part, rsvp=rsvp if index == last else None)
+
+
+class ProgressMessage:
+    """A progress callback that edits the officer's progress message in place: the bar and
+    counts with «Остановить» while the broadcast runs, the final report without buttons (or
+    with «Продолжить» when it was stopped) at the end. Errors are logged, never raised: the
+    message may have been deleted."""
+
+    def __init__(self, bot: Bot, chat_id: int, message_id: int) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.message_id = message_id
+        self._last = ""
+
+    async def __call__(self, snapshot: BroadcastProgress) -> None:
+        if snapshot.final:
+            text = t.progress_final(snapshot)
+            stopped = snapshot.status == "stopped" and snapshot.pending
+            markup = resume_keyboard(snapshot.broadcast_id) if stopped else None
+        else:
+            text = t.progress(snapshot)
+            markup = stop_keyboard(snapshot.broadcast_id)
+        if text == self._last:
+            return
+        try:
+            await self.bot.edit_message_text(
+                text=text, chat_id=self.chat_id, message_id=self.message_id, reply_markup=markup
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                log.warning("progress message not edited", error=exc.message)
+        except TelegramAPIError as exc:
+            log.warning("progress message not edited", error=exc.message)
+        else:
+            self._last = text
+
+
+def progress_editor(bot: Bot, broadcast: Broadcast) -> ProgressCallback | None:
+    """The progress callback of a stored broadcast (its remembered progress message), or None
+    when it has none; for :meth:`BroadcastService.resume_unfinished` at start-up."""
+    if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
+        return None
+    return ProgressMessage(bot, broadcast.progress_chat_id, broadcast.progress_message_id)

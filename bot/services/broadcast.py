@@ -1,0 +1,899 @@
+"""Broadcasts (рассылки): officers' announcements to hundreds or thousands of users, sent as a
+durable queue at Telegram's limits. No aiogram here: messages go out through a
+:class:`BroadcastTransport` (the aiogram one is :mod:`bot.broadcast_telegram`).
+
+Rules (from the issue "durable broadcasts at Telegram's limit"):
+
+- Every recipient is a row of ``broadcast_deliveries`` (pending / sending / sent / blocked /
+  failed). A worker marks a row ``sending`` in the same transaction that records the outcome of
+  its previous row, sends, and records the outcome before it takes the next one. So a crash
+  leaves at most one row ``sending`` per worker, and only those are in doubt: when the broadcast
+  resumes they are sent again (at-least-once for them, exactly-once for everyone else). The
+  in-flight window is therefore the number of workers, :meth:`BroadcastService.concurrency_for`
+  (8 for a one-message broadcast at 30 messages/s; see there). A graceful shutdown
+  (:meth:`BroadcastService.shutdown`) lets the sends in flight finish and leaves none in doubt.
+- Limits: every send waits for a :class:`~bot.services.delivery.RateLimiter` slot in the
+  ``BROADCAST`` lane (the request middleware takes it), so replies and reminders go first and
+  all broadcasts running at once share one budget: ≈30 messages/s in all, 1/s per chat.
+- 429: the request middleware pauses every send for ``retry_after`` and repeats the request; a
+  429 that outlives its retries reaches the service as ``RetryAfterError``, which pauses the
+  limiter again and retries the recipient without counting an attempt.
+  403: the recipient is ``blocked`` and the user is made inactive (``users.active = False``, as
+  the reminder service does). Anything else is retried ``max_attempts`` times in all with
+  exponential backoff, then that recipient is ``failed``; a 400 Bad Request (``retryable`` False)
+  fails at once, since repeating it cannot help.
+- A stop (:meth:`BroadcastService.stop`, the officer's «Остановить») makes the broadcast
+  ``stopped``: the sends in flight finish, pending recipients stay pending and are sent only
+  after an explicit :meth:`BroadcastService.launch`. At start-up the bot resumes every
+  broadcast left ``running`` (:meth:`BroadcastService.resume_unfinished`).
+- Writes of all running broadcasts go through one writer task that groups whatever is waiting
+  into one transaction ("group commit"), so SQLite sees one writer and the queue costs about one
+  commit per recipient at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import structlog
+
+from bot.services.clock import utcnow
+from bot.services.delivery import (
+    DeliveryError,
+    Lane,
+    RateLimiter,
+    RecipientBlockedError,
+    RetryAfterError,
+    send_lane,
+)
+from bot.services.errors import InputError, NotFoundError
+from bot.texts import broadcast as t
+from storage.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, RsvpAnswer
+from storage.broadcast_repo import BroadcastRepo, ClaimedDelivery, DeliveryResult
+from storage.db import Database
+
+log = structlog.get_logger(__name__)
+
+#: Bot API limits of a message text and of a media caption (characters after parsing; the
+#: HTML markup counts here, which errs on the safe side).
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+MAX_PARTS = 10
+
+
+class PartKind(StrEnum):
+    """What one message of a broadcast is."""
+
+    TEXT = "text"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentPart:
+    """One message of a broadcast: an HTML ``text``, or a photo / document by Telegram
+    ``file_id`` with an optional HTML caption (kept in ``text``)."""
+
+    kind: PartKind
+    text: str | None = None
+    file_id: str | None = None
+
+    @classmethod
+    def of_text(cls, html: str) -> ContentPart:
+        """A text message (HTML)."""
+        return cls(PartKind.TEXT, text=html)
+
+    @classmethod
+    def photo(cls, file_id: str, caption: str | None = None) -> ContentPart:
+        """A photo by file_id, with an optional HTML caption."""
+        return cls(PartKind.PHOTO, text=caption or None, file_id=file_id)
+
+    @classmethod
+    def document(cls, file_id: str, caption: str | None = None) -> ContentPart:
+        """A document by file_id, with an optional HTML caption."""
+        return cls(PartKind.DOCUMENT, text=caption or None, file_id=file_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The part as stored in ``broadcasts.content``."""
+        data: dict[str, Any] = {"kind": self.kind.value}
+        if self.text is not None:
+            data["text"] = self.text
+        if self.file_id is not None:
+            data["file_id"] = self.file_id
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ContentPart:
+        """A part read back from ``broadcasts.content``."""
+        return cls(PartKind(data["kind"]), data.get("text"), data.get("file_id"))
+
+
+def content_json(parts: Sequence[ContentPart]) -> dict[str, Any]:
+    """``broadcasts.content`` for ``parts``."""
+    return {"parts": [p.to_json() for p in parts]}
+
+
+def parts_of(broadcast: Broadcast) -> list[ContentPart]:
+    """The content parts of a stored broadcast."""
+    return [ContentPart.from_json(p) for p in broadcast.content.get("parts", [])]
+
+
+def validate_parts(parts: Sequence[ContentPart]) -> None:
+    """Check a broadcast's content before it is stored.
+
+    Raises:
+        InputError: no part, more than ``MAX_PARTS``, an empty text, a photo or document
+            without file_id, or a text / caption over Telegram's limit. The messages are in
+            Russian (:mod:`bot.texts.broadcast`).
+    """
+    if not parts:
+        raise InputError(t.BAD_EMPTY)
+    if len(parts) > MAX_PARTS:
+        raise InputError(t.bad_too_many_parts(MAX_PARTS))
+    for part in parts:
+        if part.kind is PartKind.TEXT:
+            if not (part.text or "").strip():
+                raise InputError(t.BAD_EMPTY)
+            if len(part.text or "") > TEXT_LIMIT:
+                raise InputError(t.bad_too_long(TEXT_LIMIT))
+        else:
+            if not part.file_id:
+                raise InputError(t.BAD_NO_FILE)
+            if len(part.text or "") > CAPTION_LIMIT:
+                raise InputError(t.bad_too_long(CAPTION_LIMIT))
+
+
+class BroadcastTransport(Protocol):
+    """Sends a broadcast's messages to one chat.
+
+    Both methods raise :class:`~bot.services.delivery.RecipientBlockedError` on a 403,
+    :class:`~bot.services.delivery.RetryAfterError` on a 429 the request middleware gave up on,
+    and :class:`~bot.services.delivery.DeliveryError` otherwise (``retryable`` False for a
+    400). ``rsvp`` is the broadcast id whose «Буду» / «Не смогу» buttons go under the message,
+    or None for no buttons.
+    """
+
+    async def send_part(self, chat_id: int, part: ContentPart, *, rsvp: int | None = None) -> None:
+        """Send one message."""
+        ...
+
+    async def send_content(
+        self, chat_id: int, parts: Sequence[ContentPart], *, rsvp: int | None = None
+    ) -> None:
+        """Send every part as consecutive messages, the RSVP buttons under the last one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastProgress:
+    """A snapshot of a broadcast, for the officer's progress message.
+
+    ``pending`` counts the recipients not yet done (waiting or being sent); ``rate`` is
+    recipients per second over the last ten seconds of this run (0 before any); ``eta_seconds``
+    the time left at that rate (None when unknown); ``final`` marks the last snapshot of a run.
+    """
+
+    broadcast_id: int
+    status: str
+    total: int
+    sent: int
+    blocked: int
+    failed: int
+    pending: int
+    rate: float = 0.0
+    eta_seconds: float | None = None
+    final: bool = False
+
+    @property
+    def processed(self) -> int:
+        """Recipients done with, whatever the outcome."""
+        return self.sent + self.blocked + self.failed
+
+    @property
+    def fraction(self) -> float:
+        """Share of recipients done with, 0..1 (1 for a broadcast with no recipients)."""
+        return self.processed / self.total if self.total else 1.0
+
+
+ProgressCallback = Callable[[BroadcastProgress], Awaitable[None]]
+ProgressFactory = Callable[[Broadcast], ProgressCallback | None]
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastResults:
+    """A broadcast's report: outcome counts and, for RSVP broadcasts, the answers."""
+
+    broadcast: Broadcast
+    sent: int
+    blocked: int
+    failed: int
+    pending: int
+    yes: int
+    no: int
+
+    @property
+    def total(self) -> int:
+        """Number of recipients."""
+        return self.broadcast.total
+
+    @property
+    def status(self) -> str:
+        """The broadcast's status."""
+        return self.broadcast.status
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+@dataclass(eq=False, slots=True)
+class _Op:
+    """A worker's request to the writer: record ``result`` (if any), make ``blocked_user``
+    inactive (if any), and claim the next pending delivery of ``broadcast_id`` if ``claim``."""
+
+    broadcast_id: int
+    result: DeliveryResult | None
+    blocked_user: int | None
+    claim: bool
+    future: asyncio.Future[ClaimedDelivery | None] = field(repr=False)
+
+
+class _Writer:
+    """Writes the delivery queue for every running broadcast: the requests that arrive while a
+    transaction is being committed are grouped into the next one ("group commit")."""
+
+    def __init__(
+        self, db: Database, linger: float = 0.0, retries: int = 5, backoff: float = 0.5
+    ) -> None:
+        self.db = db
+        self.linger = linger
+        self.retries = retries
+        self.backoff = backoff
+        self._ops: list[_Op] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(
+        self,
+        broadcast_id: int,
+        result: DeliveryResult | None,
+        *,
+        blocked_user: int | None = None,
+        claim: bool,
+    ) -> ClaimedDelivery | None:
+        """Record ``result`` and claim the next delivery in one transaction; returns the
+        claimed delivery, or None when nothing is pending (or ``claim`` is False).
+
+        Raises:
+            SQLAlchemyError: the database refused ``retries`` times in a row.
+        """
+        if result is None and not claim:
+            return None
+        loop = asyncio.get_running_loop()
+        op = _Op(broadcast_id, result, blocked_user, claim, loop.create_future())
+        self._ops.append(op)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain(), name="broadcast-writer")
+        return await asyncio.shield(op.future)
+
+    async def _drain(self) -> None:
+        while self._ops:
+            if self.linger:
+                await asyncio.sleep(self.linger)
+            ops, self._ops = self._ops, []
+            try:
+                claimed = await self._commit_with_retries(ops)
+            except Exception as exc:  # handed to every waiting worker
+                for op in ops:
+                    if not op.future.done():
+                        op.future.set_exception(exc)
+                continue
+            for op in ops:
+                if not op.future.done():
+                    op.future.set_result(claimed.get(id(op)))
+        self._task = None
+
+    async def _commit_with_retries(self, ops: list[_Op]) -> dict[int, ClaimedDelivery]:
+        for attempt in range(self.retries):
+            try:
+                return await self._commit(ops)
+            except Exception:
+                if attempt == self.retries - 1:
+                    raise
+                log.warning("broadcast queue write failed, retrying", exc_info=True)
+                await asyncio.sleep(self.backoff * 2**attempt)
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    async def _commit(self, ops: list[_Op]) -> dict[int, ClaimedDelivery]:
+        claimed: dict[int, ClaimedDelivery] = {}
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            await broadcasts.finish([op.result for op in ops if op.result is not None])
+            for op in ops:
+                if op.blocked_user is not None:
+                    await repo.users.set_active(op.blocked_user, False)
+            wanted: dict[int, list[_Op]] = {}
+            for op in ops:
+                if op.claim:
+                    wanted.setdefault(op.broadcast_id, []).append(op)
+            for broadcast_id, claimers in wanted.items():
+                rows = await broadcasts.claim(broadcast_id, len(claimers))
+                for op, row in zip(claimers, rows, strict=False):
+                    claimed[id(op)] = row
+        return claimed
+
+
+# --------------------------------------------------------------------------- one run
+
+
+class _Run:
+    """The in-memory side of one broadcast being sent by this process."""
+
+    def __init__(
+        self, broadcast: Broadcast, parts: list[ContentPart], counts: Mapping[str, int]
+    ) -> None:
+        self.id = broadcast.id
+        self.parts = parts
+        self.rsvp = broadcast.rsvp
+        self.total = broadcast.total
+        self.sent = counts[DeliveryState.SENT]
+        self.blocked = counts[DeliveryState.BLOCKED]
+        self.failed = counts[DeliveryState.FAILED]
+        self.pending = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]
+        self.status = BroadcastStatus.RUNNING.value
+        self.active = True  # workers take new recipients
+        self.sending_done = asyncio.Event()  # the workers have ended
+        self.finished = asyncio.Event()  # ``final`` is set
+        self.final: BroadcastProgress | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self._wakeup = asyncio.Event()
+        self._marks: deque[tuple[float, int]] = deque([(time.monotonic(), self.processed)])
+
+    @property
+    def processed(self) -> int:
+        return self.sent + self.blocked + self.failed
+
+    def halt(self, status: str | None = None) -> None:
+        """Take no new recipients (``status`` stopped: the officer's stop; None: shutdown)."""
+        self.active = False
+        if status is not None:
+            self.status = status
+        self._wakeup.set()
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the run is halted."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
+
+    def account(self, state: str) -> None:
+        """Count a recorded outcome."""
+        if state == DeliveryState.PENDING:
+            return
+        self.pending -= 1
+        if state == DeliveryState.SENT:
+            self.sent += 1
+        elif state == DeliveryState.BLOCKED:
+            self.blocked += 1
+        else:
+            self.failed += 1
+        now = time.monotonic()
+        self._marks.append((now, self.processed))
+        while len(self._marks) > 2 and self._marks[1][0] < now - 10.0:
+            self._marks.popleft()
+
+    def snapshot(self, *, final: bool = False) -> BroadcastProgress:
+        """The current progress."""
+        now = time.monotonic()
+        since, base = self._marks[0]
+        elapsed = now - since
+        rate = (self.processed - base) / elapsed if elapsed > 0.5 else 0.0
+        eta = self.pending / rate if rate > 0 else (0.0 if self.pending == 0 else None)
+        return BroadcastProgress(
+            broadcast_id=self.id,
+            status=self.status,
+            total=self.total,
+            sent=self.sent,
+            blocked=self.blocked,
+            failed=self.failed,
+            pending=self.pending,
+            rate=rate,
+            eta_seconds=eta,
+            final=final,
+        )
+
+
+# --------------------------------------------------------------------------- the service
+
+
+class BroadcastService:
+    """Creates, runs, stops and resumes broadcasts; records and counts RSVP answers.
+
+    ``db``: the database; ``transport``: sends the messages; ``limiter``: the bot's one
+    :class:`RateLimiter` (the service pauses it on a 429 and sizes its workers by it);
+    ``clock``: aware UTC now, for the timestamps. ``max_attempts`` tries per recipient for
+    errors other than 403/429, ``backoff`` seconds before the second try (doubling);
+    ``progress_interval`` seconds between progress snapshots; ``latency``: the expected time
+    of one Bot API request, which with the limits sizes the pool of workers
+    (:meth:`concurrency_for`) unless ``concurrency`` fixes it; ``linger``: how long the queue
+    writer waits to gather more outcomes into one transaction (fewer, larger commits at high
+    rates; each recipient's outcome still commits before its worker takes the next).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        transport: BroadcastTransport,
+        limiter: RateLimiter,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        max_attempts: int = 3,
+        backoff: float = 1.0,
+        progress_interval: float = 2.0,
+        latency: float = 0.25,
+        concurrency: int | None = None,
+        max_concurrency: int = 64,
+        linger: float = 0.02,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.limiter = limiter
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.progress_interval = progress_interval
+        self.latency = latency
+        self.concurrency = concurrency
+        self.max_concurrency = max_concurrency
+        self.linger = linger
+        self._writer = _Writer(db, linger=linger)
+        self._runs: dict[int, _Run] = {}
+
+    # ------------------------------------------------------------------ creating
+
+    async def create(
+        self,
+        *,
+        created_by: int | None,
+        parts: Sequence[ContentPart],
+        user_ids: Iterable[int],
+        audience: Mapping[str, Any] | None = None,
+        rsvp: bool = False,
+    ) -> Broadcast:
+        """Store a draft broadcast of ``parts`` to those of ``user_ids`` it can reach (active
+        users with a Telegram id; the others are left out), every recipient ``pending``.
+
+        ``audience`` describes the recipients for display (e.g. ``{"role": "reservist",
+        "label": "Все резервисты"}``). Returns the broadcast; ``total`` is the recipient count.
+
+        Raises:
+            InputError: the content is not acceptable (:func:`validate_parts`).
+        """
+        validate_parts(parts)
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            broadcast = await broadcasts.create(
+                created_by=created_by,
+                content=content_json(parts),
+                audience=dict(audience or {}),
+                rsvp=rsvp,
+                at=self.clock(),
+            )
+            recipients = await broadcasts.recipients_of(user_ids)
+            await broadcasts.add_recipients(broadcast.id, recipients)
+            stored = await broadcasts.get(broadcast.id)
+            assert stored is not None
+        log.info("broadcast created", broadcast_id=stored.id, total=stored.total, rsvp=rsvp)
+        return stored
+
+    async def launch(
+        self,
+        broadcast_id: int,
+        *,
+        progress_chat_id: int | None = None,
+        progress_message_id: int | None = None,
+    ) -> bool:
+        """Make a draft or stopped broadcast ``running`` (it is then sent by :meth:`run`, and
+        resumed at start-up should the process stop first); remember the progress message when
+        given. Returns False when it was not a draft or stopped one.
+
+        Raises:
+            NotFoundError: no such broadcast.
+        """
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            if await broadcasts.status(broadcast_id) is None:
+                raise NotFoundError(broadcast_id)
+            if progress_chat_id is not None:
+                await broadcasts.set_progress_message(
+                    broadcast_id, progress_chat_id, progress_message_id
+                )
+            return await broadcasts.set_status(
+                broadcast_id,
+                BroadcastStatus.RUNNING,
+                only_from=[BroadcastStatus.DRAFT, BroadcastStatus.STOPPED],
+                started_at=self.clock(),
+            )
+
+    async def set_progress_message(
+        self, broadcast_id: int, chat_id: int | None, message_id: int | None
+    ) -> None:
+        """Remember (or forget, with None) the officer's progress message of a broadcast."""
+        async with self.db.session() as repo:
+            await BroadcastRepo(repo.session).set_progress_message(
+                broadcast_id, chat_id, message_id
+            )
+
+    # ------------------------------------------------------------------ running
+
+    def concurrency_for(self, parts: int) -> int:
+        """Workers for a broadcast of ``parts`` messages, i.e. the most recipients in flight.
+
+        Little's law: to use the whole budget of ``per_second`` messages, ``per_second / parts``
+        recipients must finish per second, each taking ``parts`` requests of ``latency`` s,
+        ``parts - 1`` waits of the per-chat interval and one commit (``linger``). So 8 workers
+        for one message at 30/s and 0.25 s (the in-flight window), 30 for three messages;
+        clamped to 1..``max_concurrency``. A Bot API round trip is often shorter; then some
+        workers wait for the limiter's slots, which costs nothing but a larger window.
+        """
+        if self.concurrency is not None:
+            return max(1, self.concurrency)
+        parts = max(1, parts)
+        per_recipient = (
+            parts * self.latency + (parts - 1) * self.limiter.chat_interval + self.linger
+        )
+        need = math.ceil(self.limiter.per_second / parts * per_recipient)
+        return max(1, min(self.max_concurrency, need))
+
+    async def run(
+        self, broadcast_id: int, on_progress: ProgressCallback | None = None
+    ) -> BroadcastProgress:
+        """Send a broadcast until nobody is pending, it is stopped, or :meth:`shutdown`.
+
+        A draft is launched first; a stopped or done broadcast is not sent (launch it again to
+        resume a stopped one). Deliveries left ``sending`` by a process that died are sent
+        again. ``on_progress`` gets a snapshot every ``progress_interval`` s and a final one;
+        its errors are logged and ignored. If the broadcast is already running in this
+        process, waits for that run. Returns the final snapshot.
+
+        Raises:
+            NotFoundError: no such broadcast.
+        """
+        current = self._runs.get(broadcast_id)
+        if current is not None:
+            await current.finished.wait()
+            assert current.final is not None
+            return current.final
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            broadcast = await broadcasts.get(broadcast_id)
+            if broadcast is None:
+                raise NotFoundError(broadcast_id)
+            if broadcast.status == BroadcastStatus.DRAFT:
+                await broadcasts.set_status(
+                    broadcast_id, BroadcastStatus.RUNNING, started_at=self.clock()
+                )
+                broadcast.status = BroadcastStatus.RUNNING
+            released = 0
+            if broadcast.status == BroadcastStatus.RUNNING:
+                released = await broadcasts.release_in_flight(broadcast_id)
+            counts = await broadcasts.counts(broadcast_id)
+        run = _Run(broadcast, parts_of(broadcast), counts)
+        if broadcast.status != BroadcastStatus.RUNNING:
+            run.status = broadcast.status
+            run.final = run.snapshot(final=True)
+            return run.final
+        if released:
+            log.warning("resending deliveries in doubt", broadcast_id=broadcast_id, n=released)
+        self._runs[broadcast_id] = run
+        workers = self.concurrency_for(len(run.parts))
+        log.info(
+            "broadcast running", broadcast_id=broadcast_id, pending=run.pending, workers=workers
+        )
+        try:
+            run.tasks = [
+                asyncio.create_task(self._worker(run), name=f"broadcast-{broadcast_id}-{n}")
+                for n in range(workers)
+            ]
+            reporter = asyncio.create_task(self._report(run, on_progress))
+            try:
+                await asyncio.gather(*run.tasks)
+            finally:
+                run.halt()
+                for task in run.tasks:
+                    task.cancel()
+                await asyncio.gather(*run.tasks, return_exceptions=True)
+                run.sending_done.set()
+                await reporter
+            run.final = await self._finish(run)
+        finally:
+            if run.final is None:
+                run.final = run.snapshot(final=True)
+            run.finished.set()
+            self._runs.pop(broadcast_id, None)
+        if on_progress is not None:
+            await _emit(on_progress, run.final)
+        log.info(
+            "broadcast run ended",
+            broadcast_id=broadcast_id,
+            status=run.final.status,
+            sent=run.final.sent,
+            blocked=run.final.blocked,
+            failed=run.final.failed,
+            pending=run.final.pending,
+        )
+        return run.final
+
+    async def _finish(self, run: _Run) -> BroadcastProgress:
+        """Mark the broadcast done when nobody is left; the final snapshot from the database."""
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            counts = await broadcasts.counts(run.id)
+            left = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]
+            if left == 0:
+                await broadcasts.set_status(
+                    run.id,
+                    BroadcastStatus.DONE,
+                    only_from=[BroadcastStatus.RUNNING, BroadcastStatus.STOPPED],
+                    finished_at=self.clock(),
+                )
+            run.status = await broadcasts.status(run.id) or run.status
+        run.sent = counts[DeliveryState.SENT]
+        run.blocked = counts[DeliveryState.BLOCKED]
+        run.failed = counts[DeliveryState.FAILED]
+        run.pending = left
+        return run.snapshot(final=True)
+
+    async def _worker(self, run: _Run) -> None:
+        """Take a recipient, send, record and take the next, until none is left."""
+        send_lane.set(Lane.BROADCAST)  # this task's own context: its sends queue as bulk
+        try:
+            claimed = await self._writer.submit(run.id, None, claim=run.active)
+            while claimed is not None:
+                result = await self._deliver(run, claimed)
+                blocked = claimed.user_id if result.state == DeliveryState.BLOCKED else None
+                claimed = await self._writer.submit(
+                    run.id, result, blocked_user=blocked, claim=run.active
+                )
+                run.account(result.state)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # the database failed repeatedly: stop this run; the broadcast stays running and
+            # its rows in doubt are sent again when it is resumed
+            log.exception("broadcast worker failed", broadcast_id=run.id)
+            run.halt()
+
+    async def _deliver(self, run: _Run, delivery: ClaimedDelivery) -> DeliveryResult:
+        """Send every part to one recipient; never raises (but for cancellation).
+
+        Retries resume at the part that failed, so a recipient does not get a part twice
+        because a later one failed.
+        """
+        last = len(run.parts) - 1
+        done_parts = 0
+        tries = 0
+        throttled = 0
+        error: str | None = None
+        while True:
+            tries += 1
+            try:
+                while done_parts <= last:
+                    rsvp = run.id if run.rsvp and done_parts == last else None
+                    part = run.parts[done_parts]
+                    await self.transport.send_part(delivery.chat_id, part, rsvp=rsvp)
+                    done_parts += 1
+            except RecipientBlockedError as exc:
+                log.info(
+                    "recipient blocked the bot", broadcast_id=run.id, user_id=delivery.user_id
+                )
+                return DeliveryResult(delivery.id, DeliveryState.BLOCKED, tries, str(exc))
+            except RetryAfterError as exc:
+                self.limiter.pause(exc.seconds)
+                tries -= 1  # not the recipient's fault: no attempt used up
+                throttled += 1
+                error = str(exc)
+                if throttled > 10 * self.max_attempts:
+                    return DeliveryResult(delivery.id, DeliveryState.FAILED, tries, error)
+                if done_parts == 0 and not run.active:
+                    return DeliveryResult(delivery.id, DeliveryState.PENDING, tries, error)
+                continue
+            except DeliveryError as exc:
+                error = str(exc) or type(exc).__name__
+                if not exc.retryable or tries >= self.max_attempts:
+                    log.warning(
+                        "broadcast delivery failed",
+                        broadcast_id=run.id,
+                        user_id=delivery.user_id,
+                        error=error,
+                    )
+                    return DeliveryResult(delivery.id, DeliveryState.FAILED, tries, error)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("broadcast send raised", broadcast_id=run.id)
+                error = f"{type(exc).__name__}: {exc}"
+                if tries >= self.max_attempts:
+                    return DeliveryResult(delivery.id, DeliveryState.FAILED, tries, error)
+            else:
+                return DeliveryResult(delivery.id, DeliveryState.SENT, tries, None, self.clock())
+            if done_parts == 0 and not run.active:  # stopped: not sent, back to the queue
+                return DeliveryResult(delivery.id, DeliveryState.PENDING, tries, error)
+            await run.pause(self.backoff * 2 ** (tries - 1))
+            if done_parts == 0 and not run.active:
+                return DeliveryResult(delivery.id, DeliveryState.PENDING, tries, error)
+
+    async def _report(self, run: _Run, on_progress: ProgressCallback | None) -> None:
+        """Progress snapshots every ``progress_interval`` s until the run ends."""
+        if on_progress is None:
+            return
+        while not run.sending_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.sending_done.wait(), self.progress_interval)
+            if not run.sending_done.is_set():
+                await _emit(on_progress, run.snapshot())
+
+    async def stop(self, broadcast_id: int) -> bool:
+        """The officer's «Остановить»: the broadcast becomes ``stopped``; sends in flight
+        finish, pending recipients stay pending until :meth:`launch`. Returns False when it
+        was not a draft or running broadcast.
+        """
+        async with self.db.session() as repo:
+            changed = await BroadcastRepo(repo.session).set_status(
+                broadcast_id,
+                BroadcastStatus.STOPPED,
+                only_from=[BroadcastStatus.DRAFT, BroadcastStatus.RUNNING],
+            )
+        run = self._runs.get(broadcast_id)
+        if run is not None:
+            run.halt(BroadcastStatus.STOPPED)
+        if changed:
+            log.info("broadcast stopped", broadcast_id=broadcast_id)
+        return changed
+
+    async def resume_unfinished(
+        self, progress: ProgressFactory | None = None
+    ) -> list[BroadcastProgress]:
+        """Run every broadcast left ``running`` (the bot calls this at start-up), all at once
+        (they share the limiter's budget); returns their final snapshots.
+
+        ``progress`` makes a progress callback for a broadcast (e.g. one editing its stored
+        progress message), or None.
+        """
+        async with self.db.session() as repo:
+            unfinished = await BroadcastRepo(repo.session).unfinished()
+        if unfinished:
+            log.info("resuming broadcasts", ids=[b.id for b in unfinished])
+        outcomes = await asyncio.gather(
+            *(self.run(b.id, progress(b) if progress else None) for b in unfinished),
+            return_exceptions=True,
+        )
+        finals: list[BroadcastProgress] = []
+        for broadcast, outcome in zip(unfinished, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                log.error("broadcast resume failed", broadcast_id=broadcast.id, exc_info=outcome)
+            else:
+                finals.append(outcome)
+        return finals
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Let the sends in flight finish and record them, take no new recipients; after
+        ``grace`` s cancel what is left. Running broadcasts stay ``running`` in the database
+        and are resumed at the next start."""
+        runs = list(self._runs.values())
+        for run in runs:
+            run.halt()
+        waits = [asyncio.create_task(run.finished.wait()) for run in runs]
+        if not waits:
+            return
+        _done, late = await asyncio.wait(waits, timeout=grace)
+        for waiting in late:
+            waiting.cancel()
+        for run in runs:
+            if not run.finished.is_set():
+                for task in run.tasks:
+                    task.cancel()
+
+    # ------------------------------------------------------------------ reading
+
+    def running(self) -> list[int]:
+        """Ids of the broadcasts this process is sending now."""
+        return list(self._runs)
+
+    async def progress(self, broadcast_id: int) -> BroadcastProgress:
+        """The current progress of a broadcast (live when it runs here).
+
+        Raises:
+            NotFoundError: no such broadcast.
+        """
+        run = self._runs.get(broadcast_id)
+        if run is not None:
+            return run.snapshot()
+        results = await self.results(broadcast_id)
+        return BroadcastProgress(
+            broadcast_id=broadcast_id,
+            status=results.status,
+            total=results.total,
+            sent=results.sent,
+            blocked=results.blocked,
+            failed=results.failed,
+            pending=results.pending,
+            eta_seconds=None if results.pending else 0.0,
+            final=True,
+        )
+
+    async def results(self, broadcast_id: int) -> BroadcastResults:
+        """Counts by outcome and RSVP answers of a broadcast.
+
+        Raises:
+            NotFoundError: no such broadcast.
+        """
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            broadcast = await broadcasts.get(broadcast_id)
+            if broadcast is None:
+                raise NotFoundError(broadcast_id)
+            counts = await broadcasts.counts(broadcast_id)
+            answers = await broadcasts.answer_counts(broadcast_id)
+        return BroadcastResults(
+            broadcast=broadcast,
+            sent=counts[DeliveryState.SENT],
+            blocked=counts[DeliveryState.BLOCKED],
+            failed=counts[DeliveryState.FAILED],
+            pending=counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING],
+            yes=answers.get(RsvpAnswer.YES, 0),
+            no=answers.get(RsvpAnswer.NO, 0),
+        )
+
+    # ------------------------------------------------------------------ RSVP
+
+    async def answer(self, broadcast_id: int, user_id: int, answer: str) -> bool:
+        """Store a recipient's «Буду» (``yes``) / «Не смогу» (``no``); answering again replaces
+        the answer. Returns whether the stored answer changed.
+
+        Raises:
+            NotFoundError: no such RSVP broadcast, or the user is not one of its recipients
+                (a forged or stale button).
+            ValueError: ``answer`` is neither ``yes`` nor ``no``.
+        """
+        value = RsvpAnswer(answer)
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            broadcast = await broadcasts.get(broadcast_id)
+            if broadcast is None or not broadcast.rsvp:
+                raise NotFoundError(broadcast_id)
+            if await broadcasts.delivery_of(broadcast_id, user_id) is None:
+                raise NotFoundError(broadcast_id)
+            return await broadcasts.set_answer(broadcast_id, user_id, value, self.clock())
+
+
+async def _emit(callback: ProgressCallback, snapshot: BroadcastProgress) -> None:
+    try:
+        await callback(snapshot)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("broadcast progress callback failed", broadcast_id=snapshot.broadcast_id)
+
+
+__all__ = [
+    "BroadcastProgress",
+    "BroadcastResults",
+    "BroadcastService",
+    "BroadcastTransport",
+    "ContentPart",
+    "PartKind",
+    "ProgressCallback",
+    "ProgressFactory",
+    "content_json",
+    "parts_of",
+    "validate_parts",
+]

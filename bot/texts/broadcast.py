@@ -1,0 +1,134 @@
+"""Every user-facing string of broadcasts (рассылки), in Russian: the RSVP buttons, the officer's
+progress message and final report, and the content checks. A chapter of :mod:`bot.texts`.
+
+Messages are sent with HTML parse mode; values are escaped with :func:`bot.texts.esc`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from bot.texts import esc
+
+if TYPE_CHECKING:
+    from bot.services.broadcast import BroadcastProgress, BroadcastResults
+
+# --- buttons -----------------------------------------------------------------------------------
+RSVP_YES = "Буду"
+RSVP_NO = "Не смогу"
+RSVP_WORDS = {"yes": RSVP_YES, "no": RSVP_NO}
+BTN_STOP = "Остановить"
+BTN_RESUME = "Продолжить"
+
+# --- RSVP answers (callback answers, shown as a toast) ----------------------------------------
+RSVP_GONE = "Эта рассылка больше не принимает ответы."
+
+
+def rsvp_saved(answer: str) -> str:
+    """Confirmation of a recipient's answer («Буду» / «Не смогу»)."""
+    return f"Ответ записан: «{RSVP_WORDS.get(answer, answer)}»"
+
+
+# --- content checks ----------------------------------------------------------------------------
+BAD_EMPTY = "Рассылка пуста: добавьте текст, фото или документ."
+BAD_NO_FILE = "У фото или документа нет файла: пришлите его ещё раз."
+
+
+def bad_too_many_parts(limit: int) -> str:
+    """Too many messages in one broadcast."""
+    return f"В одной рассылке может быть не больше {limit} сообщений."
+
+
+def bad_too_long(limit: int) -> str:
+    """A text or caption over Telegram's limit."""
+    return f"Текст слишком длинный: Telegram принимает не больше {limit} символов."
+
+
+# --- progress and report -----------------------------------------------------------------------
+STOPPING = "Останавливаю рассылку…"
+NOT_RUNNING = "Рассылка уже не идёт."
+BAR_FULL = "▓"
+BAR_EMPTY = "░"
+
+
+def progress_bar(fraction: float, width: int = 10) -> str:
+    """A text bar with the percentage, e.g. «▓▓▓▓▓░░░░░ 52%» (rounded down: 100% means all)."""
+    fraction = min(1.0, max(0.0, fraction))
+    percent = math.floor(fraction * 100 + 1e-9)
+    filled = math.floor(fraction * width + 1e-9)
+    return f"{BAR_FULL * filled}{BAR_EMPTY * (width - filled)} {percent}%"
+
+
+def fmt_duration(seconds: float) -> str:
+    """A duration for people: «45 с», «3 мин 20 с», «1 ч 05 мин»."""
+    total = max(0, math.ceil(seconds))
+    if total < 60:
+        return f"{total} с"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} мин {secs:02d} с" if secs else f"{minutes} мин"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} ч {minutes:02d} мин"
+
+
+def _outcome_lines(sent: int, total: int, blocked: int, failed: int) -> list[str]:
+    lines = [f"Доставлено: {sent} из {total}"]
+    if blocked:
+        lines.append(f"Заблокировали бота: {blocked}")
+    if failed:
+        lines.append(f"Не доставлено из-за ошибок: {failed}")
+    return lines
+
+
+def progress(p: BroadcastProgress) -> str:
+    """The officer's progress message while a broadcast is being sent (edited in place)."""
+    lines = [
+        f"📣 <b>Рассылка №{p.broadcast_id}</b>: идёт отправка",
+        progress_bar(p.fraction),
+        *_outcome_lines(p.sent, p.total, p.blocked, p.failed),
+        f"Осталось отправить: {p.pending}",
+    ]
+    if p.rate > 0:
+        speed = f"Скорость: {p.rate:.0f} в секунду"
+        if p.eta_seconds is not None and p.pending:
+            speed += f", осталось ≈ {fmt_duration(p.eta_seconds)}"
+        lines.append(speed)
+    return "\n".join(lines)
+
+
+def progress_final(p: BroadcastProgress) -> str:
+    """The progress message once a run ended: done, stopped, or interrupted."""
+    if p.status == "done":
+        head = f"✅ <b>Рассылка №{p.broadcast_id}</b> завершена"
+    elif p.status == "stopped":
+        head = f"⏹ <b>Рассылка №{p.broadcast_id}</b> остановлена"
+    else:
+        head = f"⏸ <b>Рассылка №{p.broadcast_id}</b> прервана, продолжится после перезапуска бота"
+    lines = [head, progress_bar(p.fraction), *_outcome_lines(p.sent, p.total, p.blocked, p.failed)]
+    if p.pending:
+        lines.append(f"Не отправлено: {p.pending}")
+    return "\n".join(lines)
+
+
+def report(r: BroadcastResults) -> str:
+    """A broadcast's report for the officer: outcomes and, for RSVP broadcasts, the answers."""
+    label = r.broadcast.audience.get("label")
+    status = {
+        "draft": "черновик",
+        "running": "идёт отправка",
+        "stopped": "остановлена",
+        "done": "завершена",
+    }.get(r.status, r.status)
+    lines = [f"📣 <b>Рассылка №{r.broadcast.id}</b>: {status}"]
+    if label:
+        lines.append(f"Кому: {esc(label)}")
+    lines += _outcome_lines(r.sent, r.total, r.blocked, r.failed)
+    if r.pending:
+        lines.append(f"Не отправлено: {r.pending}")
+    if r.broadcast.rsvp:
+        silent = max(0, r.sent - r.yes - r.no)
+        lines.append(
+            f"Ответы: «{RSVP_YES}» — {r.yes}, «{RSVP_NO}» — {r.no}, не ответили — {silent}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""Officers' broadcasts: /broadcast composes (any text, photo or document, one or several),
+picks the audience within the officer's scope, optionally adds «Буду» / «Не смогу», shows a
+preview and the recipient count, and on confirmation starts the durable broadcast with one
+progress message edited in place («Остановить» / «Продолжить»). /broadcasts shows the reports
+with the answers. Recipients press the RSVP buttons here too."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextvars import Context
+from datetime import datetime
+from functools import partial
+
+import structlog
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import texts
+from bot.broadcast_telegram import BroadcastAnswerCb, BroadcastControlCb, ProgressMessage
+from bot.config import Settings
+from bot.services.audience import NEEDS_VALUE, Audience, AudienceKind, choices, recipients
+from bot.services.broadcast import BroadcastService, ContentPart, validate_parts
+from bot.services.clock import local_today, zone_of
+from bot.services.errors import InputError, NotFoundError
+from bot.texts import broadcast as tb
+from handlers.callbacks import BroadcastStepCb
+from handlers.filters import REGISTERED, HasRole
+from handlers.keyboards import short
+from handlers.states import BroadcastFlow
+from storage.broadcast_repo import BroadcastRepo
+from storage.models import Role, User
+from storage.repo import Repo
+
+log = structlog.get_logger(__name__)
+Clock = Callable[[], datetime]
+OFFICER = HasRole(Role.OFFICER)
+MAX_VALUES = 40
+
+# Runs started from this process; kept so that tasks are not garbage-collected mid-run.
+RUNNING: set[asyncio.Task[object]] = set()
+
+
+def setup() -> Router:
+    """The router of this module: officers compose and control; anyone registered answers."""
+    router = Router(name="broadcast")
+    router.message.register(start, Command("broadcast"), OFFICER)
+    router.message.register(show_reports, Command("broadcasts"), OFFICER)
+    router.callback_query.register(cancel, BroadcastStepCb.filter(F.step == "cancel"), OFFICER)
+    router.callback_query.register(
+        content_done, BroadcastFlow.compose, BroadcastStepCb.filter(F.step == "done"), OFFICER
+    )
+    router.message.register(add_part, BroadcastFlow.compose, OFFICER)
+    router.callback_query.register(
+        audience_kind, BroadcastFlow.audience, BroadcastStepCb.filter(F.step == "kind"), OFFICER
+    )
+    router.callback_query.register(
+        audience_value, BroadcastFlow.value, BroadcastStepCb.filter(F.step == "pick"), OFFICER
+    )
+    router.callback_query.register(
+        rsvp_choice, BroadcastFlow.rsvp, BroadcastStepCb.filter(F.step == "rsvp"), OFFICER
+    )
+    router.callback_query.register(
+        send, BroadcastFlow.confirm, BroadcastStepCb.filter(F.step == "send"), OFFICER
+    )
+    router.callback_query.register(control, BroadcastControlCb.filter(), OFFICER)
+    router.callback_query.register(rsvp_answer, BroadcastAnswerCb.filter(), REGISTERED)
+    return router
+
+
+def _buttons(*rows: tuple[str, BroadcastStepCb]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for text, data in rows:
+        kb.button(text=text, callback_data=data)
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def _compose_keyboard() -> InlineKeyboardMarkup:
+    return _buttons(
+        (texts.BTN_BROADCAST_DONE, BroadcastStepCb(step="done")),
+        (texts.BTN_BROADCAST_CANCEL, BroadcastStepCb(step="cancel")),
+    )
+
+
+async def start(message: Message, state: FSMContext) -> None:
+    """/broadcast: collect the content."""
+    await state.clear()
+    await state.set_state(BroadcastFlow.compose)
+    await state.update_data(parts=[])
+    await message.answer(texts.BROADCAST_COMPOSE, reply_markup=_compose_keyboard())
+
+
+def _part_of(message: Message) -> ContentPart | None:
+    if message.photo:
+        caption = message.html_text if message.caption else None
+        return ContentPart.photo(message.photo[-1].file_id, caption)
+    if message.document:
+        caption = message.html_text if message.caption else None
+        return ContentPart.document(message.document.file_id, caption)
+    if message.text:
+        return ContentPart.of_text(message.html_text)
+    return None
+
+
+async def add_part(message: Message, state: FSMContext) -> None:
+    """A message of the content: text with its formatting, a photo or a document."""
+    part = _part_of(message)
+    if part is None:
+        await message.answer(texts.BROADCAST_UNSUPPORTED, reply_markup=_compose_keyboard())
+        return
+    data = await state.get_data()
+    parts = [*data.get("parts", []), part.to_json()]
+    try:
+        validate_parts([ContentPart.from_json(p) for p in parts])
+    except InputError as exc:
+        await message.answer(exc.message, reply_markup=_compose_keyboard())
+        return
+    await state.update_data(parts=parts)
+    await message.answer(texts.broadcast_added(len(parts)), reply_markup=_compose_keyboard())
+
+
+async def content_done(query: CallbackQuery, state: FSMContext) -> None:
+    """«Готово»: choose the audience."""
+    data = await state.get_data()
+    if not data.get("parts"):
+        await query.answer(texts.BROADCAST_NOTHING_YET, show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(BroadcastFlow.audience)
+    rows = [
+        (label, BroadcastStepCb(step="kind", value=kind))
+        for kind, label in texts.AUDIENCE_NAMES.items()
+    ]
+    if query.message is not None:
+        await query.message.answer(texts.BROADCAST_PICK_AUDIENCE, reply_markup=_buttons(*rows))
+
+
+async def audience_kind(
+    query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext, repo: Repo, user: User
+) -> None:
+    """An audience kind; municipality / organisation / cohort ask for the value."""
+    try:
+        kind = AudienceKind(callback_data.value)
+    except ValueError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    await state.update_data(kind=kind.value, value=None)
+    if kind not in NEEDS_VALUE:
+        await _ask_rsvp(query, state)
+        return
+    values = list(await choices(repo, user, kind))[:MAX_VALUES]
+    if not values:
+        if query.message is not None:
+            await query.message.answer(texts.BROADCAST_NO_VALUES)
+        return
+    await state.update_data(values=values)
+    await state.set_state(BroadcastFlow.value)
+    rows = [(short(v), BroadcastStepCb(step="pick", value=str(i))) for i, v in enumerate(values)]
+    if query.message is not None:
+        await query.message.answer(texts.BROADCAST_PICK_VALUE, reply_markup=_buttons(*rows))
+
+
+async def audience_value(
+    query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext
+) -> None:
+    """The municipality, organisation or cohort year."""
+    data = await state.get_data()
+    values = data.get("values") or []
+    index = int(callback_data.value) if callback_data.value.isdigit() else -1
+    if not 0 <= index < len(values):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    await state.update_data(value=values[index])
+    await _ask_rsvp(query, state)
+
+
+async def _ask_rsvp(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(BroadcastFlow.rsvp)
+    if query.message is not None:
+        await query.message.answer(
+            texts.BROADCAST_ASK_RSVP,
+            reply_markup=_buttons(
+                (texts.BTN_RSVP_YES, BroadcastStepCb(step="rsvp", value="yes")),
+                (texts.BTN_RSVP_NO, BroadcastStepCb(step="rsvp", value="no")),
+            ),
+        )
+
+
+async def rsvp_choice(
+    query: CallbackQuery,
+    callback_data: BroadcastStepCb,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    broadcasts: BroadcastService,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """RSVP or not: show the preview and the recipient count."""
+    await query.answer()
+    rsvp = callback_data.value == "yes"
+    data = await state.get_data()
+    audience = Audience(AudienceKind(data["kind"]), data.get("value"))
+    today = local_today(clock(), zone_of(user.timezone, settings.default_timezone))
+    people = await recipients(repo, user, audience, today)
+    await state.update_data(rsvp=rsvp, user_ids=[p.id for p in people])
+    if query.message is None or user.telegram_id is None:
+        return
+    if not people:
+        await state.set_state(BroadcastFlow.audience)
+        await query.message.answer(texts.BROADCAST_EMPTY_AUDIENCE)
+        return
+    await state.set_state(BroadcastFlow.confirm)
+    await query.message.answer(texts.BROADCAST_PREVIEW)
+    parts = [ContentPart.from_json(p) for p in data["parts"]]
+    await broadcasts.transport.send_content(user.telegram_id, parts, rsvp=None)
+    label = texts.audience_label(audience.kind, audience.value)
+    await query.message.answer(
+        texts.broadcast_summary(label, len(people), len(parts), rsvp),
+        reply_markup=_buttons(
+            (texts.BTN_BROADCAST_SEND, BroadcastStepCb(step="send")),
+            (texts.BTN_BROADCAST_CANCEL, BroadcastStepCb(step="cancel")),
+        ),
+    )
+
+
+def _start_run(
+    broadcasts: BroadcastService, bot: Bot, broadcast_id: int, chat_id: int, message_id: int
+) -> None:
+    # a fresh context: the run outlives this update and must not join its transaction
+    task: asyncio.Task[object] = asyncio.create_task(
+        broadcasts.run(broadcast_id, on_progress=ProgressMessage(bot, chat_id, message_id)),
+        name=f"broadcast-{broadcast_id}",
+        context=Context(),
+    )
+    RUNNING.add(task)
+    task.add_done_callback(RUNNING.discard)
+
+
+async def send(
+    query: CallbackQuery,
+    state: FSMContext,
+    repo: Repo,
+    user: User,
+    bot: Bot,
+    broadcasts: BroadcastService,
+    after_commit: list[Callable[[], object]],
+) -> None:
+    """«Отправить»: store the broadcast with its recipients; sending starts once they are
+    committed."""
+    data = await state.get_data()
+    await state.clear()
+    await query.answer()
+    if query.message is None:
+        return
+    audience = Audience(AudienceKind(data["kind"]), data.get("value"))
+    parts = [ContentPart.from_json(p) for p in data["parts"]]
+    broadcast = await broadcasts.create(
+        created_by=user.id,
+        parts=parts,
+        user_ids=data["user_ids"],
+        audience={
+            **audience.to_json(),
+            "label": texts.audience_label(audience.kind, audience.value),
+        },
+        rsvp=bool(data.get("rsvp")),
+    )
+    await repo.audit.record(
+        user.id,
+        "broadcast",
+        f"broadcast:{broadcast.id}",
+        {"audience": audience.to_json(), "recipients": broadcast.total, "parts": len(parts)},
+    )
+    progress = await query.message.answer(texts.BROADCAST_STARTING)
+    await broadcasts.launch(
+        broadcast.id, progress_chat_id=progress.chat.id, progress_message_id=progress.message_id
+    )
+    after_commit.append(
+        partial(_start_run, broadcasts, bot, broadcast.id, progress.chat.id, progress.message_id)
+    )
+
+
+async def cancel(query: CallbackQuery, state: FSMContext) -> None:
+    """«Отмена» at any step: nothing is stored or sent."""
+    await state.clear()
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(texts.BROADCAST_CANCELLED)
+
+
+async def control(
+    query: CallbackQuery,
+    callback_data: BroadcastControlCb,
+    repo: Repo,
+    user: User,
+    bot: Bot,
+    broadcasts: BroadcastService,
+    after_commit: list[Callable[[], object]],
+) -> None:
+    """«Остановить» / «Продолжить» under a progress message."""
+    broadcast = await BroadcastRepo(repo.session).get(callback_data.broadcast_id)
+    if broadcast is None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if callback_data.action == "stop":
+        stopped = await broadcasts.stop(broadcast.id)
+        await query.answer(tb.STOPPING if stopped else tb.NOT_RUNNING)
+        if stopped:
+            await repo.audit.record(user.id, "broadcast.stop", f"broadcast:{broadcast.id}", {})
+        return
+    if callback_data.action != "resume" or query.message is None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if not await broadcasts.launch(broadcast.id):
+        await query.answer(tb.NOT_RUNNING, show_alert=True)
+        return
+    await query.answer()
+    await repo.audit.record(user.id, "broadcast.resume", f"broadcast:{broadcast.id}", {})
+    after_commit.append(
+        partial(
+            _start_run, broadcasts, bot, broadcast.id, query.message.chat.id,
+            query.message.message_id,
+        )
+    )  # fmt: skip
+
+
+async def rsvp_answer(
+    query: CallbackQuery,
+    callback_data: BroadcastAnswerCb,
+    user: User,
+    broadcasts: BroadcastService,
+) -> None:
+    """A recipient's «Буду» / «Не смогу» (answering again replaces the answer)."""
+    if callback_data.answer not in ("yes", "no"):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    try:
+        await broadcasts.answer(callback_data.broadcast_id, user.id, callback_data.answer)
+    except NotFoundError:
+        await query.answer(tb.RSVP_GONE, show_alert=True)
+        return
+    await query.answer(tb.rsvp_saved(callback_data.answer))
+
+
+async def show_reports(message: Message, repo: Repo, broadcasts: BroadcastService) -> None:
+    """/broadcasts: the latest broadcasts with their outcomes and answers."""
+    recent = await BroadcastRepo(repo.session).recent(limit=5)
+    if not recent:
+        await message.answer(texts.BROADCASTS_EMPTY)
+        return
+    reports = [tb.report(await broadcasts.results(b.id)) for b in recent]
+    await message.answer("\n\n".join(reports))

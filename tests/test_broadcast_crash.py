@@ -1,0 +1,198 @@
+"""A broadcast survives a crash: the real bot process (`python -m bot run`) resumes a broadcast
+queued in the database, is killed with SIGKILL while sending, is started again and finishes it.
+Every recipient gets the message; only deliveries that were in flight at the kill (rows left
+``sending``, at most one per worker) may have got it twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import storage.broadcast_models  # noqa: F401 - registers the tables (until storage.models does)
+from bot.services.broadcast import BroadcastService, ContentPart
+from bot.services.delivery import RateLimiter
+from storage.broadcast_models import BroadcastStatus, DeliveryState
+from storage.broadcast_repo import BroadcastRepo
+from storage.db import Database
+from storage.models import Role, User
+from tests.fakes import FakeTelegramServer, RateLimit
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "123456:CRASH-token-for-the-fake-server-only"
+OFFICER = 1001
+FIRST = 3_000
+RECIPIENTS = 60
+MARKER = "Плановое совещание резерва"
+WAIT = 60.0
+
+
+@dataclass
+class BotProcess:
+    """The bot as a child process, its log in a file."""
+
+    env: dict[str, str]
+    log_path: Path
+    proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=log, stderr=log
+        )
+        log.close()
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), WAIT)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+class NoTransport:
+    """The test process only queues the broadcast; the bot process sends it."""
+
+    async def send_part(self, chat_id: int, part: ContentPart, *, rsvp: int | None = None) -> None:
+        raise AssertionError("the test process must not send")
+
+    async def send_content(
+        self, chat_id: int, parts: Sequence[ContentPart], *, rsvp: int | None = None
+    ) -> None:
+        raise AssertionError("the test process must not send")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(TOKEN, rate_limit=RateLimit()) as srv:  # Telegram's limits
+        yield srv
+
+
+@pytest.fixture
+def env(server: FakeTelegramServer, database_url: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OFFICER"))}
+    return {
+        **base,
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": server.base_url,
+        "DATABASE_URL": database_url,
+        "OFFICER_IDS": str(OFFICER),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def delivered(server: FakeTelegramServer) -> dict[int, int]:
+    """Messages of the broadcast each recipient's chat received."""
+    return {
+        chat: sum(1 for m in server.messages_to(chat) if MARKER in (m.text or ""))
+        for chat in range(FIRST, FIRST + RECIPIENTS)
+    }
+
+
+async def wait_for(predicate: object, what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
+    db: Database, server: FakeTelegramServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    async with db.session() as repo:
+        users = [
+            User(telegram_id=FIRST + n, role=Role.MENTOR, full_name=f"Наставник {n}")
+            for n in range(RECIPIENTS)
+        ]
+        repo.session.add_all(users)
+        await repo.flush()
+    for user in users:
+        server.user(int(user.telegram_id or 0))
+    queued = BroadcastService(db, NoTransport(), RateLimiter())
+    broadcast = await queued.create(
+        created_by=None,
+        parts=[ContentPart.of_text(f"<b>{MARKER}</b> в пятницу в 15:00")],
+        user_ids=[u.id for u in users],
+        audience={"label": "Все наставники"},
+    )
+    assert await queued.launch(broadcast.id)  # "running": the bot resumes it when it starts
+    workers = queued.concurrency_for(1)  # what the bot process runs with its default limiter
+
+    bot = BotProcess(env, tmp_path / "bot.log")
+    try:
+        await bot.start()
+        await wait_for(lambda: sum(delivered(server).values()) >= 20, "the first 20 messages")
+        await bot.kill()
+        await asyncio.sleep(0.3)  # requests already on the wire are still answered
+
+        at_kill = delivered(server)
+        async with db.session() as repo:
+            rows = {
+                d.chat_id: d for d in await BroadcastRepo(repo.session).deliveries(broadcast.id)
+            }
+        in_doubt = {chat for chat, d in rows.items() if d.state == DeliveryState.SENDING}
+        assert 20 <= sum(at_kill.values()) < RECIPIENTS, at_kill
+        assert len(in_doubt) <= workers, in_doubt
+        for chat, row in rows.items():  # the queue matches what really happened
+            if row.state == DeliveryState.SENT:
+                assert at_kill[chat] == 1, (chat, row.state)
+            elif row.state == DeliveryState.PENDING:
+                assert at_kill[chat] == 0, (chat, row.state)
+            else:
+                assert row.state == DeliveryState.SENDING and at_kill[chat] <= 1
+
+        await bot.start()  # the restart resumes the broadcast
+        await wait_for(lambda: all(delivered(server).values()), "every recipient")
+
+        async def finished() -> bool:
+            async with db.session() as repo:
+                return await BroadcastRepo(repo.session).status(broadcast.id) == "done"
+
+        deadline = time.monotonic() + WAIT
+        while not await finished():
+            assert time.monotonic() < deadline, "the broadcast was not marked done"
+            await asyncio.sleep(0.05)
+        assert await bot.stop() == 0
+    except BaseException:
+        print(bot.log())  # shown by pytest on failure
+        raise
+    finally:
+        if bot.proc is not None and bot.proc.returncode is None:
+            await bot.stop()
+
+    final = delivered(server)
+    twice = {chat for chat, n in final.items() if n > 1}
+    assert all(n >= 1 for n in final.values()), final
+    assert max(final.values()) <= 2
+    assert twice <= in_doubt, (twice, in_doubt)  # duplicates only among the in-flight ones
+    results = await queued.results(broadcast.id)
+    assert results.status == BroadcastStatus.DONE
+    assert (results.sent, results.pending, results.failed) == (RECIPIENTS, 0, 0)
+    assert "resuming broadcasts" in bot.log()
+    print(
+        f"killed after {sum(at_kill.values())} messages with {len(in_doubt)} in flight; "
+        f"{len(twice)} recipient(s) got it twice"
+    )
