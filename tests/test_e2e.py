@@ -82,7 +82,10 @@ async def server() -> AsyncIterator[FakeTelegramServer]:
 
 
 @pytest.fixture
-def env(server: FakeTelegramServer, database_url: str, tmp_path: Path) -> dict[str, str]:
+def env(
+    server: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
+) -> dict[str, str]:
+    """The bot process's environment; ``db`` empties the test database first."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OFFICER"))}
     return {
         **base,

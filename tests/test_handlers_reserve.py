@@ -130,3 +130,19 @@ async def test_municipal_officer_sees_only_their_municipality(
     assert "Муниципалитет: Петровский район" in texts_of(calls)
     # the regional officer sees everyone
     assert "Иванова" in texts_of(await world.send(OFFICER_TG, "/find Иванова"))
+
+
+OFFICER_COMMANDS = [
+    "/invite reservist", "/assign", "/pairs", "/find Иванова", "/roadmap", "/broadcast",
+    "/broadcasts", "/export", "/export csv", "/kpi", "/report", "/report Иванова",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", OFFICER_COMMANDS)
+async def test_every_officer_command_is_refused_to_others(world: Harness, command: str) -> None:
+    await register_as(world, 3001, "mentor", "Кузнецова Анна Сергеевна")
+    for who in (RES, 3001):
+        calls = await world.send(who, command)
+        assert "недоступна" in texts_of(calls), (who, command)
+    calls = await world.send(4444, command)  # a stranger
+    assert "приглашению" in texts_of(calls), command
