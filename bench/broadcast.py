@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-import storage.broadcast_models  # noqa: F401 - registers the tables (until storage.models does)
 from bot.broadcast_telegram import TelegramBroadcastTransport
 from bot.config import load_settings
 from bot.services.broadcast import BroadcastProgress, BroadcastService, ContentPart

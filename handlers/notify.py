@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.services.delivery import DeliveryError, RecipientBlockedError
+from bot.services.delivery import DeliveryError, Lane, RecipientBlockedError, sending_in
 from handlers.keyboards import digest_keyboard
 from storage.models import User
 from storage.repo import Repo
@@ -54,7 +54,8 @@ class TelegramDigestNotifier:
 
     async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
         try:
-            await self.bot.send_message(chat_id, text, reply_markup=markup)
+            with sending_in(Lane.REMINDER):  # digests go ahead of broadcasts, after replies
+                await self.bot.send_message(chat_id, text, reply_markup=markup)
         except TelegramForbiddenError as exc:
             raise RecipientBlockedError(str(exc)) from exc
         except TelegramAPIError as exc:

@@ -15,7 +15,6 @@ import pytest
 from aiogram import Bot
 from sqlalchemy import select, update
 
-import storage.broadcast_models  # noqa: F401 - registers the tables (until storage.models does)
 from bot.broadcast_telegram import (
     BroadcastAnswerCb,
     BroadcastControlCb,

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-import storage.broadcast_models  # noqa: F401 - registers the tables (until storage.models does)
 from bot.services.broadcast import BroadcastService, ContentPart
 from bot.services.delivery import RateLimiter
 from storage.broadcast_models import BroadcastStatus, DeliveryState

@@ -10,8 +10,11 @@ Rules (from the issue "durable broadcasts at Telegram's limit"):
   leaves at most one row ``sending`` per worker, and only those are in doubt: when the broadcast
   resumes they are sent again (at-least-once for them, exactly-once for everyone else). The
   in-flight window is therefore the number of workers, :meth:`BroadcastService.concurrency_for`
-  (8 for a one-message broadcast at 30 messages/s; see there). A graceful shutdown
+  (9 for a one-message broadcast at 30 messages/s; see there); an in-doubt recipient of a
+  broadcast of several messages gets all of them again. A graceful shutdown
   (:meth:`BroadcastService.shutdown`) lets the sends in flight finish and leaves none in doubt.
+  Rows left ``sending`` are taken for a dead process's when a run starts: one bot process per
+  database, as for long polling.
 - Limits: every send waits for a :class:`~bot.services.delivery.RateLimiter` slot in the
   ``BROADCAST`` lane (the request middleware takes it), so replies and reminders go first and
   all broadcasts running at once share one budget: ≈30 messages/s in all, 1/s per chat.
@@ -537,7 +540,7 @@ class BroadcastService:
 
         Little's law: to use the whole budget of ``per_second`` messages, ``per_second / parts``
         recipients must finish per second, each taking ``parts`` requests of ``latency`` s,
-        ``parts - 1`` waits of the per-chat interval and one commit (``linger``). So 8 workers
+        ``parts - 1`` waits of the per-chat interval and one commit (``linger``). So 9 workers
         for one message at 30/s and 0.25 s (the in-flight window), 30 for three messages;
         clamped to 1..``max_concurrency``. A Bot API round trip is often shorter; then some
         workers wait for the limiter's slots, which costs nothing but a larger window.
