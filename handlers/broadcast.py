@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextvars import Context
-from datetime import datetime
 from functools import partial
 
 import structlog
@@ -24,10 +23,10 @@ from bot.broadcast_telegram import BroadcastAnswerCb, BroadcastControlCb, Progre
 from bot.config import Settings
 from bot.services.audience import NEEDS_VALUE, Audience, AudienceKind, choices, recipients
 from bot.services.broadcast import BroadcastService, ContentPart, validate_parts
-from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError, NotFoundError
 from bot.texts import broadcast as tb
 from handlers.callbacks import BroadcastStepCb
+from handlers.dates import Clock, user_today
 from handlers.filters import REGISTERED, HasRole
 from handlers.keyboards import short
 from handlers.states import BroadcastFlow
@@ -36,7 +35,6 @@ from storage.models import Role, User
 from storage.repo import Repo
 
 log = structlog.get_logger(__name__)
-Clock = Callable[[], datetime]
 OFFICER = HasRole(Role.OFFICER)
 MAX_VALUES = 40
 
@@ -207,7 +205,7 @@ async def rsvp_choice(
     rsvp = callback_data.value == "yes"
     data = await state.get_data()
     audience = Audience(AudienceKind(data["kind"]), data.get("value"))
-    today = local_today(clock(), zone_of(user.timezone, settings.default_timezone))
+    today = user_today(user, settings, clock)
     people = await recipients(repo, user, audience, today)
     await state.update_data(rsvp=rsvp, user_ids=[p.id for p in people])
     if query.message is None or user.telegram_id is None:

@@ -4,7 +4,6 @@ reservists and mentors log and confirm consultations (/consult); mentors follow 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 
 from aiogram import Bot, F, Router
@@ -14,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import texts
 from bot.config import Settings
-from bot.services.clock import local_today, zone_of
+from bot.services.clock import zone_of
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
 from bot.services.mentoring import MentoringService, confirmable, parse_minutes, search_people
 from bot.services.plans import PlanService
@@ -22,6 +21,7 @@ from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_user_date
 from handlers.callbacks import AssignCb, ConsultCb, ConsultPickCb, LogStepCb, MenteeCb, PeopleCb
 from handlers.cards import render_item_card
+from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import (
     consult_decision_keyboard,
@@ -40,7 +40,6 @@ from handlers.states import AssignFlow, CommentFlow, ConsultFlow, DeclineFlow
 from storage.models import Consultation, Role, User
 from storage.repo import Repo
 
-Clock = Callable[[], datetime]
 OFFICER = HasRole(Role.OFFICER)
 PARTIES = HasRole(Role.RESERVIST, Role.MENTOR)
 MENTOR = HasRole(Role.MENTOR)
@@ -99,10 +98,6 @@ def setup() -> Router:
     router.callback_query.register(comment_start, MenteeCb.filter(F.action == "comment"), MENTOR)
     router.message.register(comment_text, CommentFlow.text, MENTOR)
     return router
-
-
-def _today(user: User, settings: Settings, clock: Clock) -> date:
-    return local_today(clock(), zone_of(user.timezone, settings.default_timezone))
 
 
 def _stamp(moment: datetime | None, user: User, settings: Settings) -> str | None:
@@ -306,7 +301,7 @@ async def pairs_report(
     message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
 ) -> None:
     """/pairs: every pair with confirmed consultations and progress; stalled pairs marked."""
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     reports = [r for r in await MentoringService(repo).pairs(today) if in_scope(user, r.reservist)]
     if not reports:
         await message.answer(texts.PAIRS_EMPTY)
@@ -386,14 +381,14 @@ async def consult_today(
     """«Сегодня» as the date."""
     await query.answer()
     if query.message is not None:
-        await _ask_format(query.message, state, _today(user, settings, clock))  # type: ignore[arg-type]
+        await _ask_format(query.message, state, user_today(user, settings, clock))  # type: ignore[arg-type]
 
 
 async def consult_date(
     message: Message, state: FSMContext, user: User, settings: Settings, clock: Clock
 ) -> None:
     """A typed date: not in the future, not before last year."""
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     try:
         held_on = parse_user_date(message.text, today=today, earliest=date(today.year - 1, 1, 1))
     except InputError as exc:
@@ -469,7 +464,7 @@ async def consult_note_skip(
     await query.answer()
     await state.update_data(note=None)
     if query.message is not None:
-        await _ask_item(query.message, state, repo, user, _today(user, settings, clock))  # type: ignore[arg-type]
+        await _ask_item(query.message, state, repo, user, user_today(user, settings, clock))  # type: ignore[arg-type]
 
 
 async def consult_note(
@@ -487,7 +482,7 @@ async def consult_note(
         await message.answer(exc.message, reply_markup=skip_keyboard())
         return
     await state.update_data(note=note)
-    await _ask_item(message, state, repo, user, _today(user, settings, clock))
+    await _ask_item(message, state, repo, user, user_today(user, settings, clock))
 
 
 async def consult_item(
@@ -513,7 +508,7 @@ async def consult_item(
             minutes=int(data["minutes"]),
             note=data.get("note"),
             item_id=item_id or None,
-            today=_today(user, settings, clock),
+            today=user_today(user, settings, clock),
         )
     except (NotFoundError, AccessDeniedError, KeyError):
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -644,7 +639,7 @@ async def mentees(
     message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
 ) -> None:
     """/mentees: each mentee with progress; buttons open their plans."""
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     progress = await MentoringService(repo).mentees_progress(user, today)
     if not progress:
         await message.answer(texts.MENTEES_EMPTY)
@@ -685,7 +680,7 @@ async def mentee_open(
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     await query.answer()
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     view = await PlanService(repo).view(reservist, today.year, today)
     confirmed = sum(1 for i in view.items if i.confirmed_at is not None)
     lines = [

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -12,13 +11,13 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import texts
 from bot.config import Settings
-from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError, NotFoundError
 from bot.services.plans import PlanService, PlanView, display_status
 from bot.services.reminders import snooze
 from bot.services.validation import clean_text, parse_user_date
 from handlers.callbacks import ItemCb, LogStepCb, MonthCb, PlanPageCb
 from handlers.cards import render_item_card
+from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import (
     item_keyboard,
@@ -31,8 +30,6 @@ from handlers.keyboards import (
 from handlers.states import AddItem, LogItem
 from storage.models import Role, User
 from storage.repo import Repo
-
-Clock = Callable[[], datetime]
 
 
 def setup() -> Router:
@@ -58,10 +55,6 @@ def setup() -> Router:
     router.callback_query.register(add_month, AddItem.month, MonthCb.filter())
     router.message.register(add_month_typed, AddItem.month)
     return router
-
-
-def _today(user: User, settings: Settings, clock: Clock) -> date:
-    return local_today(clock(), zone_of(user.timezone, settings.default_timezone))
 
 
 def _render_plan(view: PlanView, page: int) -> tuple[str, list[tuple[int, str, str]], int]:
@@ -96,7 +89,7 @@ async def show_plan(
     clock: Clock,
 ) -> None:
     """/plan [YEAR]: the plan of this year (or of last or next year), first page."""
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     year = today.year
     if command.args:
         arg = command.args.strip()
@@ -120,7 +113,7 @@ async def plan_page(
     clock: Clock,
 ) -> None:
     """Paging of /plan (edits the message in place)."""
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     year = callback_data.year or today.year
     if abs(year - today.year) > 1:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -150,7 +143,7 @@ async def open_item(
         return
     await query.answer()
     card = await render_item_card(repo, item, user, settings, clock)
-    status = display_status(item, _today(user, settings, clock))
+    status = display_status(item, user_today(user, settings, clock))
     if query.message is not None:
         await query.message.answer(
             card, reply_markup=item_keyboard(item.id, status, callback_data.page)
@@ -161,7 +154,7 @@ async def log_start(
     message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
 ) -> None:
     """/log: pick an open item of the plan."""
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     view = await PlanService(repo).view(user, today.year, today)
     entries = [(i.id, view.statuses[i.id], i.title) for i in view.items if i.status != "done"]
     if not entries:
@@ -205,7 +198,7 @@ async def log_today(
     """«Сегодня» as the completion date."""
     await query.answer()
     if query.message is not None:
-        await _after_date(query.message, state, _today(user, settings, clock))  # type: ignore[arg-type]
+        await _after_date(query.message, state, user_today(user, settings, clock))  # type: ignore[arg-type]
 
 
 async def log_date(
@@ -223,7 +216,7 @@ async def log_date(
         item = await service.item(user, int(data["item_id"]))
         done_on = parse_user_date(
             message.text,
-            today=_today(user, settings, clock),
+            today=user_today(user, settings, clock),
             earliest=await service.earliest_date(item),
         )
     except NotFoundError:
@@ -303,7 +296,7 @@ async def _save(
 ) -> None:
     data = await state.get_data()
     service = PlanService(repo)
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     try:
         item = await service.mark_done(
             user,
@@ -370,7 +363,8 @@ async def plan_add_start(
         else:
             await state.set_state(AddItem.month)
             await message.answer(
-                texts.ADD_ASK_MONTH, reply_markup=months_keyboard(_today(user, settings, clock))
+                texts.ADD_ASK_MONTH,
+                reply_markup=months_keyboard(user_today(user, settings, clock)),
             )
             return
     await state.set_state(AddItem.title)
@@ -389,7 +383,7 @@ async def add_title(
     await state.update_data(title=title)
     await state.set_state(AddItem.month)
     await message.answer(
-        texts.ADD_ASK_MONTH, reply_markup=months_keyboard(_today(user, settings, clock))
+        texts.ADD_ASK_MONTH, reply_markup=months_keyboard(user_today(user, settings, clock))
     )
 
 
@@ -403,7 +397,7 @@ async def add_month(
     clock: Clock,
 ) -> None:
     """The due month: add the item."""
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     valid_months = {
         (today.year + (today.month + k - 1) // 12, (today.month + k - 1) % 12 + 1)
         for k in range(12)
@@ -426,5 +420,5 @@ async def add_month(
 async def add_month_typed(message: Message, user: User, settings: Settings, clock: Clock) -> None:
     """Text instead of a month button: ask again."""
     await message.answer(
-        texts.BAD_MONTH, reply_markup=months_keyboard(_today(user, settings, clock))
+        texts.BAD_MONTH, reply_markup=months_keyboard(user_today(user, settings, clock))
     )

@@ -6,8 +6,6 @@ municipality; a regional officer: everyone)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import date, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
@@ -35,12 +33,12 @@ from bot.services.validation import clean_text
 from bot.services.year_report import YearReportService, build_year_report, report_filename
 from bot.texts import reports as tr
 from handlers.callbacks import PeopleCb
+from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
 from storage.models import Role, User
 from storage.repo import Repo
 
-Clock = Callable[[], datetime]
 PURPOSE = "rp"  # PeopleCb purpose of the /report list
 CHART_GROUPS = 12
 YEARS_BACK = 10
@@ -81,10 +79,6 @@ def setup() -> Router:
     router.callback_query.register(conclusion_start, ReportCb.filter(F.action == "conclude"))
     router.message.register(conclusion_text, ReportFlow.conclusion)
     return router
-
-
-def _today(user: User, settings: Settings, clock: Clock) -> date:
-    return local_today(clock(), zone_of(user.timezone, settings.default_timezone))
 
 
 def _year(word: str, this_year: int) -> int | None:
@@ -129,7 +123,7 @@ async def export(
 ) -> None:
     """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope."""
     await state.clear()
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     parsed = parse_export_args(command.args, today.year)
     if parsed is None:
         await message.answer(tr.export_usage(today.year - YEARS_BACK, today.year + 1))
@@ -166,7 +160,7 @@ async def kpi(
     """/kpi [YEAR]: K, O and D of each indicator, then the chart by municipality (regional
     officer) or by organisation (municipal officer)."""
     await state.clear()
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     year = today.year
     if command.args:
         found = _year(command.args.strip(), today.year)
@@ -273,7 +267,7 @@ async def report_start(
     """/report [YEAR] [part of a name]: one match gets the report at once; otherwise the
     searchable list of the officer's reservists."""
     await state.clear()
-    today = _today(user, settings, clock)
+    today = user_today(user, settings, clock)
     year, query = parse_report_args(command.args, today.year)
     people = await YearReportService(repo).candidates(officer_municipality(user))
     if not people:
@@ -327,7 +321,7 @@ async def report_pick(
 ) -> None:
     """A reservist picked: their year-end report."""
     data = await state.get_data()
-    year = int(data.get("year") or _today(user, settings, clock).year)
+    year = int(data.get("year") or user_today(user, settings, clock).year)
     try:
         await YearReportService(repo).reservist(officer_municipality(user), callback_data.value)
     except NotFoundError:

@@ -3,8 +3,7 @@ moving a reservist through the reserve (included, in training, appointed, exclud
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -22,6 +21,7 @@ from bot.services.plans import PlanService
 from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_user_date
 from handlers.callbacks import PeopleCb, PersonCb
+from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
 from handlers.notify import tell
@@ -29,7 +29,6 @@ from handlers.states import StatusFlow
 from storage.models import ReserveStatus, Role, User
 from storage.repo import Repo
 
-Clock = Callable[[], datetime]
 PURPOSE = "fd"
 FIELD_STATE = {
     "order_number": (StatusFlow.order_number, texts.ASK_ORDER_NUMBER),
@@ -251,7 +250,7 @@ async def status_date(
     clock: Clock,
 ) -> None:
     """The date the step takes effect (not in the future, not before 2000)."""
-    today = local_today(clock(), zone_of(user.timezone, settings.default_timezone))
+    today = user_today(user, settings, clock)
     try:
         when = parse_user_date(message.text, today=today, earliest=date(2000, 1, 1))
     except InputError as exc:

@@ -4,8 +4,6 @@ imported as the new roadmap (the command-line importer's rules)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
 from io import BytesIO
 from pathlib import PurePath
 
@@ -17,17 +15,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
 from bot.config import Settings
-from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError, NotFoundError
 from bot.services.roadmap_admin import DOCUMENT_SUFFIXES, RoadmapAdmin
 from handlers.callbacks import ActivityCb
+from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import short
 from handlers.states import RoadmapFlow
 from storage.models import Activity, Role, User
 from storage.repo import Repo
 
-Clock = Callable[[], datetime]
 PAGE = 8
 
 
@@ -48,8 +45,7 @@ def setup() -> Router:
     router.callback_query.register(remove, ActivityCb.filter(F.action == "remove"))
     router.message.register(add_title, RoadmapFlow.add_title)
     router.message.register(add_schedule, RoadmapFlow.add_schedule)
-    router.message.register(rename, RoadmapFlow.rename)
-    router.message.register(reschedule, RoadmapFlow.reschedule)
+    router.message.register(edit_activity, StateFilter(RoadmapFlow.rename, RoadmapFlow.reschedule))
     router.message.register(
         import_document, StateFilter(None), F.document.func(_is_roadmap_document)
     )
@@ -59,10 +55,6 @@ def setup() -> Router:
 def _is_roadmap_document(document: object) -> bool:
     name = getattr(document, "file_name", None) or ""
     return PurePath(name).suffix.casefold() in DOCUMENT_SUFFIXES
-
-
-def _today(user: User, settings: Settings, clock: Clock) -> date:
-    return local_today(clock(), zone_of(user.timezone, settings.default_timezone))
 
 
 def _list_keyboard(activities: list[Activity], page_no: int, pages: int) -> InlineKeyboardMarkup:
@@ -213,7 +205,7 @@ async def add_schedule(
     data = await state.get_data()
     try:
         activity = await RoadmapAdmin(repo, user).add(
-            data.get("title"), message.text, _today(user, settings, clock)
+            data.get("title"), message.text, user_today(user, settings, clock)
         )
     except InputError as exc:
         await message.answer(exc.message)
@@ -221,7 +213,7 @@ async def add_schedule(
     await _after_change(message, state, activity)
 
 
-async def rename(
+async def edit_activity(
     message: Message,
     state: FSMContext,
     repo: Repo,
@@ -229,42 +221,22 @@ async def rename(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    """A new title."""
+    """A new title (RoadmapFlow.rename) or schedule phrase (RoadmapFlow.reschedule)."""
     data = await state.get_data()
+    renaming = await state.get_state() == RoadmapFlow.rename.state
+    admin = RoadmapAdmin(repo, user)
+    change = admin.rename if renaming else admin.reschedule
     try:
-        activity = await RoadmapAdmin(repo, user).rename(
-            int(data["activity_id"]), message.text, _today(user, settings, clock)
+        activity = await change(
+            int(data["activity_id"]), message.text, user_today(user, settings, clock)
         )
     except NotFoundError:
         await state.clear()
         await message.answer(texts.STALE_BUTTON)
         return
     except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.ASK_ACTIVITY_TITLE}")
-        return
-    await _after_change(message, state, activity)
-
-
-async def reschedule(
-    message: Message,
-    state: FSMContext,
-    repo: Repo,
-    user: User,
-    settings: Settings,
-    clock: Clock,
-) -> None:
-    """A new schedule phrase."""
-    data = await state.get_data()
-    try:
-        activity = await RoadmapAdmin(repo, user).reschedule(
-            int(data["activity_id"]), message.text, _today(user, settings, clock)
-        )
-    except NotFoundError:
-        await state.clear()
-        await message.answer(texts.STALE_BUTTON)
-        return
-    except InputError as exc:
-        await message.answer(exc.message)
+        prompt = f"\n\n{texts.ASK_ACTIVITY_TITLE}" if renaming else ""
+        await message.answer(f"{exc.message}{prompt}")
         return
     await _after_change(message, state, activity)
 
@@ -281,7 +253,7 @@ async def toggle(
     flag = "for_reservists" if callback_data.action == "flag_res" else "needs_confirmation"
     try:
         activity = await RoadmapAdmin(repo, user).toggle(
-            callback_data.id, flag, _today(user, settings, clock)
+            callback_data.id, flag, user_today(user, settings, clock)
         )
     except (NotFoundError, InputError):
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -303,7 +275,7 @@ async def remove(
 ) -> None:
     """«Удалить»: archived; future plan items go, logged work stays."""
     try:
-        await RoadmapAdmin(repo, user).remove(callback_data.id, _today(user, settings, clock))
+        await RoadmapAdmin(repo, user).remove(callback_data.id, user_today(user, settings, clock))
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -330,7 +302,7 @@ async def import_document(
     name = message.document.file_name or "roadmap.txt"
     try:
         done = await RoadmapAdmin(repo, user).import_document(
-            name, buffer.getvalue(), _today(user, settings, clock)
+            name, buffer.getvalue(), user_today(user, settings, clock)
         )
     except InputError as exc:
         await message.answer(exc.message)
