@@ -2,7 +2,8 @@
 durable queue the sender works through) and the recipients' RSVP answers.
 
 They live on the same declarative ``Base`` as :mod:`storage.models` (same naming convention,
-aware UTC datetimes); the tables are created by migration ``0003``.
+aware UTC datetimes); the tables are created by migration ``0003``, ``broadcasts.draft_key``
+by ``0006``.
 
 A delivery moves ``pending -> sending -> sent | blocked | failed``. ``sending`` is written (and
 committed) before the message goes out and replaced right after Telegram answered, so after a
@@ -65,7 +66,9 @@ class Broadcast(Base):
     "file_id": ...}, ...]}`` (see :class:`bot.services.broadcast.ContentPart`); ``audience``
     describes who it went to, for display only (the recipients are the delivery rows);
     ``total`` is the number of recipients. ``progress_chat_id``/``progress_message_id`` name the
-    officer's progress message, so that a resumed broadcast keeps editing it.
+    officer's progress message, so that a resumed broadcast keeps editing it. ``draft_key`` is
+    the idempotency key of the draft's «Отправить» button (unique, migration ``0006``): a second
+    press with the same key cannot create a second broadcast.
     """
 
     __tablename__ = "broadcasts"
@@ -82,6 +85,7 @@ class Broadcast(Base):
     progress_message_id: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    draft_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
 
 class BroadcastDelivery(Base):
