@@ -8,6 +8,7 @@ print one clear line and exit with code 2 instead of a traceback.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     due_soon_days: int = Field(default=3, ge=0, le=60)
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="console", pattern="^(console|json)$")
+    clock_start: datetime | None = Field(
+        default=None,
+        description="For tests and demonstrations: the bot's clock starts at this instant "
+        "(an ISO date-time with its UTC offset) and runs on in real time; unset = the real clock.",
+    )
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
 
     @field_validator("bot_token")
     @classmethod
@@ -86,6 +93,23 @@ class Settings(BaseSettings):
             return days
         return value
 
+    @field_validator("clock_start", mode="before")
+    @classmethod
+    def _blank_clock(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("clock_start")
+    @classmethod
+    def _aware_clock(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            msg = "must be an ISO date-time with a UTC offset, e.g. 2027-03-01T12:00+03:00"
+            raise ValueError(msg)
+        return value.astimezone(UTC)
+
     @field_validator("default_timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
@@ -110,6 +134,23 @@ class Settings(BaseSettings):
         if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
             msg = "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             raise ValueError(msg)
+        from sqlalchemy.engine import make_url  # noqa: PLC0415 - keeps the CLI's start light
+        from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+        try:
+            url = make_url(value)
+            port = url.port  # parsed lazily: a port that is not a number raises here
+        except (ArgumentError, ValueError):
+            msg = "is not a valid database URL (is the port a number?)"
+            raise ValueError(msg) from None
+        if port is not None and not 0 < port < 65536:
+            msg = f"has port {port}; a port is between 1 and 65535"
+            raise ValueError(msg)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            for parent in Path(url.database).absolute().parents:
+                if parent.exists() and not parent.is_dir():
+                    msg = f"the SQLite file's folder {parent} is a file, not a folder"
+                    raise ValueError(msg)
         return value
 
     @property
@@ -132,6 +173,16 @@ class Settings(BaseSettings):
         if rest in ("", ":memory:"):
             return None
         return Path(rest)
+
+
+def settings_env_names() -> frozenset[str]:
+    """The environment variables :class:`Settings` reads (upper case; matching ignores case).
+
+    Returns:
+        One name per settings field, derived from the model, e.g. ``QUIET_HOURS_START``.
+    """
+    prefix = str(Settings.model_config.get("env_prefix") or "")
+    return frozenset(f"{prefix}{name}".upper() for name in Settings.model_fields)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,5 +1,6 @@
-"""Shared fixtures: a migrated database (SQLite in a temporary folder, or the PostgreSQL server
-named by TEST_DATABASE_URL), settings, a settable clock, and the dispatcher with a mocked Bot."""
+"""Shared fixtures: a clean settings environment, a migrated database (SQLite in a temporary
+folder, or the PostgreSQL server named by TEST_DATABASE_URL), settings, a settable clock, and the
+dispatcher with a mocked Bot."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import create_dispatcher
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, settings_env_names
 from storage import migrate
 from storage.db import Database
 from storage.models import Base
@@ -21,6 +22,19 @@ from tests.harness import FakeClock, Harness
 from tests.mocked_bot import MockedBot
 
 OFFICER_TG = 1001
+
+
+@pytest.fixture(autouse=True)
+def clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their settings from an explicit, clean environment: every variable that
+    :class:`Settings` reads is removed (whatever its case, as pydantic-settings ignores case),
+    and no `.env` file is read. Child processes started from ``os.environ`` inherit this;
+    they run in a temporary folder so that the repository's `.env` is not read either."""
+    names = settings_env_names()
+    for key in list(os.environ):
+        if key.upper() in names:
+            monkeypatch.delenv(key)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
 
 
 def _test_database_url(tmp_path: Path) -> str:

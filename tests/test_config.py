@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.config import SettingsError, load_settings
+from bot.services.clock import make_clock, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,3 +91,32 @@ def test_help_lists_subcommands(tmp_path: Path) -> None:
     assert result.returncode == 0
     for word in ("run", "migrate", "roadmap", "reminders"):
         assert word in result.stdout
+
+
+def test_clock_start_is_aware_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().clock_start is None
+    monkeypatch.setenv("CLOCK_START", "2027-03-01T12:00+03:00")
+    start = load_settings().clock_start
+    assert start == datetime(2027, 3, 1, 9, 0, tzinfo=UTC) and start.tzinfo is UTC
+    monkeypatch.setenv("CLOCK_START", "")
+    assert load_settings().clock_start is None
+
+
+@pytest.mark.parametrize("value", ["2027-03-01T12:00", "tomorrow"])
+def test_clock_start_needs_an_offset(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CLOCK_START", value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert info.value.variable == "CLOCK_START"
+
+
+def test_make_clock() -> None:
+    assert make_clock(None) is utcnow
+    start = datetime(2027, 3, 1, 20, 30, tzinfo=ZoneInfo("Europe/Moscow"))
+    clock = make_clock(start)
+    first = clock()
+    assert first.tzinfo is UTC and timedelta(0) <= first - start < timedelta(seconds=5)
+    time.sleep(0.01)
+    assert clock() > first
+    with pytest.raises(ValueError, match="naive"):
+        make_clock(datetime(2027, 3, 1, 12))  # naive on purpose

@@ -16,7 +16,7 @@ from tests.harness import FakeClock, Harness, alert_of, last_with_buttons, texts
 from tests.test_handlers_mentoring import register_as
 
 RES = 2001
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from storage.db import Database
 from storage.models import Activity, PlanItem, Role, User
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "tests" / "data"
 
 
 def cli(args: list[str], db_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:

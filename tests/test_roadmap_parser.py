@@ -21,13 +21,13 @@ from bot.services.roadmap import (
 )
 
 K = ActivityKind
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"  # shared/ beside the checkout
+SEEDS = Path(__file__).resolve().parent / "data"  # copies of the real roadmaps (see its README)
 PETROVSKY = SEEDS / "petrovsky-roadmap-2022.txt"
 KAMYSHIN = SEEDS / "kamyshin-program-2022.txt"
 KHABAROVSK = SEEDS / "khabarovsk-project-2023.txt"
 
-# The seeds are the domain's source: CI has ../shared beside the checkout, so a missing seed is
-# a failure (FileNotFoundError), never a silent skip.
+# The seeds are the domain's source and live in the repository: a missing seed is a failure
+# (FileNotFoundError), never a silent skip.
 
 
 def by_line(result: ParseResult) -> dict[int, ParsedActivity]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time as _time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -9,6 +11,33 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 def utcnow() -> datetime:
     """The current moment, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def make_clock(start: datetime | None) -> Callable[[], datetime]:
+    """The clock the bot runs on: the real one, or one that starts at ``start`` and runs on.
+
+    Args:
+        start: None for the real clock (:func:`utcnow`); else an aware moment (the setting
+            ``CLOCK_START``) that the returned clock reads right now, ticking in real time.
+
+    Returns:
+        A callable returning the current moment of that clock, aware, in UTC.
+
+    Raises:
+        ValueError: ``start`` is naive.
+    """
+    if start is None:
+        return utcnow
+    if start.tzinfo is None or start.utcoffset() is None:
+        msg = "naive datetime"
+        raise ValueError(msg)
+    origin = start.astimezone(UTC)
+    ticks = _time.monotonic()
+
+    def clock() -> datetime:
+        return origin + timedelta(seconds=_time.monotonic() - ticks)
+
+    return clock
 
 
 def zone_of(name: str | None, default: str) -> ZoneInfo:
