@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import re
@@ -15,9 +16,11 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -621,3 +624,216 @@ def test_markup_parsing_matches_telegram(mode: str | None, text: str, expected: 
             _render_markup(text, mode)
     else:
         assert _render_markup(text, mode).strip() == expected
+
+
+# --------------------------------------------------------------------------- fault modes
+
+
+async def api(server: FakeTelegramServer, method: str, **params: object) -> aiohttp.ClientResponse:
+    """One raw request (a fresh connection each time), the body read."""
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(f"{server.base_url}/bot{TOKEN}/{method}", json=params)
+        await response.read()
+        return response
+
+
+async def test_delayed_answers_take_effect_at_once(server: FakeTelegramServer, bot: Bot) -> None:
+    slow, fast = server.user(1101), server.user(1102)
+    delay = server.delay_answers(slow, 0.4)
+    started = time.monotonic()
+    sending = asyncio.create_task(bot.send_message(slow.id, "поздний ответ"))
+    arrived = await server.wait_for_message(slow, timeout=2)  # the chat has it already
+    assert arrived.text == "поздний ответ" and not sending.done()
+    assert time.monotonic() - started < 0.3
+    await bot.send_message(fast.id, "другой чат")  # other chats are not delayed
+    assert not sending.done()
+    await asyncio.wait_for(sending, 2)
+    assert time.monotonic() - started >= 0.4
+    call = server.calls[-1] if server.calls[-1].chat_id == slow.id else server.calls[-2]
+    assert call.answered_at is not None and call.answered_at - call.at >= 0.4
+    await bot.get_me()  # calls without a chat are not delayed either
+    assert delay.count == 1 and server.stats.delayed == 1
+
+    delay.cancel()
+    started = time.monotonic()
+    await bot.send_message(slow.id, "снова быстро")
+    assert time.monotonic() - started < 0.3
+
+
+async def test_delay_range_and_methods(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1103)
+    server.delay_answers(user, (0.1, 0.3), methods=["sendMessage"])
+    spent = []
+    for n in range(4):
+        started = time.monotonic()
+        await bot.send_message(user.id, f"#{n}")
+        spent.append(time.monotonic() - started)
+    assert all(0.1 <= s < 0.5 for s in spent), spent
+    started = time.monotonic()
+    await bot.send_chat_action(user.id, "typing")  # not a delayed method
+    assert time.monotonic() - started < 0.1
+    with pytest.raises(ValueError, match="invalid delay"):
+        server.delay_answers(user, (0.5, 0.1))
+
+
+async def test_delay_window_ends(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1104)
+    server.delay_answers(user, 0.3, for_seconds=0.2)
+    await asyncio.sleep(0.25)
+    started = time.monotonic()
+    await bot.send_message(user.id, "окно закрылось")
+    assert time.monotonic() - started < 0.2
+
+
+async def test_hang_until_released(server: FakeTelegramServer, bot: Bot) -> None:
+    stuck, other = server.user(1111), server.user(1112)
+    hang = server.hang("sendMessage", stuck)
+    sending = asyncio.create_task(bot.send_message(stuck.id, "висит"))
+    await hang.wait_held(1, timeout=2)
+    assert hang.waiting == 1 and server.messages_to(stuck) == []  # not carried out yet
+    await asyncio.wait_for(bot.send_message(other.id, "проходит"), 1)
+    await asyncio.sleep(0.2)
+    assert not sending.done()
+    hang.release()
+    message = await asyncio.wait_for(sending, 2)
+    assert message.text == "висит" and server.messages_to(stuck)[0].text == "висит"
+    await asyncio.wait_for(bot.send_message(stuck.id, "после"), 1)  # released: no more holds
+    assert hang.held == 1 and hang.waiting == 0 and server.stats.held == 1
+
+
+async def test_hang_for_seconds_and_times(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1113)
+    server.hang("*", user, seconds=0.4, times=1)
+    started = time.monotonic()
+    first = asyncio.create_task(bot.send_message(user.id, "первое"))
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(bot.send_message(user.id, "второе"), 0.3)  # only one call held
+    await asyncio.wait_for(first, 2)
+    assert 0.35 <= time.monotonic() - started < 1.0
+    assert [m.text for m in server.messages_to(user)] == ["второе", "первое"]
+
+
+async def test_a_held_call_whose_client_left_is_not_carried_out(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    user = server.user(1114)
+    hang = server.hang("sendMessage", user)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(api(server, "sendMessage", chat_id=user.id, text="брошено"), 0.3)
+    await hang.wait_held(1, timeout=1)
+    hang.release()
+    call = await server.wait_for_call("sendMessage", lambda c: not c.ok, timeout=2)
+    assert call.error_code == 0 and "went away" in (call.description or "")
+    assert server.messages_to(user) == [] and server.stats.abandoned == 1
+
+
+async def test_stop_releases_held_calls() -> None:
+    server = FakeTelegramServer()
+    await server.start()
+    bot = make_bot(server)
+    try:
+        user = server.user(1115)
+        hang = server.hang("sendMessage")
+        sending = asyncio.create_task(bot.send_message(user.id, "x"))
+        await hang.wait_held(1, timeout=2)
+        await asyncio.wait_for(server.stop(), 3)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sending, 3)
+    finally:
+        await bot.session.close()
+
+
+async def test_html_5xx_for_the_next_calls(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1121)
+    server.fail_next("sendMessage", 502, chat_id=user, times=2, html=True)
+    for _ in range(2):
+        response = await api(server, "sendMessage", chat_id=user.id, text="x")
+        assert response.status == 502
+        assert response.content_type == "text/html"
+        body = await response.text()
+        assert "<title>502 Bad Gateway</title>" in body and "nginx" in body
+    assert server.messages_to(user) == []  # a failed call is not carried out
+    assert (await api(server, "sendMessage", chat_id=user.id, text="x")).status == 200
+    failed = [c for c in server.calls if c.error_code == 502]
+    assert len(failed) == 2 and "HTML" in (failed[0].description or "")
+    assert server.stats.injected_errors == 2
+    with pytest.raises(ValueError, match="5xx"):
+        server.fail_next("sendMessage", 404, html=True)
+
+
+async def test_html_5xx_is_not_json_for_aiogram(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1122)
+    server.fail_next("*", 503, html=True)
+    with pytest.raises(ClientDecodeError):  # aiogram cannot decode the HTML page
+        await bot.send_message(user.id, "x")
+    await bot.send_message(user.id, "x")
+
+
+async def test_errors_for_a_time_window(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1123)
+    server.fail_next("*", 500, html=True, for_seconds=0.3)
+    statuses = [(await api(server, method, chat_id=user.id, text="x")).status
+                for method in ("sendMessage", "getMe", "sendMessage")]  # fmt: skip
+    assert statuses == [500, 500, 500]
+    await asyncio.sleep(0.35)
+    assert (await api(server, "sendMessage", chat_id=user.id, text="x")).status == 200
+    assert (await api(server, "getMe")).status == 200
+
+
+async def test_outage_502(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1131)
+    poll = asyncio.create_task(api(server, "getUpdates", timeout=5))
+    await asyncio.sleep(0.1)
+    outage = await server.outage(0.4, mode="502")
+    response = await asyncio.wait_for(poll, 1)  # the long poll ends with the outage
+    assert response.status == 502 and response.content_type == "text/html"
+    for method in ("getMe", "sendMessage"):
+        response = await api(server, method, chat_id=user.id, text="x")
+        assert response.status == 502 and "Bad Gateway" in await response.text()
+    assert outage.answered >= 3 and server.messages_to(user) == []
+    await asyncio.sleep(0.45)
+    assert (await api(server, "sendMessage", chat_id=user.id, text="x")).status == 200
+
+
+async def test_outage_resets_connections(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1132)
+    poll = asyncio.create_task(api(server, "getUpdates", timeout=5))
+    await asyncio.sleep(0.1)
+    await server.outage(None, mode="reset")
+    with pytest.raises(aiohttp.ClientError):
+        await asyncio.wait_for(poll, 1)
+    with pytest.raises(aiohttp.ClientError):
+        await api(server, "sendMessage", chat_id=user.id, text="x")
+    reset = [c for c in server.calls if c.error_code == 0]
+    assert len(reset) == 2 and server.messages_to(user) == []
+    await server.end_outage()
+    assert (await api(server, "sendMessage", chat_id=user.id, text="x")).status == 200
+
+
+async def test_outage_refuses_connections(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1133)
+    await bot.send_message(user.id, "до")  # a kept-alive connection is open
+    await server.outage(0.5, mode="refuse")
+    with pytest.raises(aiohttp.ClientConnectorError):
+        await api(server, "getMe")
+    with pytest.raises(TelegramNetworkError):  # on the open connection: reset
+        await bot.send_message(user.id, "во время")
+    await asyncio.sleep(0.6)
+    assert (await api(server, "getMe")).status == 200
+    await bot.send_message(user.id, "после")
+    assert [m.text for m in server.messages_to(user)] == ["до", "после"]
+
+
+async def test_clear_faults(server: FakeTelegramServer, bot: Bot) -> None:
+    user = server.user(1141)
+    server.fail_next("sendMessage", 502, html=True, times=5)
+    server.delay_answers(user, 2.0)
+    hang = server.hang("getMe")
+    getting = asyncio.create_task(bot.get_me())
+    await hang.wait_held(1, timeout=2)
+    await server.outage(None, mode="refuse")
+    await server.clear_faults()
+    await asyncio.wait_for(getting, 1)
+    await asyncio.wait_for(bot.send_message(user.id, "чисто"), 1)
+    with pytest.raises(ValueError, match="unknown outage mode"):
+        await server.outage(1, mode="flaky")

@@ -5,10 +5,14 @@ process is pointed at it with ``TELEGRAM_API_URL`` and talks to it exactly as to
 """
 
 from tests.fakes.telegram_server import (
+    OUTAGE_MODES,
+    Delay,
     FakeChat,
     FakeFile,
     FakeTelegramServer,
     FakeUser,
+    Hang,
+    Outage,
     RateLimit,
     SentCall,
     SentMessage,
@@ -18,10 +22,14 @@ from tests.fakes.telegram_server import (
 )
 
 __all__ = [
+    "OUTAGE_MODES",
+    "Delay",
     "FakeChat",
     "FakeFile",
     "FakeTelegramServer",
     "FakeUser",
+    "Hang",
+    "Outage",
     "RateLimit",
     "SentCall",
     "SentMessage",

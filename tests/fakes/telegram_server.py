@@ -25,6 +25,13 @@ is not modified" on a no-op edit, an edit without ``reply_markup`` removing the 
 keyboard, 403 for a user who blocked the bot, 409 when two processes poll at once, and,
 with a :class:`RateLimit`, 429 "Too Many Requests" with ``retry_after``.
 
+Faults of a bad network or a bad day at Telegram can be switched on by the test:
+``fail_next`` (an error answer for the next N calls or for a time window, optionally as
+the HTML page a proxy such as nginx gives for a 5xx), ``delay_answers`` (the answers of calls
+to a chat come 0.3-3 s late, as from some hosts), ``hang`` (a method, for a chat, is held
+until released or for N seconds) and ``outage`` (for T seconds every request is answered
+502 with an HTML body, has its connection reset, or the port refuses connections).
+
 Everything runs in the event loop of whoever awaits :meth:`FakeTelegramServer.start`
 (normally the pytest-asyncio test); nothing blocks it.
 """
@@ -38,12 +45,14 @@ import json
 import logging
 import math
 import mimetypes
+import random
 import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import PurePosixPath
 from types import TracebackType
 from typing import Any, Self
@@ -51,10 +60,14 @@ from typing import Any, Self
 from aiohttp import BodyPartReader, web
 
 __all__ = [
+    "OUTAGE_MODES",
+    "Delay",
     "FakeChat",
     "FakeFile",
     "FakeTelegramServer",
     "FakeUser",
+    "Hang",
+    "Outage",
     "RateLimit",
     "SentCall",
     "SentMessage",
@@ -188,7 +201,10 @@ class ServerStats:
     limit and injected); ``rate_limited_global`` / ``rate_limited_chat``: 429s from the
     :class:`RateLimit` by cause; ``forbidden``: 403 answers; ``peak_per_second``: the
     largest number of accepted sends seen in one sliding server second; ``calls``: all
-    API requests; ``injected_errors``: answers produced by ``fail_next``.
+    API requests; ``injected_errors``: answers produced by ``fail_next``; ``delayed``:
+    answers held back by ``delay_answers``; ``held``: calls held by ``hang``;
+    ``outage_answers``: requests answered 502 or reset during an ``outage``;
+    ``abandoned``: held calls whose client had gone when they were released (not carried out).
     """
 
     calls: int = 0
@@ -199,6 +215,10 @@ class ServerStats:
     forbidden: int = 0
     injected_errors: int = 0
     peak_per_second: int = 0
+    delayed: int = 0
+    held: int = 0
+    outage_answers: int = 0
+    abandoned: int = 0
 
 
 @dataclass(frozen=True)
@@ -337,7 +357,10 @@ class SentCall:
     ``entities``, ``media``, ``commands``, ``scope``...) parsed into dicts/lists, integer
     ids as ``int``, uploaded files as :class:`UploadedFile`. ``at`` is ``time.monotonic()``
     at arrival. ``message_id`` is the id of the message created or changed (first one of
-    a media group), ``error_code``/``description`` are set when the answer was an error.
+    a media group), ``error_code``/``description`` are set when the answer was an error
+    (``error_code`` 0: no answer at all, the connection was reset or the client had gone).
+    ``answered_at`` is ``time.monotonic()`` when the answer was handed to the client (later
+    than the call took effect when ``delay_answers`` holds it back).
     """
 
     method: str
@@ -347,6 +370,7 @@ class SentCall:
     message_id: int | None = None
     error_code: int | None = None
     description: str | None = None
+    answered_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -464,6 +488,146 @@ class _Failure:
     retry_after: int | None
     chat_id: int | None
     remaining: int
+    until: float | None = None
+    html: bool = False
+
+
+class _HtmlError(Exception):
+    """An answer that is not the Bot API's JSON: a proxy's HTML error page."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"{code} {_status_phrase(code)} (HTML)")
+        self.code = code
+
+
+class _ResetError(Exception):
+    """Answer nothing: drop the connection."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+#: How an :meth:`FakeTelegramServer.outage` fails requests.
+OUTAGE_MODES = ("502", "reset", "refuse")
+
+
+@dataclass
+class Delay:
+    """Answers of matching calls are held back (see :meth:`FakeTelegramServer.delay_answers`).
+
+    ``seconds`` is a fixed delay or a ``(low, high)`` range drawn from uniformly per call.
+    ``count`` is the number of answers delayed so far. :meth:`cancel` ends it.
+    """
+
+    chat_id: int | None
+    methods: frozenset[str] | None
+    seconds: float | tuple[float, float]
+    until: float | None = None
+    count: int = 0
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        """Answer at once again from now on (answers already held keep their delay)."""
+        self.cancelled = True
+
+    def active(self, now: float) -> bool:
+        return not self.cancelled and (self.until is None or now < self.until)
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        if self.methods is None:
+            if method == "getupdates":
+                return False
+        elif method not in self.methods:
+            return False
+        return self.chat_id is None or self.chat_id == chat_id
+
+    def draw(self, rng: random.Random) -> float:
+        if isinstance(self.seconds, tuple):
+            low, high = self.seconds
+            return rng.uniform(low, high)
+        return float(self.seconds)
+
+
+class Hang:
+    """Matching calls are held before they are carried out (see
+    :meth:`FakeTelegramServer.hang`) until :meth:`release`, or until ``seconds`` have passed
+    since the hang was set; a call whose client has gone by then is not carried out.
+
+    ``held`` counts the calls held so far (including released ones), ``waiting`` those held
+    right now.
+    """
+
+    def __init__(
+        self, method: str, chat_id: int | None, until: float | None, times: int | None
+    ) -> None:
+        self.method = method
+        self.chat_id = chat_id
+        self.until = until
+        self.times = times
+        self.held = 0
+        self.waiting = 0
+        self._released = asyncio.Event()
+        self._changed = _Signal()
+
+    @property
+    def released(self) -> bool:
+        """True once :meth:`release` was called."""
+        return self._released.is_set()
+
+    def release(self) -> None:
+        """Let every held call go on and stop holding new ones."""
+        self._released.set()
+        self._changed.fire()
+
+    def active(self, now: float) -> bool:
+        if self.released or (self.until is not None and now >= self.until):
+            return False
+        return self.times is None or self.held < self.times
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        if self.method not in ("*", method):
+            return False
+        return self.chat_id is None or self.chat_id == chat_id
+
+    async def wait_held(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``count`` calls have been held (``WaitTimeoutError`` after ``timeout``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.held < count:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    f"{self.held} call(s) of {self.method} held within {timeout:g} s, "
+                    f"expected {count}"
+                )
+            await self._changed.wait(remaining)
+
+    async def _hold(self, now: float) -> None:
+        self.held += 1
+        self.waiting += 1
+        self._changed.fire()
+        try:
+            timeout = None if self.until is None else max(self.until - now, 0.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), timeout)
+        finally:
+            self.waiting -= 1
+            self._changed.fire()
+
+
+@dataclass
+class Outage:
+    """A window in which the server fails every request (see
+    :meth:`FakeTelegramServer.outage`); ``answered`` counts the requests it failed."""
+
+    mode: str
+    until: float | None
+    answered: int = 0
+    ended: bool = False
+
+    def active(self, now: float) -> bool:
+        return not self.ended and (self.until is None or now < self.until)
 
 
 @dataclass
@@ -566,6 +730,11 @@ class FakeTelegramServer:
         self._callbacks: dict[str, JSONDict] = {}
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._failures: list[_Failure] = []
+        self._delays: list[Delay] = []
+        self._hangs: list[Hang] = []
+        self._outage: Outage | None = None
+        self._outage_task: asyncio.Task[None] | None = None
+        self._random = random.Random(20260101)
 
         self._updates: deque[JSONDict] = deque()
         self._next_update_id = 1
@@ -578,6 +747,7 @@ class FakeTelegramServer:
         self._last_chat_send: dict[int, float] = {}
 
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self._host = ""
         self._port = 0
         self._closing = False
@@ -604,7 +774,7 @@ class FakeTelegramServer:
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._runner, self._site = runner, site
         address = runner.addresses[0]
         self._host, self._port = str(address[0]), int(address[1])
         return self.base_url
@@ -614,8 +784,15 @@ class FakeTelegramServer:
         if self._runner is None:
             return
         self._closing = True
+        for hang in self._hangs:
+            hang.release()
+        if self._outage_task is not None:
+            self._outage_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._outage_task
+            self._outage_task = None
         self._updates_signal.fire()
-        runner, self._runner = self._runner, None
+        runner, self._runner, self._site = self._runner, None, None
         await runner.cleanup()
 
     async def __aenter__(self) -> Self:
@@ -704,16 +881,30 @@ class FakeTelegramServer:
         retry_after: int | None = None,
         chat_id: FakeUser | FakeChat | int | None = None,
         times: int = 1,
+        *,
+        html: bool = False,
+        for_seconds: float | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail.
 
         The answer is ``{"ok": false, "error_code": error_code, "description": ...}``;
         ``description`` defaults to Telegram's usual text for the code. For 429 the answer
         carries ``parameters.retry_after`` (default 1 s), which aiogram raises as
-        ``TelegramRetryAfter``. Method names are case-insensitive, like Telegram's.
+        ``TelegramRetryAfter``. Method names are case-insensitive, like Telegram's; ``"*"``
+        matches every method (``getUpdates`` included).
+
+        ``html=True`` answers instead with the HTML error page a reverse proxy (nginx) gives,
+        ``content-type: text/html``, HTTP status ``error_code`` (a 5xx, usually 502): not
+        JSON at all. ``for_seconds`` makes every matching call fail during that many seconds
+        from now, however many there are (``times`` is then ignored). A failed call is not
+        carried out.
         """
         if times < 1:
             raise ValueError("times must be >= 1")
+        if html and not 500 <= error_code <= 599:
+            raise ValueError("an HTML error page is for 5xx codes")
+        if for_seconds is not None and for_seconds <= 0:
+            raise ValueError("for_seconds must be > 0")
         if error_code == 429 and retry_after is None:
             retry_after = 1
         if description is None:
@@ -726,8 +917,124 @@ class FakeTelegramServer:
                 retry_after,
                 None if chat_id is None else _chat_id_of(chat_id),
                 times,
+                None if for_seconds is None else time.monotonic() + for_seconds,
+                html,
             )
         )
+
+    def delay_answers(
+        self,
+        chat_id: FakeUser | FakeChat | int | None,
+        seconds: float | tuple[float, float],
+        *,
+        methods: Iterable[str] | None = None,
+        for_seconds: float | None = None,
+    ) -> Delay:
+        """Answer calls aimed at ``chat_id`` (any chat when ``None``) ``seconds`` late.
+
+        ``seconds`` is fixed (``0.5``) or a range drawn from per call (``(0.3, 3.0)``). The
+        call takes effect at once (the message is in the chat, :meth:`wait_for_message` sees
+        it); only the answer to the bot is late, as Telegram's answers are from some hosts.
+        ``methods`` limits it to those methods (``getUpdates`` is delayed only when named);
+        ``for_seconds`` ends it after that long. Returns a :class:`Delay` (``.cancel()``).
+        """
+        low, high = (seconds, seconds) if not isinstance(seconds, tuple) else seconds
+        if low < 0 or high < low:
+            raise ValueError(f"invalid delay: {seconds!r}")
+        delay = Delay(
+            None if chat_id is None else _chat_id_of(chat_id),
+            None if methods is None else frozenset(m.lower() for m in methods),
+            seconds,
+            None if for_seconds is None else time.monotonic() + for_seconds,
+        )
+        self._delays.append(delay)
+        return delay
+
+    def hang(
+        self,
+        method: str,
+        chat_id: FakeUser | FakeChat | int | None = None,
+        *,
+        seconds: float | None = None,
+        times: int | None = None,
+    ) -> Hang:
+        """Hold calls of ``method`` (``"*"``: any) to ``chat_id`` (any chat when ``None``)
+        before they are carried out: until :meth:`Hang.release`, or until ``seconds`` from
+        now have passed (held calls then go on), and only the next ``times`` calls if given.
+
+        A held call is carried out when let go, unless its client has closed the connection
+        by then (the bot gave up or died): then nothing happens and the call is recorded with
+        ``error_code`` 0. Returns the :class:`Hang`; ``await hang.wait_held()`` waits until a
+        call is being held.
+        """
+        if seconds is not None and seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1")
+        hang = Hang(
+            method.lower(),
+            None if chat_id is None else _chat_id_of(chat_id),
+            None if seconds is None else time.monotonic() + seconds,
+            times,
+        )
+        self._hangs.append(hang)
+        return hang
+
+    async def outage(self, seconds: float | None, mode: str = "502") -> Outage:
+        """Fail every request for ``seconds`` (until :meth:`end_outage` when ``None``).
+
+        ``mode``: ``"502"`` answers 502 Bad Gateway with nginx's HTML page; ``"reset"``
+        drops each connection without an answer; ``"refuse"`` stops listening, so
+        connections are refused (requests on connections already open are reset). Long polls
+        in progress are ended the same way. Returns when the outage is in force.
+        """
+        if mode not in OUTAGE_MODES:
+            raise ValueError(f"unknown outage mode {mode!r}; one of {OUTAGE_MODES}")
+        if seconds is not None and seconds <= 0:
+            raise ValueError("seconds must be > 0")
+        await self.end_outage()
+        outage = Outage(mode, None if seconds is None else time.monotonic() + seconds)
+        self._outage = outage
+        if mode == "refuse" and self._site is not None:
+            site, self._site = self._site, None
+            await site.stop()
+        if seconds is not None:
+            self._outage_task = asyncio.create_task(self._end_outage_later(outage, seconds))
+        self._updates_signal.fire()  # long polls in progress fail too
+        return outage
+
+    async def end_outage(self) -> None:
+        """End the current outage now (listening again after a ``"refuse"`` one)."""
+        task, self._outage_task = self._outage_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        outage, self._outage = self._outage, None
+        if outage is None:
+            return
+        outage.ended = True
+        if self._site is None and self._runner is not None:
+            site = web.TCPSite(self._runner, self._host, self._port)
+            await site.start()
+            self._site = site
+
+    async def clear_faults(self) -> None:
+        """Remove every injected failure, delay, hang (releasing held calls) and outage."""
+        self._failures.clear()
+        for delay in self._delays:
+            delay.cancel()
+        self._delays.clear()
+        for hang in self._hangs:
+            hang.release()
+        self._hangs.clear()
+        await self.end_outage()
+
+    async def _end_outage_later(self, outage: Outage, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self._outage is outage:
+            self._outage_task = None
+            await self.end_outage()
 
     # ------------------------------------------------------------------ incoming updates
 
@@ -1174,7 +1481,7 @@ class FakeTelegramServer:
 
     # ------------------------------------------------------------------ HTTP layer
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         at = time.monotonic()
         self.stats.calls += 1
         requested = request.match_info["method"]
@@ -1182,17 +1489,30 @@ class FakeTelegramServer:
         params: JSONDict = {}
         result: Any = None
         error: _ApiError | None = None
+        delay = 0.0
         try:
+            outage = self._current_outage()
+            if outage is not None and outage.mode != "502":  # before reading the body
+                raise _ResetError(f"connection reset: outage ({outage.mode})")
             bot_user = self._authorize(request.match_info["token"])
             params = await _read_params(request)
             entry = self._methods.get(requested.lower())
             if entry is None:
                 raise _ApiError(404, "Not Found: method not found")
             canonical, handler = entry
+            if outage is not None:
+                raise _HtmlError(502)
             self._inject_failure(canonical, params)
+            if await self._hold(canonical, params, request):
+                raise _ResetError("the client went away while the call was held; not carried out")
             result = await handler(_Request(canonical, bot_user, params))
+            delay = self._answer_delay(canonical, params)
         except _ApiError as exc:
             error = exc
+        except _HtmlError as exc:
+            return self._answer_html(exc.code, canonical, params, at)
+        except _ResetError as exc:
+            return self._reset(request, canonical, params, at, exc.description)
         except Exception as exc:  # the fake's own bug: answer 500, keep it for the test
             log.exception("fake Telegram server failed on %s", requested)
             self.internal_errors.append(exc)
@@ -1217,11 +1537,79 @@ class FakeTelegramServer:
             response = web.json_response(body, status=error.code, dumps=_dumps)
         self.calls.append(call)
         self._calls_signal.fire()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        call.answered_at = time.monotonic()
         return response
+
+    # ------------------------------------------------------------------ faults
+
+    def _current_outage(self) -> Outage | None:
+        outage = self._outage
+        if outage is None or not outage.active(time.monotonic()):
+            return None
+        outage.answered += 1
+        self.stats.outage_answers += 1
+        return outage
+
+    async def _hold(self, method: str, params: JSONDict, request: web.Request) -> bool:
+        """Hold the call while a :class:`Hang` matches it; True when the client has gone."""
+        key, chat_id = method.lower(), self._peek_chat_id(params)
+        now = time.monotonic()
+        for hang in list(self._hangs):
+            if not hang.matches(key, chat_id):
+                continue
+            if not hang.active(now):
+                if hang.released or (hang.until is not None and now >= hang.until):
+                    self._hangs.remove(hang)
+                continue
+            self.stats.held += 1
+            await hang._hold(now)
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                self.stats.abandoned += 1
+                return True
+            return False
+        return False
+
+    def _answer_delay(self, method: str, params: JSONDict) -> float:
+        key, chat_id = method.lower(), self._peek_chat_id(params)
+        now = time.monotonic()
+        self._delays = [d for d in self._delays if d.active(now)]
+        for delay in self._delays:
+            if delay.matches(key, chat_id):
+                delay.count += 1
+                self.stats.delayed += 1
+                return delay.draw(self._random)
+        return 0.0
+
+    def _answer_html(self, code: int, method: str, params: JSONDict, at: float) -> web.Response:
+        call = SentCall(method, self._peek_chat_id(params), params, at)
+        call.error_code, call.description = code, f"{code} {_status_phrase(code)} (HTML page)"
+        call.answered_at = time.monotonic()
+        self.calls.append(call)
+        self._calls_signal.fire()
+        return web.Response(status=code, text=_nginx_page(code), content_type="text/html")
+
+    def _reset(
+        self, request: web.Request, method: str, params: JSONDict, at: float, description: str
+    ) -> web.StreamResponse:
+        call = SentCall(method, self._peek_chat_id(params), params, at)
+        call.error_code, call.description = 0, description
+        self.calls.append(call)
+        self._calls_signal.fire()
+        if request.transport is not None:
+            request.transport.abort()
+        raise web.HTTPServiceUnavailable()  # never written: the connection is gone
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         at = time.monotonic()
         path = request.match_info["path"]
+        outage = self._current_outage()
+        if outage is not None:
+            if outage.mode == "502":
+                return self._answer_html(502, "downloadFile", {"file_path": path}, at)
+            return self._reset(request, "downloadFile", {"file_path": path}, at, "outage")
         try:
             self._authorize(request.match_info["token"])
         except _ApiError as exc:
@@ -1253,15 +1641,20 @@ class FakeTelegramServer:
     def _inject_failure(self, method: str, params: JSONDict) -> None:
         key = method.lower()
         chat_id = self._peek_chat_id(params)
+        now = time.monotonic()
+        self._failures = [f for f in self._failures if f.until is None or now < f.until]
         for failure in self._failures:
-            if failure.method != key:
+            if failure.method not in ("*", key):
                 continue
             if failure.chat_id is not None and failure.chat_id != chat_id:
                 continue
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                self._failures.remove(failure)
+            if failure.until is None:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures.remove(failure)
             self.stats.injected_errors += 1
+            if failure.html:
+                raise _HtmlError(failure.error_code)
             raise _ApiError(failure.error_code, failure.description, failure.retry_after)
 
     # ------------------------------------------------------------------ methods
@@ -1340,6 +1733,11 @@ class FakeTelegramServer:
         self._updates_signal.fire()  # an older long poll is now terminated with 409
         deadline = time.monotonic() + timeout
         while True:
+            outage = self._current_outage()
+            if outage is not None:
+                if outage.mode == "502":
+                    raise _HtmlError(502)
+                raise _ResetError(f"connection reset: outage ({outage.mode})")
             batch = list(itertools.islice(self._updates, limit))
             if batch or self._closing:
                 return batch
@@ -1920,6 +2318,29 @@ def _default_description(code: int, retry_after: int | None) -> str:
         500: "Internal Server Error",
         502: "Bad Gateway",
     }.get(code, "Error")
+
+
+def _status_phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
+
+
+def _nginx_page(code: int) -> str:
+    """The error page nginx serves for a 5xx (its ``\\r\\n`` line ends included)."""
+    title = f"{code} {_status_phrase(code)}"
+    lines = [
+        "<html>",
+        f"<head><title>{title}</title></head>",
+        "<body>",
+        f"<center><h1>{title}</h1></center>",
+        "<hr><center>nginx/1.18.0 (Ubuntu)</center>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\r\n".join(lines)
 
 
 def _too_many(wait_real: float, limit: RateLimit) -> _ApiError:
