@@ -2,11 +2,12 @@
 document by file_id, the RSVP buttons), the buttons' callback data, and the progress message
 that the officer sees edited in place.
 
-Errors are mapped for :class:`bot.services.broadcast.BroadcastService`: 403 ->
-``RecipientBlockedError``; 429 (after the request middleware's own retries) ->
-``RetryAfterError``; 400 -> ``DeliveryError(retryable=False)``; any other API or network
-error -> ``DeliveryError``. The rate limits are kept by the bot's ``ThrottleMiddleware``
-(:mod:`bot.telegram`), in the lane the service sets.
+Every request goes through the bot's retry policy and throttling (the request middlewares of
+:mod:`bot.telegram`, in the lane the service sets); what outlives the policy is mapped for
+:class:`bot.services.broadcast.BroadcastService` by :func:`bot.telegram.delivery_error`: 403 ->
+``RecipientBlockedError``; 429 -> ``RetryAfterError``; network errors and 5xx ->
+``DeliveryError(retryable=True)``; 400 and Telegram's other refusals ->
+``DeliveryError(retryable=False)``.
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ from collections.abc import Sequence
 
 import structlog
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-)
+from aiogram.exceptions import AiogramError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.services.broadcast import BroadcastProgress, ContentPart, PartKind, ProgressCallback
-from bot.services.delivery import DeliveryError, RecipientBlockedError, RetryAfterError
+from bot.telegram import delivery_errors
 from bot.texts import broadcast as t
 from storage.broadcast_models import Broadcast
 
@@ -42,7 +37,8 @@ class BroadcastAnswerCb(CallbackData, prefix="bcast"):
 
 
 class BroadcastControlCb(CallbackData, prefix="bctl"):
-    """The officer's buttons under the progress message: ``stop`` or ``resume``."""
+    """The officer's buttons: ``stop`` or ``resume`` under the progress message, ``resend``
+    (the failed recipients) under /broadcasts."""
 
     action: str
     broadcast_id: int
@@ -69,6 +65,21 @@ def stop_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+def resend_keyboard(broadcast_ids: Sequence[int]) -> InlineKeyboardMarkup | None:
+    """«Отправить повторно №N» under /broadcasts, one per broadcast with failed recipients
+    (None when there is none)."""
+    if not broadcast_ids:
+        return None
+    kb = InlineKeyboardBuilder()
+    for broadcast_id in broadcast_ids:
+        kb.button(
+            text=t.btn_resend(broadcast_id),
+            callback_data=BroadcastControlCb(action="resend", broadcast_id=broadcast_id),
+        )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
 def resume_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     """«Продолжить» under the progress message of a stopped broadcast."""
     kb = InlineKeyboardBuilder()
@@ -91,11 +102,11 @@ class TelegramBroadcastTransport:
 
         Raises:
             RecipientBlockedError: 403.
-            RetryAfterError: 429 that the request middleware did not wait out.
-            DeliveryError: any other failure (``retryable`` False for a 400).
+            RetryAfterError: 429 that the retry policy did not wait out.
+            DeliveryError: any other failure (``retryable`` when transient, False for a 400).
         """
         markup = rsvp_keyboard(rsvp) if rsvp is not None else None
-        try:
+        with delivery_errors():
             if part.kind is PartKind.TEXT:
                 await self.bot.send_message(chat_id, part.text or "", reply_markup=markup)
             elif part.kind is PartKind.PHOTO:
@@ -108,16 +119,6 @@ class TelegramBroadcastTransport:
                 await self.bot.send_document(
                     chat_id, part.file_id, caption=part.text, reply_markup=markup
                 )
-        except TelegramForbiddenError as exc:
-            raise RecipientBlockedError(exc.message) from exc
-        except TelegramRetryAfter as exc:
-            raise RetryAfterError(exc.retry_after, exc.message) from exc
-        except TelegramBadRequest as exc:
-            raise DeliveryError(exc.message, retryable=False) from exc
-        except TelegramNetworkError as exc:
-            raise DeliveryError(f"network: {exc.message}") from exc
-        except TelegramAPIError as exc:
-            raise DeliveryError(exc.message) from exc
 
     async def send_content(
         self, chat_id: int, parts: Sequence[ContentPart], *, rsvp: int | None = None
@@ -161,8 +162,8 @@ class ProgressMessage:
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message:
                 log.warning("progress message not edited", error=exc.message)
-        except TelegramAPIError as exc:
-            log.warning("progress message not edited", error=exc.message)
+        except AiogramError as exc:  # the retry policy gave up: the next snapshot will do
+            log.warning("progress message not edited", error=str(exc).splitlines()[0])
         else:
             self._last = text
 

@@ -2,11 +2,19 @@
 picks the audience within the officer's scope, optionally adds «Буду» / «Не смогу», shows a
 preview and the recipient count, and on confirmation starts the durable broadcast with one
 progress message edited in place («Остановить» / «Продолжить»). /broadcasts shows the reports
-with the answers. Recipients press the RSVP buttons here too."""
+with the answers and «Отправить повторно» for broadcasts with failed recipients. Recipients
+press the RSVP buttons here too.
+
+«Отправить» acts once per draft: /broadcast generates the draft's idempotency key, which travels
+in the button's callback data and is stored in the broadcast's unique ``draft_key``; a second
+press (a double tap, after a restart, in another process, after the dialogue state is gone)
+finds the key taken and answers «Рассылка уже запущена» without creating anything.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from contextvars import Context
 from functools import partial
@@ -19,10 +27,21 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.broadcast_telegram import BroadcastAnswerCb, BroadcastControlCb, ProgressMessage
+from bot.broadcast_telegram import (
+    BroadcastAnswerCb,
+    BroadcastControlCb,
+    ProgressMessage,
+    progress_editor,
+    resend_keyboard,
+)
 from bot.config import Settings
 from bot.services.audience import NEEDS_VALUE, Audience, AudienceKind, choices, recipients
-from bot.services.broadcast import BroadcastService, ContentPart, validate_parts
+from bot.services.broadcast import (
+    BroadcastService,
+    ContentPart,
+    DuplicateDraftError,
+    validate_parts,
+)
 from bot.services.errors import InputError, NotFoundError
 from bot.texts import broadcast as tb
 from handlers.callbacks import BroadcastStepCb
@@ -37,6 +56,9 @@ from storage.repo import Repo
 log = structlog.get_logger(__name__)
 OFFICER = HasRole(Role.OFFICER)
 MAX_VALUES = 40
+#: Bytes of randomness in a draft's idempotency key: 16 URL-safe characters in the «Отправить»
+#: button's callback data (``bst:send:<key>``, 25 bytes of the Bot API's 64).
+DRAFT_KEY_BYTES = 12
 
 # Runs started from this process; kept so that tasks are not garbage-collected mid-run.
 RUNNING: set[asyncio.Task[object]] = set()
@@ -61,9 +83,8 @@ def setup() -> Router:
     router.callback_query.register(
         rsvp_choice, BroadcastFlow.rsvp, BroadcastStepCb.filter(F.step == "rsvp"), OFFICER
     )
-    router.callback_query.register(
-        send, BroadcastFlow.confirm, BroadcastStepCb.filter(F.step == "send"), OFFICER
-    )
+    # no state filter: a second press must be answered after the first cleared the state
+    router.callback_query.register(send, BroadcastStepCb.filter(F.step == "send"), OFFICER)
     router.callback_query.register(control, BroadcastControlCb.filter(), OFFICER)
     router.callback_query.register(rsvp_answer, BroadcastAnswerCb.filter(), REGISTERED)
     return router
@@ -85,10 +106,10 @@ def _compose_keyboard() -> InlineKeyboardMarkup:
 
 
 async def start(message: Message, state: FSMContext) -> None:
-    """/broadcast: collect the content."""
+    """/broadcast: collect the content; the draft gets its idempotency key."""
     await state.clear()
     await state.set_state(BroadcastFlow.compose)
-    await state.update_data(parts=[])
+    await state.update_data(parts=[], draft_key=secrets.token_urlsafe(DRAFT_KEY_BYTES))
     await message.answer(texts.BROADCAST_COMPOSE, reply_markup=_compose_keyboard())
 
 
@@ -222,7 +243,7 @@ async def rsvp_choice(
     await query.message.answer(
         texts.broadcast_summary(label, len(people), len(parts), rsvp),
         reply_markup=_buttons(
-            (texts.BTN_BROADCAST_SEND, BroadcastStepCb(step="send")),
+            (texts.BTN_BROADCAST_SEND, BroadcastStepCb(step="send", value=data["draft_key"])),
             (texts.BTN_BROADCAST_CANCEL, BroadcastStepCb(step="cancel")),
         ),
     )
@@ -241,8 +262,24 @@ def _start_run(
     task.add_done_callback(RUNNING.discard)
 
 
+def _resend_run(broadcasts: BroadcastService, bot: Bot, broadcast_id: int) -> None:
+    # the run edits the broadcast's own progress message, as a resumed one does
+    async def go() -> object:
+        fresh = await broadcasts.results(broadcast_id)
+        return await broadcasts.run(
+            broadcast_id, on_progress=progress_editor(bot, fresh.broadcast)
+        )
+
+    task: asyncio.Task[object] = asyncio.create_task(
+        go(), name=f"broadcast-{broadcast_id}-resend", context=Context()
+    )
+    RUNNING.add(task)
+    task.add_done_callback(RUNNING.discard)
+
+
 async def send(
     query: CallbackQuery,
+    callback_data: BroadcastStepCb,
     state: FSMContext,
     repo: Repo,
     user: User,
@@ -250,31 +287,45 @@ async def send(
     broadcasts: BroadcastService,
     after_commit: list[Callable[[], object]],
 ) -> None:
-    """«Отправить»: store the broadcast with its recipients; sending starts once they are
-    committed."""
+    """«Отправить»: store the broadcast with its recipients under the draft's key; sending
+    starts once they are committed. A press whose key is taken answers «Рассылка уже
+    запущена»; one with no draft of that key in the dialogue state is a stale button."""
+    key = callback_data.value
+    if key and await broadcasts.by_draft_key(key) is not None:
+        await query.answer(tb.ALREADY_STARTED)
+        return
     data = await state.get_data()
-    await state.clear()
-    await query.answer()
+    if not key or await state.get_state() != BroadcastFlow.confirm or data.get("draft_key") != key:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
     if query.message is None:
+        await query.answer()
         return
     audience = Audience(AudienceKind(data["kind"]), data.get("value"))
     parts = [ContentPart.from_json(p) for p in data["parts"]]
-    broadcast = await broadcasts.create(
-        created_by=user.id,
-        parts=parts,
-        user_ids=data["user_ids"],
-        audience={
-            **audience.to_json(),
-            "label": texts.audience_label(audience.kind, audience.value),
-        },
-        rsvp=bool(data.get("rsvp")),
-    )
+    try:
+        broadcast = await broadcasts.create(
+            created_by=user.id,
+            parts=parts,
+            user_ids=data["user_ids"],
+            audience={
+                **audience.to_json(),
+                "label": texts.audience_label(audience.kind, audience.value),
+            },
+            rsvp=bool(data.get("rsvp")),
+            draft_key=key,
+        )
+    except DuplicateDraftError:  # another press stored it first (another process)
+        await query.answer(tb.ALREADY_STARTED)
+        return
+    await state.clear()
     await repo.audit.record(
         user.id,
         "broadcast",
         f"broadcast:{broadcast.id}",
         {"audience": audience.to_json(), "recipients": broadcast.total, "parts": len(parts)},
     )
+    await query.answer()
     progress = await query.message.answer(texts.BROADCAST_STARTING)
     await broadcasts.launch(
         broadcast.id, progress_chat_id=progress.chat.id, progress_message_id=progress.message_id
@@ -301,10 +352,22 @@ async def control(
     broadcasts: BroadcastService,
     after_commit: list[Callable[[], object]],
 ) -> None:
-    """«Остановить» / «Продолжить» under a progress message."""
+    """«Остановить» / «Продолжить» under a progress message, «Отправить повторно» under
+    /broadcasts."""
     broadcast = await BroadcastRepo(repo.session).get(callback_data.broadcast_id)
     if broadcast is None:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if callback_data.action == "resend":
+        count = await broadcasts.resend_failed(broadcast.id)
+        if not count:
+            await query.answer(tb.RESEND_NOTHING)
+            return
+        await repo.audit.record(
+            user.id, "broadcast.resend", f"broadcast:{broadcast.id}", {"recipients": count}
+        )
+        await query.answer(tb.resend_queued(count))
+        after_commit.append(partial(_resend_run, broadcasts, bot, broadcast.id))
         return
     if callback_data.action == "stop":
         stopped = await broadcasts.stop(broadcast.id)
@@ -352,5 +415,8 @@ async def show_reports(message: Message, repo: Repo, broadcasts: BroadcastServic
     if not recent:
         await message.answer(texts.BROADCASTS_EMPTY)
         return
-    reports = [tb.report(await broadcasts.results(b.id)) for b in recent]
-    await message.answer("\n\n".join(reports))
+    results = [await broadcasts.results(b.id) for b in recent]
+    resendable = [r.broadcast.id for r in results if r.failed and r.status in ("done", "running")]
+    await message.answer(
+        "\n\n".join(tb.report(r) for r in results), reply_markup=resend_keyboard(resendable)
+    )

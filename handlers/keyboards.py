@@ -153,6 +153,26 @@ def reminder_keyboard(item_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+def reminders_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """Buttons under a reminder about several items ((item id, title), numbered as the text
+    numbers them): one row per item, «✅ N. title» (mark done) and «Позже» (remind later).
+    Callback data is ``item:done:<id>:1`` / ``item:later:<id>:1``, far within the Bot API's
+    64 bytes."""
+    kb = InlineKeyboardBuilder()
+    for number, (item_id, title) in enumerate(items, 1):
+        kb.row(
+            InlineKeyboardButton(
+                text=texts.btn_notice_done(number, short(title, 40)),
+                callback_data=ItemCb(action="done", item_id=item_id).pack(),
+            ),
+            InlineKeyboardButton(
+                text=texts.BTN_NOTICE_LATER,
+                callback_data=ItemCb(action="later", item_id=item_id).pack(),
+            ),
+        )
+    return kb.as_markup()
+
+
 def people_keyboard(
     purpose: str, people: Sequence[tuple[int, str]], page: int, pages: int
 ) -> InlineKeyboardMarkup:

@@ -1,5 +1,7 @@
 """Telling another user something from inside a handler (the other side of a consultation, a
-new mentor). A user who blocked the bot (403) is marked inactive; nothing here raises."""
+new mentor), and the digests' notifier. Retries are the bot's one policy
+(:class:`bot.telegram.RetryMiddleware`); a user who blocked the bot (403) is handled by the one
+rule, :func:`bot.services.delivery.mark_blocked`."""
 
 from __future__ import annotations
 
@@ -7,10 +9,16 @@ from collections.abc import Sequence
 
 import structlog
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.services.delivery import DeliveryError, Lane, RecipientBlockedError, sending_in
+from bot.services.delivery import (
+    DeliveryError,
+    Lane,
+    RecipientBlockedError,
+    mark_blocked,
+    sending_in,
+)
+from bot.telegram import delivery_errors
 from handlers.keyboards import digest_keyboard
 from storage.models import User
 from storage.repo import Repo
@@ -21,16 +29,19 @@ log = structlog.get_logger(__name__)
 async def tell(
     bot: Bot, repo: Repo, user: User, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> bool:
-    """Send ``text`` to ``user``; False when it could not be delivered."""
+    """Send ``text`` to ``user``; False when it could not be delivered (after the retry
+    policy). Never raises a delivery error: a 403 makes the user inactive, anything else is
+    logged."""
     if user.telegram_id is None or user.anonymised_at is not None:
         return False
     try:
-        await bot.send_message(user.telegram_id, text, reply_markup=markup)
-    except TelegramForbiddenError:
-        await repo.users.set_active(user.id, False)
+        with delivery_errors():
+            await bot.send_message(user.telegram_id, text, reply_markup=markup)
+    except RecipientBlockedError:
+        await mark_blocked(repo, user.id)
         log.info("user blocked the bot", user_id=user.id)
         return False
-    except TelegramAPIError as exc:
+    except DeliveryError as exc:
         log.warning("message not delivered", user_id=user.id, error=str(exc))
         return False
     return True
@@ -45,18 +56,18 @@ class TelegramDigestNotifier:
     async def send_confirmation_digest(
         self, chat_id: int, text: str, entries: Sequence[tuple[int, str]]
     ) -> None:
-        """Send a digest with a ✅ / ❌ row per consultation."""
+        """Send a digest with a ✅ / ❌ row per consultation.
+
+        Raises:
+            RecipientBlockedError: 403. DeliveryError: anything else after the retry policy.
+        """
         await self._send(chat_id, text, digest_keyboard(entries))
 
     async def send_text(self, chat_id: int, text: str) -> None:
-        """Send a plain HTML message."""
+        """Send a plain HTML message. Raises as :meth:`send_confirmation_digest`."""
         await self._send(chat_id, text, None)
 
     async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
-        try:
-            with sending_in(Lane.REMINDER):  # digests go ahead of broadcasts, after replies
-                await self.bot.send_message(chat_id, text, reply_markup=markup)
-        except TelegramForbiddenError as exc:
-            raise RecipientBlockedError(str(exc)) from exc
-        except TelegramAPIError as exc:
-            raise DeliveryError(str(exc)) from exc
+        # digests go ahead of broadcasts, after replies
+        with sending_in(Lane.REMINDER), delivery_errors():
+            await self.bot.send_message(chat_id, text, reply_markup=markup)

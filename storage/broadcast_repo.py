@@ -81,20 +81,42 @@ class BroadcastRepo:
         audience: dict[str, Any],
         rsvp: bool,
         at: datetime | None = None,
-    ) -> Broadcast:
-        """Insert a draft broadcast with no recipients yet and return it with its id."""
-        broadcast = Broadcast(
-            created_by=created_by,
-            created_at=at or utcnow(),
-            status=BroadcastStatus.DRAFT,
-            content=content,
-            audience=audience,
-            rsvp=rsvp,
-            total=0,
+        draft_key: str | None = None,
+    ) -> Broadcast | None:
+        """Insert a draft broadcast with no recipients yet and return it with its id.
+
+        ``draft_key`` (the idempotency key of the draft's «Отправить») is unique: when a
+        broadcast with this key exists, nothing is inserted and None is returned. The insert is
+        one ``INSERT … ON CONFLICT (draft_key) DO NOTHING``, so two presses racing (two
+        transactions, two processes) cannot both insert: on PostgreSQL the second waits for
+        the first to commit and then inserts nothing, SQLite has one writer.
+        """
+        row = {
+            "created_by": created_by,
+            "created_at": at or utcnow(),
+            "status": BroadcastStatus.DRAFT.value,
+            "content": content,
+            "audience": audience,
+            "rsvp": rsvp,
+            "total": 0,
+            "draft_key": draft_key,
+        }
+        if draft_key is None:
+            broadcast = Broadcast(**row)
+            self.s.add(broadcast)
+            await self.s.flush()
+            return broadcast
+        if not await insert_ignore(self.s, _BROADCASTS, [row], ["draft_key"]):
+            return None
+        return await self.by_draft_key(draft_key)
+
+    async def by_draft_key(self, draft_key: str) -> Broadcast | None:
+        """The broadcast created from the draft with this idempotency key, or None."""
+        return await self.s.scalar(
+            select(Broadcast)
+            .where(Broadcast.draft_key == draft_key)
+            .execution_options(populate_existing=True)
         )
-        self.s.add(broadcast)
-        await self.s.flush()
-        return broadcast
 
     async def add_recipients(self, broadcast_id: int, recipients: Iterable[Recipient]) -> int:
         """Queue ``recipients`` (pending), skipping users already queued; sets ``total``.
@@ -157,6 +179,65 @@ class BroadcastRepo:
             stmt.values(**values).execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def finish_if_settled(self, broadcast_id: int, at: datetime) -> bool:
+        """Make a ``running`` or ``stopped`` broadcast ``done`` if none of its recipients is
+        pending or being sent, in one conditional UPDATE (so a concurrent
+        :meth:`requeue_failed` is never overwritten). Returns whether it changed."""
+        unsettled = (
+            select(_DELIVERIES.c.id)
+            .where(
+                _DELIVERIES.c.broadcast_id == broadcast_id,
+                _DELIVERIES.c.state.in_(
+                    [DeliveryState.PENDING.value, DeliveryState.SENDING.value]
+                ),
+            )
+            .exists()
+        )
+        result = await self.s.execute(
+            update(Broadcast)
+            .where(
+                Broadcast.id == broadcast_id,
+                Broadcast.status.in_([BroadcastStatus.RUNNING, BroadcastStatus.STOPPED]),
+                ~unsettled,
+            )
+            .values(status=BroadcastStatus.DONE, finished_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def requeue_failed(self, broadcast_id: int) -> int:
+        """Put the ``failed`` recipients of a ``done`` or ``running`` broadcast back to
+        ``pending`` and make it ``running`` (the officer's «Отправить повторно»); returns how
+        many. Idempotent: a second call finds none failed and changes nothing. A ``draft`` or
+        ``stopped`` broadcast is left alone (0)."""
+        moved = await self.s.execute(
+            update(Broadcast)
+            .where(
+                Broadcast.id == broadcast_id,
+                Broadcast.status.in_([BroadcastStatus.DONE, BroadcastStatus.RUNNING]),
+                select(_DELIVERIES.c.id)
+                .where(
+                    _DELIVERIES.c.broadcast_id == broadcast_id,
+                    _DELIVERIES.c.state == DeliveryState.FAILED.value,
+                )
+                .exists(),
+            )
+            .values(status=BroadcastStatus.RUNNING, finished_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(moved, "rowcount", 0) or 0) != 1:
+            return 0
+        result = await self.s.execute(
+            update(BroadcastDelivery)
+            .where(
+                BroadcastDelivery.broadcast_id == broadcast_id,
+                BroadcastDelivery.state == DeliveryState.FAILED,
+            )
+            .values(state=DeliveryState.PENDING, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def set_progress_message(
         self, broadcast_id: int, chat_id: int | None, message_id: int | None

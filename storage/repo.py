@@ -479,6 +479,19 @@ class NoticeRepo:
             values["sent_at"] = at or utcnow()
         await self.s.execute(update(Notice).where(Notice.id == notice_id).values(**values))
 
+    async def set_status_many(
+        self, notice_ids: Sequence[int], status: str, at: datetime | None = None
+    ) -> None:
+        """Move several notices to ``sent`` (at ``at``), ``skipped`` or ``failed`` at once."""
+        if not notice_ids:
+            return
+        values: dict[str, Any] = {"status": status}
+        if status == "sent":
+            values["sent_at"] = at or utcnow()
+        for start in range(0, len(notice_ids), 5000):  # drivers' parameter limits
+            chunk = list(notice_ids[start : start + 5000])
+            await self.s.execute(update(Notice).where(Notice.id.in_(chunk)).values(**values))
+
     async def skip_for_user(self, user_id: int) -> int:
         """Skip every pending notice of a user (blocked or muted); returns how many."""
         result = await self.s.execute(

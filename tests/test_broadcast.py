@@ -25,7 +25,7 @@ from bot.config import load_settings
 from bot.services.broadcast import BroadcastProgress, BroadcastService, ContentPart
 from bot.services.delivery import Lane, RateLimiter
 from bot.services.errors import InputError, NotFoundError
-from bot.telegram import TelegramNotifier, create_bot
+from bot.telegram import RetryMiddleware, TelegramNotifier, create_bot
 from bot.texts import broadcast as t
 from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
 from storage.broadcast_repo import BroadcastRepo, DeliveryResult, Recipient
@@ -43,14 +43,20 @@ def limiter_at(speed: float) -> RateLimiter:
     return RateLimiter(per_second=30 * speed, chat_interval=1 / speed)
 
 
+#: The retry policy of the tests: the bot's, with short back-offs.
+FAST_RETRY = {"backoff_first": 0.01, "backoff_max": 0.05, "jitter": 0.01}
+
+
 @asynccontextmanager
 async def telegram(
-    limiter: RateLimiter, rate_limit: RateLimit | None = None
+    limiter: RateLimiter, rate_limit: RateLimit | None = None, *, retry_budget: float = 5.0
 ) -> AsyncIterator[tuple[FakeTelegramServer, Bot]]:
-    """The fake server and the real Bot (``create_bot``: throttling middleware, HTML)."""
+    """The fake server and the real Bot (``create_bot``: retry policy with short back-offs and
+    ``retry_budget``, throttling middleware, HTML)."""
     async with FakeTelegramServer(TOKEN, rate_limit=rate_limit) as server:
         settings = load_settings(_env_file=None, bot_token=TOKEN, telegram_api_url=server.base_url)
-        bot = create_bot(settings, limiter)
+        retry = RetryMiddleware(retry_budget, **FAST_RETRY)
+        bot = create_bot(settings, limiter, retry=retry)
         try:
             yield server, bot
         finally:
@@ -243,7 +249,7 @@ async def test_429_blocked_and_failing_recipients(db: Database) -> None:
         server.fail_next("sendMessage", 429, retry_after=1, chat_id=ids[1])
         server.fail_next("sendMessage", 500, chat_id=ids[2], times=2)
         server.fail_next("sendMessage", 502, chat_id=ids[3], times=5)
-        service = service_for(db, bot, limiter, max_attempts=3)
+        service = service_for(db, bot, limiter)
         broadcast = await service.create(
             created_by=None,
             parts=[ContentPart.of_text("Объявление")],
@@ -251,27 +257,77 @@ async def test_429_blocked_and_failing_recipients(db: Database) -> None:
         )
         final = await service.run(broadcast.id)
 
-        assert (final.sent, final.blocked, final.failed) == (6, 1, 2)
+        # the retry policy rides out the 429 and the 5xx: one attempt of the service each
+        assert (final.sent, final.blocked, final.failed) == (7, 1, 1)
         assert final.status == BroadcastStatus.DONE
         rows = await deliveries(db, broadcast.id)
         assert rows[users[0].id].state == DeliveryState.BLOCKED
-        assert rows[users[1].id].state == DeliveryState.SENT
-        assert rows[users[2].id].state == DeliveryState.SENT and rows[users[2].id].attempts == 3
-        assert rows[users[3].id].state == DeliveryState.FAILED
-        assert rows[users[3].id].attempts == 3 and "Bad Gateway" in (
-            rows[users[3].id].last_error or ""
-        )
+        for n in (1, 2, 3):
+            assert rows[users[n].id].state == DeliveryState.SENT
+            assert rows[users[n].id].attempts == 1
         assert rows[stranger.id].state == DeliveryState.FAILED
         assert rows[stranger.id].attempts == 1  # a 400 is not retried
         assert "chat not found" in (rows[stranger.id].last_error or "")
         got = received(server, users, "Объявление")
-        assert got == {u.id: 0 if n in (0, 3) else 1 for n, u in enumerate(users)}
+        assert got == {u.id: 0 if n == 0 else 1 for n, u in enumerate(users)}
         assert server.stats.too_many_requests == 1  # the injected one, waited out
         async with db.session() as repo:
             blocked = await repo.users.get(users[0].id)
             other = await repo.users.get(users[1].id)
         assert blocked is not None and blocked.active is False
         assert other is not None and other.active is True
+
+
+async def test_a_transient_failure_leaves_the_recipient_pending_not_failed(db: Database) -> None:
+    limiter = limiter_at(SPEED)
+    # no retrying in the transport: every 5xx and network error reaches the service
+    async with telegram(limiter, retry_budget=0) as (server, bot):
+        users = await add_users(db, server, 4)
+        ids = [int(u.telegram_id or 0) for u in users]
+        server.fail_next("sendMessage", 502, chat_id=ids[1], times=4)
+        server.fail_next("sendMessage", 500, chat_id=ids[2], times=2)
+        server.fail_next("sendMessage", 429, retry_after=1, chat_id=ids[3])
+        service = service_for(db, bot, limiter)
+        broadcast = await service.create(
+            created_by=None,
+            parts=[ContentPart.of_text("Объявление")],
+            user_ids=[u.id for u in users],
+        )
+        final = await service.run(broadcast.id)
+
+        assert (final.sent, final.blocked, final.failed, final.pending) == (4, 0, 0, 0)
+        rows = await deliveries(db, broadcast.id)
+        assert [rows[u.id].attempts for u in users] == [1, 5, 3, 2]
+        assert received(server, users, "Объявление") == {u.id: 1 for u in users}
+
+
+async def test_resend_requeues_the_failed_once(db: Database) -> None:
+    limiter = limiter_at(SPEED)
+    async with telegram(limiter) as (server, bot):
+        users = await add_users(db, server, 3)
+        server.fail_next(
+            "sendMessage",
+            400,
+            "Bad Request: message is too long",
+            chat_id=users[1].telegram_id or 0,
+        )
+        service = service_for(db, bot, limiter)
+        broadcast = await service.create(
+            created_by=None,
+            parts=[ContentPart.of_text("Объявление")],
+            user_ids=[u.id for u in users],
+        )
+        final = await service.run(broadcast.id)
+        assert (final.sent, final.failed, final.status) == (2, 1, BroadcastStatus.DONE)
+
+        assert await service.resend_failed(broadcast.id) == 1
+        assert await service.resend_failed(broadcast.id) == 0  # idempotent
+        final = await service.run(broadcast.id)
+        assert (final.sent, final.failed, final.status) == (3, 0, BroadcastStatus.DONE)
+        assert received(server, users, "Объявление") == {u.id: 1 for u in users}
+        assert await service.resend_failed(broadcast.id) == 0
+        with pytest.raises(NotFoundError):
+            await service.resend_failed(999_999)
 
 
 async def test_a_retry_resumes_at_the_part_that_failed(db: Database) -> None:
@@ -308,7 +364,7 @@ async def test_a_retry_resumes_at_the_part_that_failed(db: Database) -> None:
             gaps = [b.at - a.at for a, b in itertools.pairwise(messages)]
             assert min(gaps) >= 1 / SPEED
         rows = await deliveries(db, broadcast.id)
-        assert rows[users[1].id].attempts == 2
+        assert rows[users[1].id].attempts == 1  # the retry policy resent the photo only
         assert server.stats.rate_limited_chat == 0
 
 

@@ -15,7 +15,7 @@ from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 from bot.services.delivery import Lane, RateLimiter, RecipientBlockedError, send_lane, sending_in
-from bot.telegram import TelegramNotifier, ThrottleMiddleware
+from bot.telegram import RetryMiddleware, TelegramNotifier, ThrottleMiddleware
 from tests.mocked_bot import MockedBot
 
 
@@ -64,14 +64,16 @@ class FlakyBot(MockedBot):
 async def test_429_is_waited_out_and_retried() -> None:
     bot = FlakyBot(fail=2)
     limiter = RateLimiter(per_second=1000, chat_interval=0.0)
-    bot.session.middleware(ThrottleMiddleware(limiter, max_retries=3))
+    bot.session.middleware(RetryMiddleware(budget=5))
+    bot.session.middleware(ThrottleMiddleware(limiter))
     await bot.send_message(5, "привет")
     assert [c.text for c in bot.calls] == ["привет"]
 
 
-async def test_429_beyond_retries_propagates() -> None:
+async def test_429_beyond_the_budget_propagates() -> None:
     bot = FlakyBot(fail=10)
-    bot.session.middleware(ThrottleMiddleware(RateLimiter(1000, 0.0), max_retries=1))
+    bot.session.middleware(RetryMiddleware(budget=0))
+    bot.session.middleware(ThrottleMiddleware(RateLimiter(1000, 0.0)))
     with pytest.raises(TelegramRetryAfter):
         await bot.send_message(5, "привет")
 

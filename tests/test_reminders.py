@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -21,16 +22,20 @@ MSK = "Europe/Moscow"
 
 @dataclass
 class RecordingNotifier:
+    """Records (chat, message text, item) per notice, and each message's items."""
+
     sent: list[tuple[int, str, int]] = field(default_factory=list)
+    messages: list[tuple[int, str, list[tuple[int, str]]]] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
     failing: set[int] = field(default_factory=set)
 
-    async def send_reminder(self, chat_id: int, text: str, item_id: int) -> None:
+    async def send_notices(self, chat_id: int, text: str, items: Sequence[tuple[int, str]]) -> None:
         if chat_id in self.blocked:
             raise RecipientBlockedError("403")
         if chat_id in self.failing:
             raise DeliveryError("500")
-        self.sent.append((chat_id, text, item_id))
+        self.messages.append((chat_id, text, list(items)))
+        self.sent.extend((chat_id, text, item_id) for item_id, _ in items)
 
 
 def moment(text: str) -> datetime:
@@ -207,8 +212,11 @@ async def test_done_item_gets_no_more_notices_and_snooze_returns_next_day(
     assert overdue
     item_id = overdue[0][1]
     async with world.session() as repo:
-        assert await snooze(repo, user, item_id, moment("2026-04-01T12:00+03:00"))
-        assert not await snooze(repo, user, 999999, moment("2026-04-01T12:00+03:00"))
+        at = moment("2026-04-01T12:00+03:00")
+        assert await snooze(repo, user, item_id, at, "message:7") is True
+        # the same reminder's button pressed again, a minute later: nothing more is recorded
+        assert await snooze(repo, user, item_id, at + timedelta(minutes=1), "message:7") is False
+        assert await snooze(repo, user, 999999, at, "message:7") is None
     notifier.sent.clear()
     await service.scan(moment("2026-04-01T18:00+03:00"))
     assert notifier.sent == []

@@ -18,13 +18,18 @@ Rules (from the issue "durable broadcasts at Telegram's limit"):
 - Limits: every send waits for a :class:`~bot.services.delivery.RateLimiter` slot in the
   ``BROADCAST`` lane (the request middleware takes it), so replies and reminders go first and
   all broadcasts running at once share one budget: ≈30 messages/s in all, 1/s per chat.
-- 429: the request middleware pauses every send for ``retry_after`` and repeats the request; a
-  429 that outlives its retries reaches the service as ``RetryAfterError``, which pauses the
-  limiter again and retries the recipient without counting an attempt.
-  403: the recipient is ``blocked`` and the user is made inactive (``users.active = False``, as
-  the reminder service does). Anything else is retried ``max_attempts`` times in all with
-  exponential backoff, then that recipient is ``failed``; a 400 Bad Request (``retryable`` False)
-  fails at once, since repeating it cannot help.
+- Errors. Every request goes through the bot's one retry policy first
+  (:class:`bot.telegram.RetryMiddleware`: network errors, 5xx, 429 with ``retry_after``, within
+  a bounded time). What outlives it is handled per recipient: a 403 makes the recipient
+  ``blocked`` and the user inactive (:func:`bot.services.delivery.mark_blocked`, the rule the
+  reminders follow too); a 400 Bad Request (``retryable`` False, or an unexpected exception)
+  makes it ``failed`` at once, since repeating it cannot help; a transient failure (network,
+  5xx, a 429 the policy gave up on) is not final: the recipient goes back to ``pending``
+  after a pause (``backoff``, doubling with each transient failure in a row, at most
+  ``MAX_PAUSE``) and is taken again later in the run, or when the broadcast resumes. (When
+  some parts of a multi-message broadcast already reached that recipient, the rest is retried
+  in place instead, so no part arrives twice.) The officer's «Отправить повторно»
+  (:meth:`BroadcastService.resend_failed`) puts ``failed`` recipients back in the queue.
 - A stop (:meth:`BroadcastService.stop`, the officer's «Остановить») makes the broadcast
   ``stopped``: the sends in flight finish, pending recipients stay pending and are sent only
   after an explicit :meth:`BroadcastService.launch`. At start-up the bot resumes every
@@ -56,6 +61,7 @@ from bot.services.delivery import (
     RateLimiter,
     RecipientBlockedError,
     RetryAfterError,
+    mark_blocked,
     send_lane,
 )
 from bot.services.errors import InputError, NotFoundError
@@ -71,6 +77,13 @@ log = structlog.get_logger(__name__)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MAX_PARTS = 10
+#: The longest pause (s) before a recipient whose send failed transiently is put back in the
+#: queue: the pauses double with each transient failure in a row of a run, up to this.
+MAX_PAUSE = 60.0
+
+
+class DuplicateDraftError(Exception):
+    """A broadcast was already created from this draft (its idempotency key is taken)."""
 
 
 class PartKind(StrEnum):
@@ -321,7 +334,7 @@ class _Writer:
             await broadcasts.finish([op.result for op in ops if op.result is not None])
             for op in ops:
                 if op.blocked_user is not None:
-                    await repo.users.set_active(op.blocked_user, False)
+                    await mark_blocked(repo, op.blocked_user)
             wanted: dict[int, list[_Op]] = {}
             for op in ops:
                 if op.claim:
@@ -356,6 +369,7 @@ class _Run:
         self.finished = asyncio.Event()  # ``final`` is set
         self.final: BroadcastProgress | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.transient_streak = 0  # transient failures in a row, for the requeue pause
         self._wakeup = asyncio.Event()
         self._marks: deque[tuple[float, int]] = deque([(time.monotonic(), self.processed)])
 
@@ -420,8 +434,9 @@ class BroadcastService:
 
     ``db``: the database; ``transport``: sends the messages; ``limiter``: the bot's one
     :class:`RateLimiter` (the service pauses it on a 429 and sizes its workers by it);
-    ``clock``: aware UTC now, for the timestamps. ``max_attempts`` tries per recipient for
-    errors other than 403/429, ``backoff`` seconds before the second try (doubling);
+    ``clock``: aware UTC now, for the timestamps. ``backoff``: seconds before a recipient
+    whose send failed transiently is put back in the queue (doubling with each transient
+    failure in a row, at most ``MAX_PAUSE``);
     ``progress_interval`` seconds between progress snapshots; ``latency``: the expected time
     of one Bot API request, which with the limits sizes the pool of workers
     (:meth:`concurrency_for`) unless ``concurrency`` fixes it; ``linger``: how long the queue
@@ -436,7 +451,6 @@ class BroadcastService:
         limiter: RateLimiter,
         clock: Callable[[], datetime] = utcnow,
         *,
-        max_attempts: int = 3,
         backoff: float = 1.0,
         progress_interval: float = 2.0,
         latency: float = 0.25,
@@ -448,7 +462,6 @@ class BroadcastService:
         self.transport = transport
         self.limiter = limiter
         self.clock = clock
-        self.max_attempts = max_attempts
         self.backoff = backoff
         self.progress_interval = progress_interval
         self.latency = latency
@@ -457,6 +470,7 @@ class BroadcastService:
         self.linger = linger
         self._writer = _Writer(db, linger=linger)
         self._runs: dict[int, _Run] = {}
+        self._closing = False
 
     # ------------------------------------------------------------------ creating
 
@@ -468,15 +482,20 @@ class BroadcastService:
         user_ids: Iterable[int],
         audience: Mapping[str, Any] | None = None,
         rsvp: bool = False,
+        draft_key: str | None = None,
     ) -> Broadcast:
         """Store a draft broadcast of ``parts`` to those of ``user_ids`` it can reach (active
         users with a Telegram id; the others are left out), every recipient ``pending``.
 
         ``audience`` describes the recipients for display (e.g. ``{"role": "reservist",
-        "label": "Все резервисты"}``). Returns the broadcast; ``total`` is the recipient count.
+        "label": "Все резервисты"}``). ``draft_key`` is the idempotency key of the officer's
+        draft (unique, see :meth:`BroadcastRepo.create`). Returns the broadcast; ``total`` is
+        the recipient count.
 
         Raises:
             InputError: the content is not acceptable (:func:`validate_parts`).
+            DuplicateDraftError: a broadcast was already created with ``draft_key`` (a second
+                press of «Отправить», here or in another process); nothing is stored.
         """
         validate_parts(parts)
         async with self.db.session() as repo:
@@ -487,7 +506,10 @@ class BroadcastService:
                 audience=dict(audience or {}),
                 rsvp=rsvp,
                 at=self.clock(),
+                draft_key=draft_key,
             )
+            if broadcast is None:
+                raise DuplicateDraftError(draft_key)
             recipients = await broadcasts.recipients_of(user_ids)
             await broadcasts.add_recipients(broadcast.id, recipients)
             stored = await broadcasts.get(broadcast.id)
@@ -533,6 +555,29 @@ class BroadcastService:
                 broadcast_id, chat_id, message_id
             )
 
+    async def by_draft_key(self, draft_key: str) -> Broadcast | None:
+        """The broadcast created from the draft with this idempotency key, or None."""
+        async with self.db.session() as repo:
+            return await BroadcastRepo(repo.session).by_draft_key(draft_key)
+
+    async def resend_failed(self, broadcast_id: int) -> int:
+        """The officer's «Отправить повторно»: put the ``failed`` recipients of a ``done`` or
+        ``running`` broadcast back in the queue and make it ``running`` (then :meth:`run` sends
+        them). Returns how many; 0 when none failed (a second press) or the broadcast is a
+        draft or stopped (resume it instead).
+
+        Raises:
+            NotFoundError: no such broadcast.
+        """
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            if await broadcasts.status(broadcast_id) is None:
+                raise NotFoundError(broadcast_id)
+            count = await broadcasts.requeue_failed(broadcast_id)
+        if count:
+            log.info("broadcast resend queued", broadcast_id=broadcast_id, recipients=count)
+        return count
+
     # ------------------------------------------------------------------ running
 
     def concurrency_for(self, parts: int) -> int:
@@ -563,16 +608,20 @@ class BroadcastService:
         resume a stopped one). Deliveries left ``sending`` by a process that died are sent
         again. ``on_progress`` gets a snapshot every ``progress_interval`` s and a final one;
         its errors are logged and ignored. If the broadcast is already running in this
-        process, waits for that run. Returns the final snapshot.
+        process, waits for that run first, then sends whatever it left pending (recipients
+        queued again while it ended). After :meth:`shutdown` nothing is sent. Returns the final
+        snapshot.
 
         Raises:
             NotFoundError: no such broadcast.
         """
         current = self._runs.get(broadcast_id)
-        if current is not None:
+        while current is not None:
             await current.finished.wait()
             assert current.final is not None
-            return current.final
+            if self._closing:
+                return current.final
+            current = self._runs.get(broadcast_id)
         async with self.db.session() as repo:
             broadcasts = BroadcastRepo(repo.session)
             broadcast = await broadcasts.get(broadcast_id)
@@ -588,7 +637,7 @@ class BroadcastService:
                 released = await broadcasts.release_in_flight(broadcast_id)
             counts = await broadcasts.counts(broadcast_id)
         run = _Run(broadcast, parts_of(broadcast), counts)
-        if broadcast.status != BroadcastStatus.RUNNING:
+        if broadcast.status != BroadcastStatus.RUNNING or self._closing:
             run.status = broadcast.status
             run.final = run.snapshot(final=True)
             return run.final
@@ -640,12 +689,7 @@ class BroadcastService:
             counts = await broadcasts.counts(run.id)
             left = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]
             if left == 0:
-                await broadcasts.set_status(
-                    run.id,
-                    BroadcastStatus.DONE,
-                    only_from=[BroadcastStatus.RUNNING, BroadcastStatus.STOPPED],
-                    finished_at=self.clock(),
-                )
+                await broadcasts.finish_if_settled(run.id, self.clock())
             run.status = await broadcasts.status(run.id) or run.status
         run.sent = counts[DeliveryState.SENT]
         run.blocked = counts[DeliveryState.BLOCKED]
@@ -676,14 +720,13 @@ class BroadcastService:
     async def _deliver(self, run: _Run, delivery: ClaimedDelivery) -> DeliveryResult:
         """Send every part to one recipient; never raises (but for cancellation).
 
-        Retries resume at the part that failed, so a recipient does not get a part twice
-        because a later one failed.
+        403 -> ``blocked``; a 400 or an unexpected exception -> ``failed``; a transient failure
+        -> back to ``pending`` after a pause (see the module doc), unless some parts already
+        went out: then the rest is retried in place, so nobody gets a part twice.
         """
         last = len(run.parts) - 1
         done_parts = 0
         tries = 0
-        throttled = 0
-        error: str | None = None
         while True:
             tries += 1
             try:
@@ -697,19 +740,11 @@ class BroadcastService:
                     "recipient blocked the bot", broadcast_id=run.id, user_id=delivery.user_id
                 )
                 return DeliveryResult(delivery.id, DeliveryState.BLOCKED, tries, str(exc))
-            except RetryAfterError as exc:
-                self.limiter.pause(exc.seconds)
-                tries -= 1  # not the recipient's fault: no attempt used up
-                throttled += 1
-                error = str(exc)
-                if throttled > 10 * self.max_attempts:
-                    return DeliveryResult(delivery.id, DeliveryState.FAILED, tries, error)
-                if done_parts == 0 and not run.active:
-                    return DeliveryResult(delivery.id, DeliveryState.PENDING, tries, error)
-                continue
             except DeliveryError as exc:
                 error = str(exc) or type(exc).__name__
-                if not exc.retryable or tries >= self.max_attempts:
+                if isinstance(exc, RetryAfterError):
+                    self.limiter.pause(exc.seconds)
+                elif not exc.retryable:
                     log.warning(
                         "broadcast delivery failed",
                         broadcast_id=run.id,
@@ -722,14 +757,22 @@ class BroadcastService:
             except Exception as exc:
                 log.exception("broadcast send raised", broadcast_id=run.id)
                 error = f"{type(exc).__name__}: {exc}"
-                if tries >= self.max_attempts:
-                    return DeliveryResult(delivery.id, DeliveryState.FAILED, tries, error)
+                return DeliveryResult(delivery.id, DeliveryState.FAILED, tries, error)
             else:
+                run.transient_streak = 0
                 return DeliveryResult(delivery.id, DeliveryState.SENT, tries, None, self.clock())
-            if done_parts == 0 and not run.active:  # stopped: not sent, back to the queue
-                return DeliveryResult(delivery.id, DeliveryState.PENDING, tries, error)
-            await run.pause(self.backoff * 2 ** (tries - 1))
-            if done_parts == 0 and not run.active:
+            # a transient failure that outlived the transport's retry policy
+            run.transient_streak += 1
+            pause = min(MAX_PAUSE, self.backoff * 2 ** min(run.transient_streak - 1, 16))
+            log.warning(
+                "broadcast delivery deferred",
+                broadcast_id=run.id,
+                user_id=delivery.user_id,
+                error=error,
+                pause=pause,
+            )
+            await run.pause(pause)
+            if done_parts == 0 or not run.active:
                 return DeliveryResult(delivery.id, DeliveryState.PENDING, tries, error)
 
     async def _report(self, run: _Run, on_progress: ProgressCallback | None) -> None:
@@ -791,6 +834,7 @@ class BroadcastService:
         """Let the sends in flight finish and record them, take no new recipients; after
         ``grace`` s cancel what is left. Running broadcasts stay ``running`` in the database
         and are resumed at the next start."""
+        self._closing = True
         runs = list(self._runs.values())
         for run in runs:
             run.halt()
@@ -888,11 +932,13 @@ async def _emit(callback: ProgressCallback, snapshot: BroadcastProgress) -> None
 
 
 __all__ = [
+    "MAX_PAUSE",
     "BroadcastProgress",
     "BroadcastResults",
     "BroadcastService",
     "BroadcastTransport",
     "ContentPart",
+    "DuplicateDraftError",
     "PartKind",
     "ProgressCallback",
     "ProgressFactory",

@@ -3,9 +3,12 @@
 Limits (Bot API FAQ, "My bot is hitting limits"): about 30 messages per second per bot in all,
 and about one message per second to the same chat. :class:`RateLimiter` spaces sends to keep
 under both; a 429 answer's ``retry_after`` pauses every send (:meth:`RateLimiter.pause`).
-The transport raises :class:`RecipientBlockedError` for a 403 (the user blocked the bot),
-:class:`RetryAfterError` for a 429 that outlived the request middleware's own retries and
-:class:`DeliveryError` for anything else that did not go through.
+Retries are one policy for every Bot API call, applied by the transport (the aiogram one is
+:class:`bot.telegram.RetryMiddleware`); what reaches a service has outlived it and is one of:
+:class:`RecipientBlockedError` for a 403 (the user blocked the bot: :func:`mark_blocked` is the
+one rule for that), :class:`RetryAfterError` for a 429, and :class:`DeliveryError` for anything
+else, ``retryable`` when the failure was transient (network, 5xx) and the same message may be
+sent again later, not when Telegram refused the request itself (400).
 
 Lanes. Every send waits in one of three lanes (:class:`Lane`), chosen by the context variable
 :data:`send_lane` that bulk senders set (:func:`sending_in`): replies to users
@@ -20,18 +23,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
+from storage.repo import Repo
+
 
 class DeliveryError(Exception):
-    """A message could not be delivered (after the transport's own retries).
+    """A message could not be delivered (after the transport's retry policy).
 
-    ``retryable`` is False when sending the same request again cannot help (Telegram answered
-    400 Bad Request: chat not found, malformed text, a wrong file_id...).
+    ``retryable`` is True for a transient failure (network, timeout, 5xx: the same message may
+    go through later) and False when sending the same request again cannot help (Telegram
+    answered 400 Bad Request: chat not found, malformed text, a wrong file_id...).
     """
 
     def __init__(self, message: str = "", *, retryable: bool = True) -> None:
@@ -56,16 +62,29 @@ class RetryAfterError(DeliveryError):
 
 
 class Notifier(Protocol):
-    """Sends a reminder about a plan item to a chat, with buttons to act on it."""
+    """Sends reminders about plan items to a chat, with buttons to act on them."""
 
-    async def send_reminder(self, chat_id: int, text: str, item_id: int) -> None:
-        """Send ``text`` (HTML) to ``chat_id`` with «Отметить выполненным» / «Напомнить позже».
+    async def send_notices(
+        self, chat_id: int, text: str, items: Sequence[tuple[int, str]]
+    ) -> None:
+        """Send ``text`` (HTML) to ``chat_id`` as one message with buttons for ``items``
+        ((plan item id, title), in the order the text numbers them): «Отметить выполненным» /
+        «Напомнить позже» for each.
 
         Raises:
             RecipientBlockedError: the user blocked the bot (403).
-            DeliveryError: any other failure.
+            DeliveryError: any other failure (``retryable`` when transient).
         """
         ...
+
+
+async def mark_blocked(repo: Repo, user_id: int) -> None:
+    """The one rule for a 403 ("bot was blocked by the user", or a deleted account): the user
+    becomes inactive (no reminders, digests or broadcasts; unblocking and writing to the bot
+    reactivates them) and their pending reminders are skipped. Runs in ``repo``'s transaction.
+    """
+    await repo.users.set_active(user_id, False)
+    await repo.notices.skip_for_user(user_id)
 
 
 class Lane(IntEnum):

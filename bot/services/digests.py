@@ -7,7 +7,11 @@
   per ISO week (local), only when there is someone to name.
 
 Each digest is recorded in ``digest_log`` before it is sent (once per user, kind, occasion) and
-the record is dropped again if delivery fails, so the next scan retries it.
+the record is dropped again if delivery fails (after the transport's retry policy), so the next
+scan retries it; a 403 follows the one rule (:func:`bot.services.delivery.mark_blocked`).
+Digests go through the same transport path as reminders (the reminders' lane of the shared rate
+limiter, the bot's retry policy); they are few (one per person and day at most), so they are
+sent one after another.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import structlog
 
 from bot import texts
 from bot.services.clock import in_quiet_hours, local_today, zone_of
-from bot.services.delivery import DeliveryError, RecipientBlockedError
+from bot.services.delivery import DeliveryError, RecipientBlockedError, mark_blocked
 from bot.services.mentoring import MentoringService
 from bot.services.reminders import ReminderRules
 from storage.db import Database
@@ -169,7 +173,7 @@ class DigestService:
             await send()
         except RecipientBlockedError:
             async with self.db.session() as repo:
-                await repo.users.set_active(user.id, False)
+                await mark_blocked(repo, user.id)
             report.failed += 1
             return
         except DeliveryError as exc:

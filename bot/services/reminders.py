@@ -2,8 +2,17 @@
 
 Rules are computed from the database on every scan, not kept as one job per reminder, so they
 survive restarts and follow plan changes. Each notice is recorded once per
-(user, item, kind, occasion) before it is sent, so it goes out at most once, and one that fell
-due while the bot was down goes out after it starts again.
+(user, item, kind, occasion) as ``pending``, and marked ``sent`` only after Telegram accepted
+the message that carried it: a notice whose message failed (an outage, a 502 that outlived the
+retry policy) stays pending and goes out at the next scan, and one that fell due while the bot
+was down goes out after it starts again. (A crash between Telegram's answer and the record
+would send that message again: at least once, never lost.)
+
+Delivery: the notices due for one user in one scan go as one message listing them, with a row
+of buttons per item (:func:`gather_notices`; split when over 4096 characters or
+``NOTICES_PER_MESSAGE``). Users are served concurrently (``concurrency``), so the scan runs at
+the shared budget of about 30 messages/s of the bot's rate limiter, in the reminders' lane:
+after replies, before broadcasts.
 
 Notices (defaults from the settings):
 - ``window``: an activity's window opens in ``days_before`` days (7 and 1); only the latest
@@ -16,6 +25,7 @@ Nothing is sent in the user's quiet hours (21:00-09:00 local by default): notice
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,7 +35,7 @@ import structlog
 
 from bot import texts
 from bot.services.clock import in_quiet_hours, local_today, zone_of
-from bot.services.delivery import DeliveryError, Notifier, RecipientBlockedError
+from bot.services.delivery import DeliveryError, Notifier, RecipientBlockedError, mark_blocked
 from storage.db import Database
 from storage.models import ItemStatus, PlanItem, User
 from storage.repo import NoticeRow, Repo
@@ -33,6 +43,10 @@ from storage.repo import NoticeRow, Repo
 log = structlog.get_logger(__name__)
 
 SNOOZE = timedelta(days=1)
+#: Bot API limit of a message text (characters): a gathered reminder is split to keep within it.
+TEXT_LIMIT = 4096
+#: At most this many notices in one gathered message (two buttons each).
+NOTICES_PER_MESSAGE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +72,13 @@ class Candidate:
 
 @dataclass(slots=True)
 class ScanReport:
-    """What one scan did. ``planned`` lists (user, item title, kind) for a dry run."""
+    """What one scan did, in notices (``messages``: how many messages carried the ``sent``
+    ones). ``failed`` notices stay pending for the next scan. ``planned`` lists (user, item
+    title, kind) for a dry run."""
 
     recorded: int = 0
     sent: int = 0
+    messages: int = 0
     deferred: int = 0
     skipped: int = 0
     blocked: int = 0
@@ -134,7 +151,13 @@ class _Owner:
 
 
 class ReminderService:
-    """Scans plans for owed notices, records them, and sends what may be sent now."""
+    """Scans plans for owed notices, records them, and sends what may be sent now.
+
+    ``concurrency``: how many users' messages are in flight at once. The rate itself is kept by
+    the transport (the bot's shared :class:`~bot.services.delivery.RateLimiter`, reminders'
+    lane); the workers only have to keep it fed: at 30 messages/s and a round trip of about
+    0.25 s, 8 would do, and 16 leave room for slower answers.
+    """
 
     def __init__(
         self,
@@ -142,11 +165,14 @@ class ReminderService:
         rules: ReminderRules,
         notifier: Notifier | None,
         clock: Callable[[], datetime],
+        *,
+        concurrency: int = 16,
     ) -> None:
         self.db = db
         self.rules = rules
         self.notifier = notifier
         self.clock = clock
+        self.concurrency = max(1, concurrency)
 
     async def scan(self, now: datetime | None = None, *, dry_run: bool = False) -> ScanReport:
         """Record the notices owed at ``now`` (default: the clock) and send the pending ones.
@@ -199,9 +225,10 @@ class ReminderService:
         async with self.db.session() as repo:
             pending = await repo.notices.pending(now)
         superseded = _superseded_window_notices(pending)
+        stale_ids: list[int] = []
+        due: dict[int, list[NoticeRow]] = {}
         for row in pending:
             user, item, notice = row.user, row.item, row.notice
-            zone = zone_of(user.timezone, self.rules.default_timezone)
             stale = (
                 notice.id in superseded
                 or item.status != ItemStatus.PLANNED
@@ -211,34 +238,116 @@ class ReminderService:
                 or user.telegram_id is None
             )
             if stale:
-                async with self.db.session() as repo:
-                    await repo.notices.set_status(notice.id, "skipped")
-                report.skipped += 1
+                stale_ids.append(notice.id)
                 continue
-            if in_quiet_hours(now, zone, self.rules.quiet_start, self.rules.quiet_end):
+            zone = zone_of(user.timezone, self.rules.default_timezone)
+            if self.notifier is None or in_quiet_hours(
+                now, zone, self.rules.quiet_start, self.rules.quiet_end
+            ):
                 report.deferred += 1
                 continue
-            if self.notifier is None:
-                report.deferred += 1
-                continue
-            assert user.telegram_id is not None
-            text = render(notice.kind, item, local_today(now, zone))
-            try:
-                await self.notifier.send_reminder(user.telegram_id, text, item.id)
-            except RecipientBlockedError:
-                async with self.db.session() as repo:
-                    await repo.users.set_active(user.id, False)
-                    await repo.notices.skip_for_user(user.id)
-                report.blocked += 1
-                log.info("user blocked the bot", user_id=user.id)
-                continue
-            except DeliveryError as exc:
-                report.failed += 1
-                log.warning("reminder not delivered", notice_id=notice.id, error=str(exc))
-                continue
+            due.setdefault(user.id, []).append(row)
+        if stale_ids:
             async with self.db.session() as repo:
-                await repo.notices.set_status(notice.id, "sent", now)
-            report.sent += 1
+                await repo.notices.set_status_many(stale_ids, "skipped")
+            report.skipped += len(stale_ids)
+        if not due or self.notifier is None:
+            return
+        gate = asyncio.Semaphore(self.concurrency)
+        await asyncio.gather(
+            *(self._deliver_to(rows, now, report, gate, self.notifier) for rows in due.values())
+        )
+
+    async def _deliver_to(
+        self,
+        rows: Sequence[NoticeRow],
+        now: datetime,
+        report: ScanReport,
+        gate: asyncio.Semaphore,
+        notifier: Notifier,
+    ) -> None:
+        """Send one user's due notices, gathered into as few messages as :func:`gather_notices`
+        allows, and record each message's notices as sent once Telegram accepted it."""
+        user = rows[0].user
+        assert user.telegram_id is not None
+        today = local_today(now, zone_of(user.timezone, self.rules.default_timezone))
+        messages = gather_notices(rows, today)
+        async with gate:
+            for index, message in enumerate(messages):
+                ids = [row.notice.id for row in message.rows]
+                try:
+                    await notifier.send_notices(user.telegram_id, message.text, message.items)
+                except RecipientBlockedError:
+                    async with self.db.session() as repo:
+                        await mark_blocked(repo, user.id)
+                    report.blocked += 1
+                    log.info("user blocked the bot", user_id=user.id)
+                    return
+                except DeliveryError as exc:
+                    # left pending: the next scan sends them again
+                    report.failed += sum(len(m.rows) for m in messages[index:])
+                    log.warning(
+                        "reminders not delivered", user_id=user.id, notices=ids, error=str(exc)
+                    )
+                    return
+                async with self.db.session() as repo:
+                    await repo.notices.set_status_many(ids, "sent", now)
+                report.sent += len(ids)
+                report.messages += 1
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeMessage:
+    """One reminder message: the notices it carries, its text and its buttons' items."""
+
+    rows: list[NoticeRow]
+    text: str
+    items: list[tuple[int, str]]
+
+
+def gather_notices(
+    rows: Sequence[NoticeRow],
+    today: date,
+    *,
+    limit: int = TEXT_LIMIT,
+    per_message: int = NOTICES_PER_MESSAGE,
+) -> list[NoticeMessage]:
+    """One user's due notices as messages: a single notice as its own text, several as one
+    numbered list under a heading, split so that no message is over ``limit`` characters (the
+    Bot API's 4096 for a text message) or carries more than ``per_message`` notices (two
+    buttons each, far within an inline keyboard's size).
+    """
+    rendered = [(row, render(row.notice.kind, row.item, today)) for row in rows]
+    if len(rendered) == 1:
+        row, text = rendered[0]
+        return [NoticeMessage([row], text, [(row.item.id, row.item.title)])]
+    chunks: list[list[tuple[NoticeRow, str]]] = [[]]
+    size = 0
+    for row, text in rendered:
+        chunk = chunks[-1]
+        line = len(texts.notice_numbered(len(chunk) + 1, text)) + 2
+        head = len(texts.notices_digest(per_message))
+        if chunk and (len(chunk) >= per_message or head + size + line > limit):
+            chunks.append([])
+            chunk, size = chunks[-1], 0
+            line = len(texts.notice_numbered(1, text)) + 2
+        chunk.append((row, text))
+        size += line
+    messages = []
+    for chunk in chunks:
+        if len(chunk) == 1:
+            row, text = chunk[0]
+            messages.append(NoticeMessage([row], text, [(row.item.id, row.item.title)]))
+            continue
+        body = "\n\n".join(texts.notice_numbered(n, text) for n, (_, text) in enumerate(chunk, 1))
+        messages.append(
+            NoticeMessage(
+                [row for row, _ in chunk],
+                f"{texts.notices_digest(len(chunk))}\n\n{body}",
+                [(row.item.id, row.item.title) for row, _ in chunk],
+            )
+        )
+    return messages
 
 
 def _superseded_window_notices(pending: Sequence[NoticeRow]) -> set[int]:
@@ -270,20 +379,25 @@ def _window_days(occasion: str) -> int:
         return 0
 
 
-async def snooze(repo: Repo, user: User, item_id: int, now: datetime) -> bool:
+async def snooze(
+    repo: Repo, user: User, item_id: int, now: datetime, occasion: str
+) -> bool | None:
     """Ask for the reminder about ``item_id`` again in a day (``SNOOZE``) after ``now``.
 
-    Returns False when the item is not the user's or is no longer planned (nothing recorded).
+    ``occasion`` names the reminder whose «Напомнить позже» was pressed (e.g. its message id):
+    pressing the same button again, however soon, records nothing more.
+
+    Returns True when the snooze was recorded, False when this reminder was already snoozed,
+    None when the item is not the user's or is no longer planned (nothing recorded).
     """
     item = await repo.plans.item_of_user(item_id, user.id)
     if item is None or item.status != ItemStatus.PLANNED:
-        return False
+        return None
     data: dict[str, Any] = {
         "user_id": user.id,
         "item_id": item.id,
         "kind": "snoozed",
-        "occasion": now.isoformat(timespec="seconds"),
+        "occasion": occasion,
         "not_before": now + SNOOZE,
     }
-    await repo.notices.record([data])
-    return True
+    return await repo.notices.record([data]) == 1

@@ -499,7 +499,25 @@ def notice_snoozed(title: str) -> str:
     return f"🔔 Напоминание: пункт плана «{esc(title)}» ещё не отмечен выполненным."
 
 
+def notices_digest(count: int) -> str:
+    """The first line of one message that gathers several reminders for the same user."""
+    return f"🔔 <b>Напоминания по плану ({count})</b>"
+
+
+def notice_numbered(number: int, notice: str) -> str:
+    """One reminder inside a gathered message, numbered like its buttons."""
+    return f"{number}. {notice}"
+
+
+def btn_notice_done(number: int, title: str) -> str:
+    """The «mark done» button of the ``number``-th reminder of a gathered message."""
+    return f"✅ {number}. {title}"
+
+
+BTN_NOTICE_LATER = "Позже"
 SNOOZED = "Хорошо, напомню завтра."
+STEP_PASSED = "Этот шаг уже пройден."
+SNOOZED_ALREADY = "Уже отложено: напомню завтра."
 
 # --- mentoring: assignments (officers) ------------------------------------------------------
 PICK_RESERVIST = (

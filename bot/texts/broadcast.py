@@ -21,6 +21,22 @@ RSVP_WORDS = {"yes": RSVP_YES, "no": RSVP_NO}
 BTN_STOP = "Остановить"
 BTN_RESUME = "Продолжить"
 
+
+def btn_resend(broadcast_id: int) -> str:
+    """The /broadcasts button that queues a broadcast's failed recipients again."""
+    return f"Отправить повторно №{broadcast_id}"
+
+
+# --- the officer's presses (callback answers) -------------------------------------------------
+ALREADY_STARTED = "Рассылка уже запущена."
+RESEND_NOTHING = "Повторно отправлять некому: ошибок доставки нет."
+
+
+def resend_queued(count: int) -> str:
+    """«Отправить повторно» accepted: how many recipients are queued again."""
+    return f"Отправляю повторно: получателей — {count}."
+
+
 # --- RSVP answers (callback answers, shown as a toast) ----------------------------------------
 RSVP_GONE = "Эта рассылка больше не принимает ответы."
 
