@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("export", help="export the reserve to .xlsx (or .csv) for reports")
     exp.add_argument("--out", type=Path, required=True, help="file to write (.xlsx or .csv)")
+    cons = sub.add_parser(
+        "consents",
+        help="export the consent journal (152-ФЗ) as CSV",
+        description="One row per consent given: version of the text, given and withdrawn "
+        "(UTC), the user's internal id, and the name of people who did not withdraw it.",
+    )
+    cons.add_argument("--out", type=Path, required=True, help="CSV file to write")
+
     exp.add_argument("--municipality", help="only this municipality (default: the whole region)")
     exp.add_argument("--year", type=int, help="plan year (default: this year)")
     exp.add_argument("--csv", action="store_true", help="CSV of the reservists (also for .csv)")
@@ -118,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _people_import(settings, args.path, args.bot_username, args.out)
     if args.command == "export":
         as_csv = args.csv or args.out.suffix.casefold() == ".csv"
+    if args.command == "consents":
+        return _consents(settings, args.out)
         return _export(settings, args.out, args.municipality, args.year, as_csv=as_csv)
     return asyncio.run(_scan(settings, args.at, dry=args.dry_run))
 
@@ -381,5 +391,35 @@ async def _build_export(
                 now=now,
                 csv_format=as_csv,
             )
+    finally:
+        await db.dispose()
+
+
+def _consents(settings: Settings, out: Path) -> int:
+    """``consents --out FILE``: the consent journal as CSV (bot.services.people)."""
+    if not out.parent.is_dir():
+        print(f"error: no folder {out.parent}", file=sys.stderr)
+        return 1
+    content, rows = asyncio.run(_build_consents(settings))
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"exported {rows} consent record(s) to {out}")
+    return 0
+
+
+async def _build_consents(settings: Settings) -> tuple[bytes, int]:
+    from bot.services.people import consent_journal_csv  # noqa: PLC0415
+    from storage import migrate  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db.engine)
+        async with db.session() as repo:
+            rows = await repo.consents.journal()
+        return consent_journal_csv(rows), len(rows)
     finally:
         await db.dispose()

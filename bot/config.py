@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     reminder_scan_minutes: int = Field(default=5, ge=1, le=1440)
     reminder_days_before: Annotated[tuple[int, ...], NoDecode] = Field(default=(7, 1))
     due_soon_days: int = Field(default=3, ge=0, le=60)
+    # days an unfinished dialogue (a registration's answers) is kept before it is purged
+    pending_data_days: int = Field(default=7, ge=1, le=365)
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="console", pattern="^(console|json)$")
     clock_start: datetime | None = Field(

@@ -1,5 +1,13 @@
 """Structured logging (structlog over the standard library): one line per event, with the
-update or job it belongs to (``update_id=…`` / ``job=…``) bound from context variables."""
+update or job it belongs to (``update_id=…`` / ``job=…``) bound from context variables.
+
+Logs never carry personal data (152-ФЗ; issue 8): no SQL parameters or rows, names, comments,
+file ids or invite codes, at any level. The program logs ids and counts only; the libraries
+that would log statements with their parameters or result rows (SQLAlchemy's engine and pool,
+the aiosqlite and asyncpg drivers) are held at WARNING whatever LOG_LEVEL says, and the engine
+hides parameters from its error messages (``hide_parameters``, storage/db.py), which are what
+a WARNING or an ``exc_info`` traceback would show.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,21 @@ import logging
 import sys
 
 import structlog
+
+# Loggers that print SQL parameters, result rows or message contents below WARNING: SQLAlchemy
+# logs statements with their parameters at INFO and rows at DEBUG (``echo``), aiosqlite every
+# call with its arguments at DEBUG, asyncpg its notices at DEBUG/INFO,
+# aiogram's scenes the dialogue data at DEBUG.
+PERSONAL_DATA_LOGGERS = (
+    "sqlalchemy",
+    "sqlalchemy.engine",
+    "sqlalchemy.engine.Engine",
+    "sqlalchemy.pool",
+    "sqlalchemy.orm",
+    "aiosqlite",
+    "asyncpg",
+    "aiogram.scene",
+)
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
@@ -49,3 +72,5 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
     for noisy in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for talkative in PERSONAL_DATA_LOGGERS:
+        logging.getLogger(talkative).setLevel(max(logging.WARNING, root.level))

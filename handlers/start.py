@@ -7,10 +7,14 @@ questions: after the consent the stored profile is shown with «Всё верн�
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from contextvars import Context
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 
+import structlog
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -30,9 +34,14 @@ from handlers.callbacks import ConsentCb, DeleteCb
 from handlers.commands import clear_user_commands, set_user_commands
 from handlers.filters import REGISTERED
 from handlers.keyboards import consent_keyboard, delete_keyboard
+from handlers.notify import tell
 from handlers.states import Registration
+from storage.db import Database
 from storage.models import Role, User
 from storage.repo import Repo
+from storage.scrub import scrub_files
+
+log = structlog.get_logger(__name__)
 
 INVITE_TEXT = {
     InviteProblem.UNKNOWN: texts.INVITE_UNKNOWN,
@@ -305,12 +314,19 @@ async def show_help(message: Message, user: User) -> None:
     await message.answer(texts.HELP[user.role])
 
 
-async def show_me(message: Message, user: User, settings: Settings) -> None:
-    """/me: everything stored about the caller."""
+async def show_me(message: Message, user: User, repo: Repo, settings: Settings) -> None:
+    """/me: everything stored about the caller, with the version of the consent text they
+    accepted and when (from the consent journal)."""
+    zone = zone_of(user.timezone, settings.default_timezone)
     consent = None
-    if user.consent_at is not None:
-        local = user.consent_at.astimezone(zone_of(user.timezone, settings.default_timezone))
-        consent = f"версия {user.consent_version}, {local:%d.%m.%Y %H:%M}"
+    found = await PeopleService(repo).consent(user)
+    if found is not None:
+        version, accepted, published = found
+        consent = texts.consent_line(
+            version,
+            f"{published.astimezone(zone):%d.%m.%Y}",
+            f"{accepted.astimezone(zone):%d.%m.%Y %H:%M}",
+        )
     await message.answer(
         texts.profile(
             role=user.role,
@@ -337,19 +353,56 @@ async def delete_answer(
     repo: Repo,
     user: User,
     bot: Bot,
+    db: Database,
     state: FSMContext,
     clock: Callable[[], datetime],
+    after_commit: list[Callable[[], object]],
 ) -> None:
-    """Confirmation of /delete_me: anonymise or keep."""
-    await query.answer()
-    if query.message is None:
-        return
+    """Confirmation of /delete_me: erase the caller's personal data and withdraw the consent
+    (PeopleService.erase), or keep everything.
+
+    The erasure is written first; the first answer to Telegram commits it. The other sides of
+    the ended mentor pairs are told after that; once the update's last commit succeeded, the
+    database files are scrubbed of the deleted values (storage.scrub) in a task of its own."""
     if callback_data.answer != "yes":
-        await query.message.answer(texts.DELETE_KEPT)
+        await query.answer()
+        if query.message is not None:
+            await query.message.answer(texts.DELETE_KEPT)
         return
     chat_id = user.telegram_id
-    await PeopleService(repo).anonymise(user, clock())
     await state.clear()
-    await query.message.answer(texts.DELETED)
+    to_tell = await PeopleService(repo).erase(user, clock())
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(texts.DELETED)
+    for other in to_tell:
+        text = (
+            texts.PAIR_ENDED_MENTOR_DELETED
+            if other.role == Role.RESERVIST
+            else texts.PAIR_ENDED_MENTEE_DELETED
+        )
+        await tell(bot, repo, other, text)
     if chat_id is not None:
         await clear_user_commands(bot, chat_id)
+    after_commit.append(partial(_scrub_later, db))
+
+
+# scrubs of the database files running after a deletion (kept referenced until done)
+SCRUBS: set[asyncio.Task[None]] = set()
+
+
+def _scrub_later(db: Database) -> None:
+    # a fresh context: the scrub must not join the (finished) update's transaction
+    task = asyncio.create_task(_scrub(db), name="scrub-after-deletion", context=Context())
+    SCRUBS.add(task)
+    task.add_done_callback(SCRUBS.discard)
+
+
+async def _scrub(db: Database) -> None:
+    try:
+        if not await scrub_files(db.engine):
+            log.warning(
+                "write-ahead log still in use after a deletion; emptied at the next checkpoint"
+            )
+    except Exception:
+        log.exception("scrubbing the database files after a deletion failed")

@@ -1,4 +1,5 @@
-"""APScheduler jobs of the bot process: the reminder scan and the daily plan upkeep.
+"""APScheduler jobs of the bot process: the reminder scan, the daily plan upkeep and the hourly
+purge of unfinished dialogues.
 
 Jobs keep no state of their own: each run reads the database, so nothing is lost on restart.
 The first run of each is at start-up, which sends what fell due while the bot was down.
@@ -18,6 +19,7 @@ from bot.services.digests import DigestService
 from bot.services.plans import PlanService
 from bot.services.reminders import ReminderService
 from storage.db import Database
+from storage.fsm import purge_stale
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,18 @@ async def ensure_plans(db: Database, settings: Settings, now: datetime | None = 
     return created
 
 
+async def purge_dialogues(db: Database, settings: Settings, now: datetime | None = None) -> int:
+    """Delete dialogues left unfinished for PENDING_DATA_DAYS (what a registration that was
+    never completed typed: name, school, position; 152-ФЗ art. 5 part 7, kept no longer than
+    needed). ``now`` is real time (aware UTC; dialogue states are stamped with it). Returns
+    how many were deleted."""
+    now = now or utcnow()
+    purged = await purge_stale(db, now - timedelta(days=settings.pending_data_days))
+    if purged:
+        log.info("unfinished dialogues purged", count=purged)
+    return purged
+
+
 def create_scheduler(
     settings: Settings,
     db: Database,
@@ -80,6 +94,16 @@ def create_scheduler(
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
+    )
+    scheduler.add_job(
+        _logged("dialogues.purge", lambda: purge_dialogues(db, settings)),
+        "interval",
+        hours=1,
+        id="dialogues.purge",
+        name="dialogues.purge",
+        next_run_time=start + timedelta(seconds=2),
+        max_instances=1,
+        coalesce=True,
     )
     if digests is not None:
         scheduler.add_job(

@@ -2,13 +2,16 @@
 progress (registration, logging an item, a consultation) survives a restart of the bot.
 
 Each call is its own short transaction; keys are built by aiogram's ``DefaultKeyBuilder``
-(bot, chat, user, destiny).
+(bot, chat, user, destiny). Every write stamps ``updated_at``; :func:`purge_stale` deletes the
+dialogues left unfinished for PENDING_DATA_DAYS (a registration's name and school typed by
+someone who never finished: 152-ФЗ, art. 5 part 7, data kept no longer than needed).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -83,3 +86,12 @@ class DatabaseStorage(BaseStorage):
 
     async def close(self) -> None:
         """Nothing to close: the database belongs to the application."""
+
+
+async def purge_stale(db: Database, before: datetime) -> int:
+    """Delete every dialogue state (and its data) last changed before ``before`` (aware UTC):
+    an unfinished registration's answers, a half-typed log entry, a forgotten draft. Returns
+    how many were deleted. Runs in its own transaction (the scheduler's job)."""
+    async with db.session() as repo:
+        result = await repo.session.execute(delete(FsmState).where(FsmState.updated_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -399,9 +399,38 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ConsentText(Base):
+    """A published wording of the consent to the processing of personal data (152-ФЗ, art. 9),
+    by version; the text a user agreed to is the row of the version in their consent record."""
+
+    __tablename__ = "consent_texts"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentRecord(Base):
+    """The consent journal: a user's consent to a version of the text (``accepted_at``) and its
+    withdrawal by /delete_me (``withdrawn_at``). Keyed by the user's internal id only, so after
+    the deletion the row holds no personal data and still proves when consent was given and
+    withdrawn (152-ФЗ, art. 9 part 3: the operator proves the consent)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[str] = mapped_column(ForeignKey("consent_texts.version"))
+    accepted_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+
+
 class FsmState(Base):
     """A user's dialogue state (aiogram FSM) kept in the database, so a restart of the bot
-    does not drop a half-finished registration or log entry."""
+    does not drop a half-finished registration or log entry. ``updated_at`` is the last
+    change: a dialogue left unfinished for PENDING_DATA_DAYS is purged (storage.fsm)."""
 
     __tablename__ = "fsm_states"
 

@@ -22,7 +22,8 @@ municipality and plan statuses and are counted; they have no organisation any mo
    O: people in the reserve.
 3. ``mentor`` — mentor coverage (Khabarovsk 2.14 «Закрепление наставников за резервистами»).
    K: people in the reserve with an active mentor assignment (not ended) at the moment of the
-   report — assignments are not per year.
+   report — assignments are not per year — to a mentor who has not deleted their data
+   (152-ФЗ: a deleted mentor's pairs end).
    O: people in the reserve.
 4. ``appointed`` — appointment share (Khabarovsk Table 1, Track 2, indicator 3: «Доля
    претендентов, включенных в кадровый резерв …, назначены на должность руководителя или
@@ -85,7 +86,7 @@ class PersonFacts:
 
     ``stats`` counts the non-archived items of their plan of the year (zeros without a plan);
     ``consultations``: confirmed consultations held in the year; ``has_mentor``/``mentor``: an
-    active assignment and the mentor's name (None if unknown or deleted).
+    active assignment to a mentor who has not deleted their data, and the mentor's name.
     """
 
     user_id: int
@@ -272,7 +273,9 @@ class IndicatorService:
                 status=r.reserve_status,
                 cohort_year=r.cohort_year,
                 anonymised=r.anonymised_at is not None,
-                has_mentor=r.id in mentors,
+                # a mentor who deleted their data has no name; their pairs end on deletion,
+                # and one left by older data does not count as mentoring (indicator 3)
+                has_mentor=mentors.get(r.id) is not None,
                 mentor=mentors.get(r.id),
                 stats=stats.get(r.id, NO_STATS),
                 consultations=consultations.get(r.id, 0),

@@ -127,9 +127,11 @@ class MentoringService:
         return user
 
     async def current_mentor(self, reservist: User) -> User | None:
-        """The reservist's active mentor, or None."""
+        """The reservist's active mentor, or None (also when the mentor deleted their data:
+        their pairs end then, see PeopleService.erase; this guards pairs left by older data)."""
         assignment = await self.repo.mentoring.active_assignment(reservist.id)
-        return await self.repo.users.get(assignment.mentor_id) if assignment else None
+        mentor = await self.repo.users.get(assignment.mentor_id) if assignment else None
+        return mentor if mentor is not None and mentor.anonymised_at is None else None
 
     async def assign(
         self, officer: User, reservist_id: int, mentor_id: int, now: datetime

@@ -10,16 +10,45 @@ registering by it binds the Telegram user to that person instead of storing a ne
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from bot import texts
 from bot.services.plans import PlanService
 from storage.models import Invite, ReserveStatus, Role, User
-from storage.repo import Repo
+from storage.repo import ConsentRow, Repo
 
 CODE_BYTES = 9  # 12 URL-safe characters; Telegram allows up to 64 in a /start payload
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+
+def consent_journal_csv(rows: Sequence[ConsentRow]) -> bytes:
+    """The consent journal as CSV (UTF-8 with BOM, ``;``-separated, CRLF, as the reserve's
+    CSV export): version, given and withdrawn (ISO 8601 UTC), the user's internal id and the
+    name — empty for people who withdrew (deleted: 152-ФЗ art. 21 part 5) and for people with
+    no name. A name that a spreadsheet would take for a formula is prefixed with ``'``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(texts.CONSENTS_CSV_HEADER)
+    for row in rows:
+        name = "" if row.withdrawn_at is not None else (row.full_name or "")
+        if name.startswith(_FORMULA_START):
+            name = "'" + name
+        writer.writerow(
+            [
+                row.version,
+                row.accepted_at.isoformat(timespec="seconds"),
+                row.withdrawn_at.isoformat(timespec="seconds") if row.withdrawn_at else "",
+                "" if row.user_id is None else row.user_id,
+                name,
+            ]
+        )
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 class InviteProblem(StrEnum):
@@ -185,8 +214,10 @@ class PeopleService:
         Telegram user to its stored person: ``profile`` None keeps the pre-filled profile
         («Всё верно»), a given one replaces name, organisation and position («Исправить»; the
         municipality stays the person's). The invite is checked again under a lock (it may
-        have expired or been used while the user typed). A reservist gets the individual plan
-        of ``today``'s year (and of the next one in December).
+        have expired or been used while the user typed). The consent (``consent_version``,
+        given at ``consent_at``) is recorded in the consent journal (152-ФЗ, art. 9 part 3:
+        the operator proves the consent). A reservist gets the individual plan of ``today``'s
+        year (and of the next one in December).
 
         Raises:
             InviteError: the invite can no longer be used (or its person is registered).
@@ -229,12 +260,20 @@ class PeopleService:
                     cohort_year=today.year if invite.role == Role.RESERVIST else None,
                 )
             )
+        await self._journal_consent(user, consent_version, consent_at)
         if user.role == Role.RESERVIST:
             plans = PlanService(self.repo)
             await plans.ensure_plan(user, today.year, today)
             if today.month == 12:
                 await plans.ensure_plan(user, today.year + 1, today)
         return user
+
+    async def _journal_consent(self, user: User, version: str, at: datetime) -> None:
+        """Record the consent in the journal; the catalogue's current text is stored under its
+        version the first time it is agreed to (migration 0007 stored ``2026-11``)."""
+        if version == texts.CONSENT_VERSION:
+            await self.repo.consents.publish(version, texts.CONSENT, at)
+        await self.repo.consents.record(user.id, version, at)
 
     async def _bind(
         self,
@@ -271,20 +310,48 @@ class PeopleService:
         await self.repo.users.update(person, **values)
         return person
 
-    async def anonymise(self, user: User, now: datetime) -> None:
-        """Delete the user's personal data (152-ФЗ, art. 21) and keep what reports need.
+    async def consent(self, user: User) -> tuple[str, datetime, datetime] | None:
+        """The user's consent in force as (version, accepted at, the text's publication), aware
+        UTC; None when the journal has none (e.g. an officer of OFFICER_IDS)."""
+        found = await self.repo.consents.current(user.id)
+        if found is None:
+            return None
+        record, text = found
+        return record.version, record.accepted_at, text.published_at
 
-        Cleared: name, organisation, position, Telegram id, comments, evidence files and the
-        personal parts of the history. Kept without a name: role, municipality, plan items'
-        statuses and dates, so the department's indicators stay true.
+    async def erase(self, user: User, now: datetime) -> list[User]:
+        """Delete the user's personal data and withdraw their consent (/delete_me; 152-ФЗ,
+        art. 9 part 2 and art. 21 part 5: on withdrawal the data are destroyed).
+
+        Erased in every table: name, organisation, position and Telegram id; consultation
+        topics, notes and decline reasons (pending consultations are declined); comments by
+        and about them; comments, evidence files and history details of their plan items; the
+        titles of their personal items; interview conclusions; the texts of their reserve
+        history; audit details naming them; broadcast chat ids and RSVP answers; personal
+        invites; dialogue states. Their active mentor pairs end. Kept without a name: role,
+        municipality, reserve status, the plan items' statuses and dates, consultation counts
+        and the consent journal (version, given, withdrawn), so the department's indicators
+        stay true and the consent stays provable.
+
+        The caller commits, then scrubs the database files (:func:`storage.scrub.scrub_files`)
+        and tells the returned people.
+
+        Returns the other sides of the ended pairs (mentees of a deleted mentor, the mentor of
+        a deleted reservist), to be told after the commit.
         """
-        await self.repo.plans.redact_user_items(user.id)
-        user.full_name = None
-        user.organisation = None
-        user.position = None
-        user.telegram_id = None
-        user.active = False
-        user.muted = True
-        user.anonymised_at = now
+        ended = await self.repo.erasure.end_pairs(user.id, now)
+        await self.repo.erasure.erase(user.id, user.telegram_id, now, texts.ERASED_ITEM_TITLE)
+        await self.repo.consents.withdraw(user.id, now)
+        await self.repo.users.update(
+            user,
+            full_name=None,
+            organisation=None,
+            position=None,
+            telegram_id=None,
+            active=False,
+            muted=True,
+            anonymised_at=now,
+        )
         await self.repo.notices.skip_for_user(user.id)
         await self.repo.flush()
+        return [pair.other for pair in ended if pair.other.anonymised_at is None]
