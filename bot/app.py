@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from aiogram import Dispatcher
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.config import Settings
 from bot.middlewares import DatabaseMiddleware, LogContextMiddleware
@@ -28,13 +29,28 @@ def create_dispatcher(
     *,
     clock: Callable[[], datetime] = utcnow,
     storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
     """A Dispatcher with every router and middleware; dialogue states are kept in the database
     (:class:`storage.fsm.DatabaseStorage`) unless ``storage`` is given.
 
-    Handlers receive ``settings``, ``db``, ``clock`` (aware UTC now), ``repo`` and ``user``.
+    Updates of one chat (one user in one chat: aiogram's FSM key) are handled one at a time, in
+    the order they arrived, and different chats in parallel: ``events_isolation`` defaults to
+    aiogram's :class:`SimpleEventIsolation` (one process); several processes sharing a database
+    need a shared one, such as aiogram's ``RedisEventIsolation``. The lock is taken outside the
+    update's unit of work (:class:`bot.middlewares.DatabaseMiddleware`), so a second press of a
+    button sees everything the first one committed.
+
+    Handlers receive ``settings``, ``db``, ``clock`` (aware UTC now), ``repo``, ``user`` and
+    ``after_commit``.
     """
-    dp = Dispatcher(storage=storage or DatabaseStorage(db), settings=settings, db=db, clock=clock)
+    dp = Dispatcher(
+        storage=storage or DatabaseStorage(db),
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        settings=settings,
+        db=db,
+        clock=clock,
+    )
     dp.update.outer_middleware(LogContextMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(db))
     dp.include_router(setup_routers())

@@ -1,5 +1,6 @@
-"""Dispatcher middlewares: a log context per update, one database transaction per update, and
-the caller's user record in the handler's data (``user``: User or None)."""
+"""Dispatcher middlewares: a log context per update, the update's unit of work (committed before
+anything is sent to Telegram), and the caller's user record in the handler's data (``user``:
+User or None)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,27 +48,43 @@ class LogContextMiddleware(BaseMiddleware):
 
 
 class DatabaseMiddleware(BaseMiddleware):
-    """Opens one transaction per update: ``repo`` (Repo) and ``user`` (User | None) in data.
+    """The update's unit of work: ``repo`` (Repo) and ``user`` (User | None) in data.
 
-    Commits when the handler returns, rolls back when it raises. The session is also published
-    in :data:`storage.db.current_session`, so the FSM storage and services join the same
-    transaction. Handlers may append callables to ``after_commit`` (data): they run once the
-    update's transaction has committed (and not at all if it rolled back).
+    Durable before told. The update's session is published in
+    :data:`storage.db.current_session`, so the FSM storage and services join it. Every Bot API
+    call made while the update is handled first commits what the handler has written so far
+    (:class:`CommitBeforeSendMiddleware`, installed on the handling bot's session here), and the
+    rest is committed when the handler returns; on an exception only the uncommitted rest is
+    rolled back. So a reply that reports a change («Готово», «Отмечено»…) and the dialogue
+    state set before it reach Telegram only once they are on disk, and no write transaction
+    (SQLite's single write lock) stays open while a request to Telegram is waiting: the
+    session holds a connection only between two calls.
+
+    Handlers may append callables to ``after_commit`` (data): they run once the update's last
+    commit succeeded (and not at all if it failed), e.g. to start a broadcast's run.
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        bot = data.get("bot")
+        if isinstance(bot, Bot):
+            install_commit_before_send(bot)
         after_commit: list[Callable[[], object]] = []
         data["after_commit"] = after_commit
-        async with self.db.raw_session() as session, session.begin():
-            token = current_session.set(session)
-            try:
-                result = await self._handle(handler, event, data, session)
-            finally:
-                current_session.reset(token)
-        for action in after_commit:  # e.g. start a broadcast once its rows are committed
+        session = self.db.raw_session()
+        token = current_session.set(session)
+        try:
+            result = await self._handle(handler, event, data, session)
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            current_session.reset(token)
+            await session.close()
+        for action in after_commit:
             action()
         return result
 
@@ -78,3 +101,41 @@ class DatabaseMiddleware(BaseMiddleware):
             user.active = True
         data["user"] = user
         return await handler(event, data)
+
+
+class CommitBeforeSendMiddleware(BaseRequestMiddleware):
+    """A request middleware: commits the current update's transaction before any Bot API call.
+
+    Outside an update (:data:`storage.db.current_session` unset: the scheduler, broadcasts,
+    start-up) it does nothing. It must be the outermost request middleware, so that nothing
+    (the rate limiter's queue, a retry's back-off) is awaited with the transaction open; see
+    :func:`install_commit_before_send`.
+
+    Raises whatever the commit raises (a full disk, a lost connection): the request is then not
+    sent, and the error handler tells the user that nothing was saved.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        session = current_session.get()
+        if session is not None and session.in_transaction():
+            await session.commit()
+        return await make_request(bot, method)
+
+
+def install_commit_before_send(bot: Bot) -> None:
+    """Make :class:`CommitBeforeSendMiddleware` the outermost request middleware of ``bot``'s
+    session; calling it again changes nothing."""
+    manager = bot.session.middleware
+    if manager and isinstance(manager[0], CommitBeforeSendMiddleware):
+        return
+    others = [m for m in manager if not isinstance(m, CommitBeforeSendMiddleware)]
+    for middleware in list(manager):
+        manager.unregister(middleware)
+    manager.register(CommitBeforeSendMiddleware())
+    for middleware in others:
+        manager.register(middleware)

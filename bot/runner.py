@@ -1,15 +1,43 @@
-"""The bot process: migrations, start-up data, scheduler, long polling, clean shutdown."""
+"""The bot process: migrations, start-up data, scheduler, long polling, clean shutdown.
+
+Start-up waits for what is not there yet instead of failing: an unreachable PostgreSQL or
+Telegram (the network is not up after a reboot) is retried with back-off, one log line per
+attempt, until it answers or a stop signal arrives. A token Telegram rejects (401) ends the
+process with one line naming ``BOT_TOKEN`` and exit code 2.
+
+Stop (SIGTERM or SIGINT): no more updates are fetched, the updates being handled and the
+broadcast sends in flight finish (for up to ``SHUTDOWN_GRACE_SECONDS``), then the scheduler
+stops, connections close and the process exits 0. What was cut by the grace period, or by a
+``kill -9``, was never reported to its user as saved: replies are sent only after the change
+they report is committed (:class:`bot.middlewares.DatabaseMiddleware`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import structlog
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import User as TelegramUser
+from aiogram.utils.backoff import Backoff, BackoffConfig
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.app import create_dispatcher, digest_service, prepare_database, reminder_service
 from bot.broadcast_telegram import TelegramBroadcastTransport, progress_editor
 from bot.config import Settings
 from bot.services.broadcast import BroadcastService
+from bot.services.clock import make_clock
 from bot.services.delivery import RateLimiter
 from bot.telegram import TelegramNotifier, create_bot
 from handlers.commands import set_default_commands, set_user_commands
@@ -20,27 +48,163 @@ from storage.models import Role
 
 log = structlog.get_logger("bot")
 
+T = TypeVar("T")
+
+#: Back-off of start-up retries: 1 s, then ×2 up to a minute, with a little jitter.
+STARTUP_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=2.0, jitter=0.1)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_SETTINGS = 2
+
+
+class _StopRequestedError(Exception):
+    """A stop signal arrived while start-up was waiting."""
+
+
+async def _retrying(
+    what: str,
+    attempt: Callable[[], Awaitable[T]],
+    transient: tuple[type[BaseException], ...],
+    stop: asyncio.Event,
+) -> T:
+    """``attempt()`` until it succeeds; a ``transient`` error is logged (one line) and retried
+    after a back-off (:data:`STARTUP_BACKOFF`; a 429's ``retry_after`` when longer).
+
+    Raises:
+        _StopRequestedError: ``stop`` was set while waiting.
+        Exception: any error that is not ``transient``.
+    """
+    backoff = Backoff(STARTUP_BACKOFF)
+    while True:
+        if stop.is_set():
+            raise _StopRequestedError
+        try:
+            return await attempt()
+        except transient as exc:
+            delay = backoff.next_delay
+            if isinstance(exc, TelegramRetryAfter):
+                delay = max(delay, float(exc.retry_after))
+            log.warning(
+                f"{what} unreachable, retrying",
+                error=type(exc).__name__,
+                attempt=backoff.counter + 1,
+                retry_in=round(delay, 1),
+            )
+            next(backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+
+def _install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            log.info("stop requested", signal=sig.name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(sig, on_signal, sig)
+
+
+async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> None:
+    """Migrations and start-up data; PostgreSQL that does not answer yet is waited for."""
+    transient: tuple[type[BaseException], ...] = ()
+    if db.dialect == "postgresql":
+        transient = (OSError, TimeoutError, OperationalError, InterfaceError)
+    await _retrying("database", lambda: prepare_database(settings, db), transient, stop)
+
+
+async def _connect(bot: Bot, stop: asyncio.Event) -> TelegramUser:
+    """getMe until Telegram answers.
+
+    Raises:
+        TelegramUnauthorizedError, TelegramNotFound: the token was rejected.
+        _StopRequestedError: a stop signal arrived meanwhile.
+    """
+    from aiogram.exceptions import ClientDecodeError  # noqa: PLC0415 - one use
+
+    transient = (
+        TelegramNetworkError,
+        TelegramServerError,
+        TelegramRetryAfter,
+        ClientDecodeError,  # a proxy's HTML error page instead of the API's JSON
+        OSError,
+        TimeoutError,
+    )
+    return await _retrying("telegram", bot.get_me, transient, stop)
+
+
+async def _finish_updates(dp: Dispatcher, grace: float) -> None:
+    """Let the updates still being handled finish, for up to ``grace`` seconds; then cancel
+    the rest (their users were told nothing that was not committed)."""
+    # aiogram keeps the tasks of updates in flight here (polling with handle_as_tasks)
+    in_flight = {t for t in getattr(dp, "_handle_update_tasks", set()) if not t.done()}
+    if not in_flight:
+        return
+    log.info("finishing updates in flight", count=len(in_flight), grace_seconds=grace)
+    _done, pending = await asyncio.wait(in_flight, timeout=grace)
+    if pending:
+        log.warning("updates cut by the shutdown grace period", count=len(pending))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
 
 async def run(settings: Settings) -> int:
-    """Run until SIGINT/SIGTERM; returns the exit code.
+    """Run until SIGINT/SIGTERM; returns the exit code (0, or 2 when Telegram rejects the
+    token, 1 when the database cannot be prepared).
 
-    Order: migrate → default roadmap → officers → command menus → scheduler → resumption of
-    broadcasts left running → polling. On a signal aiogram stops polling; then broadcasts
-    finish the sends in flight, the scheduler is shut down and sessions closed.
+    Order: migrate → default roadmap → officers → getMe → command menus → scheduler →
+    resumption of broadcasts left running → polling. On a signal polling stops, updates and
+    broadcast sends in flight finish, the scheduler is shut down and sessions closed.
     """
+    stop = asyncio.Event()
+    _install_stop_signals(stop)
     db = Database(settings.database_url)
-    await prepare_database(settings, db)
     limiter = RateLimiter()
     bot = create_bot(settings, limiter)
-    dp = create_dispatcher(settings, db)
-    reminders = reminder_service(settings, db, TelegramNotifier(bot))
-    digests = digest_service(settings, db, TelegramDigestNotifier(bot))
+    try:
+        await _prepare(settings, db, stop)
+        me = await _connect(bot, stop)
+    except _StopRequestedError:
+        log.info("bot stopped before it started")
+        await bot.session.close()
+        await db.dispose()
+        return EXIT_OK
+    except (TelegramUnauthorizedError, TelegramNotFound) as exc:
+        log.error("BOT_TOKEN was rejected by Telegram; check the token", error=exc.message)
+        await bot.session.close()
+        await db.dispose()
+        return EXIT_SETTINGS
+    except Exception as exc:
+        log.error("start-up failed", error=type(exc).__name__, detail=str(exc).splitlines()[0])
+        await bot.session.close()
+        await db.dispose()
+        return EXIT_FAILED
+    return await _serve(settings, db, bot, limiter, me, stop)
+
+
+async def _serve(
+    settings: Settings,
+    db: Database,
+    bot: Bot,
+    limiter: RateLimiter,
+    me: TelegramUser,
+    stop: asyncio.Event,
+) -> int:
+    clock = make_clock(settings.clock_start)
+    dp = create_dispatcher(settings, db, clock=clock)
+    reminders = reminder_service(settings, db, TelegramNotifier(bot), clock=clock)
+    digests = digest_service(settings, db, TelegramDigestNotifier(bot), clock=clock)
     scheduler = create_scheduler(settings, db, reminders, digests)
     broadcasts = BroadcastService(db, TelegramBroadcastTransport(bot), limiter)
     dp["broadcasts"] = broadcasts
     resuming: asyncio.Task[object] | None = None
+    stopper: asyncio.Task[None] | None = None
     try:
-        me = await bot.get_me()
         log.info("bot starting", username=me.username, database=db.dialect)
         await bot.delete_webhook(drop_pending_updates=False)
         await set_default_commands(bot)
@@ -51,18 +215,34 @@ async def run(settings: Settings) -> int:
             broadcasts.resume_unfinished(lambda b: progress_editor(bot, b)),
             name="broadcasts.resume",
         )
-        await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
+
+        async def stop_polling_on_signal() -> None:
+            await stop.wait()
+            while True:
+                try:
+                    await dp.stop_polling()
+                except RuntimeError:  # polling is not started yet
+                    await asyncio.sleep(0.05)
+                else:
+                    return
+
+        stopper = asyncio.create_task(stop_polling_on_signal(), name="stop-polling")
+        if not stop.is_set():
+            await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
     finally:
+        await _finish_updates(dp, settings.shutdown_grace_seconds)
         await broadcasts.shutdown()  # the sends in flight finish; the rest resume next start
-        if resuming is not None:
-            await asyncio.wait({resuming}, timeout=1.0)
-            resuming.cancel()
-            for outcome in await asyncio.gather(resuming, return_exceptions=True):
-                if isinstance(outcome, Exception):
-                    log.error("resuming broadcasts failed", exc_info=outcome)
+        for task in (resuming, stopper):
+            if task is not None and not task.done():
+                task.cancel()
+        for outcome in await asyncio.gather(
+            *(t for t in (resuming, stopper) if t is not None), return_exceptions=True
+        ):
+            if isinstance(outcome, Exception):
+                log.error("resuming broadcasts failed", exc_info=outcome)
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await bot.session.close()
         await db.dispose()
         log.info("bot stopped")
-    return 0
+    return EXIT_OK

@@ -7,6 +7,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
+from handlers.callbacks import LogStepCb
 from storage.models import User
 
 KNOWN_COMMANDS = frozenset(
@@ -39,6 +40,7 @@ def setup() -> Router:
     """The router of this module."""
     router = Router(name="fallback")
     router.message.register(any_message)
+    router.callback_query.register(step_passed, LogStepCb.filter())
     router.callback_query.register(any_callback)
     return router
 
@@ -60,6 +62,15 @@ async def any_message(message: Message, state: FSMContext, user: User | None = N
             await message.answer(texts.DENIED)
             return
     await message.answer(texts.UNKNOWN_COMMAND)
+
+
+async def step_passed(query: CallbackQuery, user: User | None = None) -> None:
+    """«Сегодня» / «Пропустить» of a dialogue step that is over (pressed twice, or after the
+    dialogue ended): the step acted once; say so instead of acting again."""
+    if not _registered(user):
+        await query.answer(texts.NO_ACCESS, show_alert=True)
+        return
+    await query.answer(texts.STEP_PASSED)
 
 
 async def any_callback(query: CallbackQuery, user: User | None = None) -> None:

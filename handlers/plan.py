@@ -337,11 +337,14 @@ async def reopen_item(query: CallbackQuery, callback_data: ItemCb, repo: Repo, u
 async def snooze_item(
     query: CallbackQuery, callback_data: ItemCb, repo: Repo, user: User, clock: Clock
 ) -> None:
-    """«Напомнить позже» under a reminder: it comes back in a day."""
-    if not await snooze(repo, user, callback_data.item_id, clock()):
+    """«Напомнить позже» under a reminder: it comes back in a day; pressing the same reminder's
+    button again changes nothing («Уже отложено»)."""
+    occasion = f"message:{query.message.message_id}" if query.message else f"query:{query.id}"
+    snoozed = await snooze(repo, user, callback_data.item_id, clock(), occasion)
+    if snoozed is None:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
-    await query.answer(texts.SNOOZED)
+    await query.answer(texts.SNOOZED if snoozed else texts.SNOOZED_ALREADY)
 
 
 async def plan_add_start(

@@ -5,7 +5,7 @@ would have sent. Modelled on aiogram's own tests/mocked_bot.py, but answering by
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +60,9 @@ class RecordingSession(BaseSession):
     calls: list[Call] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content for downloads
+    # awaited before each call is answered: a test's way to make Telegram slow, hang or look
+    # at the database at the moment a message "arrives"
+    on_request: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -75,6 +78,8 @@ class RecordingSession(BaseSession):
         params["reply_markup"] = getattr(method, "reply_markup", None)
         name = method.__api_method__
         chat_id = params.get("chat_id")
+        if self.on_request is not None:
+            await self.on_request(name, params)
         if isinstance(chat_id, int) and chat_id in self.blocked and name.startswith("send"):
             raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
         self.calls.append(Call(name, params))
