@@ -7,16 +7,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+import structlog
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, select, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
+from bot.logs import configure_logging
 from bot.services.lifecycle import LifecycleService, StatusStep
 from bot.services.mentoring import MentoringService
 from bot.services.people import PeopleService, Profile
@@ -35,7 +41,9 @@ from storage.models import (
     ConsentText,
     Consultation,
     FsmState,
+    Invite,
     MentorAssignment,
+    PlanItem,
     ReserveStatus,
     Role,
     User,
@@ -43,6 +51,7 @@ from storage.models import (
 from tests.conftest import OFFICER_TG
 from tests.harness import FakeClock, Harness, last_with_buttons, texts_of
 from tests.test_handlers_mentoring import register_as, to
+from tests.test_handlers_registration import invite_code
 
 RES_TG = 7_123_456_789  # six bytes in a SQLite record: searched for in binary too
 MENTOR_TG = 7_222_333_444
@@ -454,3 +463,117 @@ async def test_migration_stores_the_consent_text_and_journals_old_consents(
         ended = await conn.scalar(text("SELECT ended_at FROM mentor_assignments"))
         assert ended is not None  # the pair with a deleted mentor was ended
     await migrate.downgrade(empty_db.engine, "0006")
+
+
+class _Records(logging.Handler):
+    """Every record's message and traceback, as the root logger got them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name} {record.getMessage()} {record.exc_text or ''}")
+        if record.exc_info and record.exc_info[1] is not None:
+            self.lines.append(repr(record.exc_info[1]))
+
+
+@pytest.fixture
+def debug_logs() -> Iterator[Callable[[], str]]:
+    """Logging configured as the bot does at LOG_LEVEL=DEBUG; returns everything logged
+    (the rendered lines, as they would reach stderr, and the raw records)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure_logging("DEBUG", "console")
+    rendered = io.StringIO()
+    stream = root.handlers[0]
+    assert isinstance(stream, logging.StreamHandler)
+    stream.setStream(rendered)
+    records = _Records()
+    root.addHandler(records)
+
+    def logged() -> str:
+        return rendered.getvalue() + "\n" + "\n".join(records.lines)
+
+    try:
+        yield logged
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        structlog.reset_defaults()
+
+
+async def test_logs_hold_no_personal_data_at_debug(
+    harness: Harness, db: Database, clock: FakeClock, debug_logs: Callable[[], str]
+) -> None:
+    clock.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    typed = {
+        "Пещерская Ольга Тимуровна",
+        "Гимназия Лазурная-9",
+        "Методист-эксперт",
+        "Округ Туманный",
+        "Наставникова Вера Ильинична",
+        "Тренинг ЛОГ-ПЕЛИКАН пройден",
+        "Рекомендация ЛОГ-СУРИКАТ",
+        "Диплом-ЛОГ-ЕНОТ.pdf",
+    }
+    code = await invite_code(harness, "reservist")
+    calls = await harness.send(2001, f"/start {code}")
+    await harness.press(2001, last_with_buttons(calls).button("Согласен"))
+    for answer in ("Пещерская Ольга Тимуровна", "Гимназия Лазурная-9", "Методист-эксперт"):
+        await harness.send(2001, answer)
+    calls = await harness.send(2001, "Округ Туманный")
+    assert "зарегистрированы" in texts_of(calls)
+    mentor_code = await invite_code(harness, "mentor")
+    calls = await harness.send(3001, f"/start {mentor_code}")
+    await harness.press(3001, last_with_buttons(calls).button("Согласен"))
+    for answer in ("Наставникова Вера Ильинична", "Гимназия Лазурная-9", "Директор"):
+        await harness.send(3001, answer)
+    await harness.send(3001, "Округ Туманный")
+    calls = await harness.send(OFFICER_TG, "/assign")
+    calls = await harness.press(OFFICER_TG, last_with_buttons(calls).button("Пещерская"))
+    calls = await harness.press(OFFICER_TG, last_with_buttons(calls).buttons()[0][1])
+    await harness.press(OFFICER_TG, last_with_buttons(calls).button("Наставникова"))
+
+    calls = await harness.send(2001, "/log")
+    calls = await harness.press(2001, last_with_buttons(calls).button("Психологические тренинги"))
+    calls = await harness.press(2001, last_with_buttons(calls).button("Сегодня"))
+    await harness.send(2001, "Тренинг ЛОГ-ПЕЛИКАН пройден")
+    calls = await harness.send_document(2001, "Диплом-ЛОГ-ЕНОТ.pdf")
+    assert "Выполнено 1 из" in texts_of(calls)
+    calls = await harness.send(3001, "/mentees")
+    calls = await harness.press(3001, last_with_buttons(calls).button("Пещерская"))
+    calls = await harness.press(3001, last_with_buttons(calls).button("Психологические тренинги"))
+    calls = await harness.press(3001, last_with_buttons(calls).button("Комментарий"))
+    calls = await harness.send(3001, "Рекомендация ЛОГ-СУРИКАТ")
+    assert "ЛОГ-СУРИКАТ" in to(calls, 2001)
+
+    async with db.session() as repo:
+        item = await repo.session.scalar(select(PlanItem).where(PlanItem.status == "done"))
+        assert item is not None and item.evidence_file_id
+        typed |= {item.evidence_file_id, code, mentor_code}
+    logged = debug_logs()
+    assert "update handled" in logged  # DEBUG lines were written
+    leaked = [line for line in logged.splitlines() if any(v in line for v in typed)]
+    assert leaked == []
+
+
+async def test_a_database_error_logs_no_parameters(
+    db: Database, debug_logs: Callable[[], str]
+) -> None:
+    secret = "INVITE-CODE-SECRET-77"
+    now = datetime.now(UTC)
+
+    async def insert_twice() -> None:
+        async with db.session() as repo:
+            for _ in range(2):  # the second insert breaks the unique code
+                repo.session.add(Invite(code=secret, role="reservist", expires_at=now))
+                await repo.flush()
+
+    with pytest.raises(DBAPIError) as caught:
+        await insert_twice()
+    assert secret not in str(caught.value)
+    structlog.get_logger("test").error("database error", exc_info=caught.value)
+    logged = debug_logs()
+    assert "database error" in logged and "IntegrityError" in logged
+    assert secret not in logged
