@@ -76,8 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="where to write the table with links (default: FILE_ссылки.EXT)"
     )
 
-    exp = sub.add_parser("export", help="export the reserve to .xlsx (or .csv) for reports")
-    exp.add_argument("--out", type=Path, required=True, help="file to write (.xlsx or .csv)")
     cons = sub.add_parser(
         "consents",
         help="export the consent journal (152-ФЗ) as CSV",
@@ -86,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cons.add_argument("--out", type=Path, required=True, help="CSV file to write")
 
+    exp = sub.add_parser("export", help="export the reserve to .xlsx (or .csv) for reports")
+    exp.add_argument("--out", type=Path, required=True, help="file to write (.xlsx or .csv)")
     exp.add_argument("--municipality", help="only this municipality (default: the whole region)")
     exp.add_argument("--year", type=int, help="plan year (default: this year)")
     exp.add_argument("--csv", action="store_true", help="CSV of the reservists (also for .csv)")
@@ -124,10 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _roadmap_import(settings, args.path, args.year, as_json=args.json, dry=args.dry_run)
     if args.command == "people":
         return _people_import(settings, args.path, args.bot_username, args.out)
-    if args.command == "export":
-        as_csv = args.csv or args.out.suffix.casefold() == ".csv"
     if args.command == "consents":
         return _consents(settings, args.out)
+    if args.command == "export":
+        as_csv = args.csv or args.out.suffix.casefold() == ".csv"
         return _export(settings, args.out, args.municipality, args.year, as_csv=as_csv)
     return asyncio.run(_scan(settings, args.at, dry=args.dry_run))
 
