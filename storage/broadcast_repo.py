@@ -81,17 +81,45 @@ class BroadcastRepo:
         audience: dict[str, Any],
         rsvp: bool,
         at: datetime | None = None,
-        draft_key: str | None = None,
-    ) -> Broadcast | None:
-        """Insert a draft broadcast with no recipients yet and return it with its id.
+    ) -> Broadcast:
+        """Insert a draft broadcast with no recipients yet and return it with its id."""
+        broadcast = Broadcast(**self._row(created_by, content, audience, rsvp, at, None))
+        self.s.add(broadcast)
+        await self.s.flush()
+        return broadcast
 
-        ``draft_key`` (the idempotency key of the draft's «Отправить») is unique: when a
-        broadcast with this key exists, nothing is inserted and None is returned. The insert is
-        one ``INSERT … ON CONFLICT (draft_key) DO NOTHING``, so two presses racing (two
-        transactions, two processes) cannot both insert: on PostgreSQL the second waits for
-        the first to commit and then inserts nothing, SQLite has one writer.
+    async def create_once(
+        self,
+        *,
+        draft_key: str,
+        created_by: int | None,
+        content: dict[str, Any],
+        audience: dict[str, Any],
+        rsvp: bool,
+        at: datetime | None = None,
+    ) -> Broadcast | None:
+        """As :meth:`create`, under the draft's idempotency key ``draft_key`` (unique): when a
+        broadcast with this key exists, nothing is inserted and None is returned.
+
+        One ``INSERT … ON CONFLICT (draft_key) DO NOTHING``, so two presses racing (two
+        transactions, two processes) cannot both insert: on PostgreSQL the second waits for the
+        first to commit and then inserts nothing; SQLite has one writer.
         """
-        row = {
+        row = self._row(created_by, content, audience, rsvp, at, draft_key)
+        if not await insert_ignore(self.s, _BROADCASTS, [row], ["draft_key"]):
+            return None
+        return await self.by_draft_key(draft_key)
+
+    @staticmethod
+    def _row(
+        created_by: int | None,
+        content: dict[str, Any],
+        audience: dict[str, Any],
+        rsvp: bool,
+        at: datetime | None,
+        draft_key: str | None,
+    ) -> dict[str, Any]:
+        return {
             "created_by": created_by,
             "created_at": at or utcnow(),
             "status": BroadcastStatus.DRAFT.value,
@@ -101,14 +129,6 @@ class BroadcastRepo:
             "total": 0,
             "draft_key": draft_key,
         }
-        if draft_key is None:
-            broadcast = Broadcast(**row)
-            self.s.add(broadcast)
-            await self.s.flush()
-            return broadcast
-        if not await insert_ignore(self.s, _BROADCASTS, [row], ["draft_key"]):
-            return None
-        return await self.by_draft_key(draft_key)
 
     async def by_draft_key(self, draft_key: str) -> Broadcast | None:
         """The broadcast created from the draft with this idempotency key, or None."""

@@ -489,7 +489,7 @@ class BroadcastService:
 
         ``audience`` describes the recipients for display (e.g. ``{"role": "reservist",
         "label": "Все резервисты"}``). ``draft_key`` is the idempotency key of the officer's
-        draft (unique, see :meth:`BroadcastRepo.create`). Returns the broadcast; ``total`` is
+        draft (unique, see :meth:`BroadcastRepo.create_once`). Returns the broadcast; ``total`` is
         the recipient count.
 
         Raises:
@@ -500,16 +500,20 @@ class BroadcastService:
         validate_parts(parts)
         async with self.db.session() as repo:
             broadcasts = BroadcastRepo(repo.session)
-            broadcast = await broadcasts.create(
-                created_by=created_by,
-                content=content_json(parts),
-                audience=dict(audience or {}),
-                rsvp=rsvp,
-                at=self.clock(),
-                draft_key=draft_key,
-            )
-            if broadcast is None:
-                raise DuplicateDraftError(draft_key)
+            fields: dict[str, Any] = {
+                "created_by": created_by,
+                "content": content_json(parts),
+                "audience": dict(audience or {}),
+                "rsvp": rsvp,
+                "at": self.clock(),
+            }
+            if draft_key is None:
+                broadcast = await broadcasts.create(**fields)
+            else:
+                once = await broadcasts.create_once(draft_key=draft_key, **fields)
+                if once is None:
+                    raise DuplicateDraftError(draft_key)
+                broadcast = once
             recipients = await broadcasts.recipients_of(user_ids)
             await broadcasts.add_recipients(broadcast.id, recipients)
             stored = await broadcasts.get(broadcast.id)
