@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from collections.abc import MutableMapping
+from types import TracebackType
+from typing import Any
 
 import structlog
 
@@ -30,6 +34,63 @@ PERSONAL_DATA_LOGGERS = (
     "asyncpg",
     "aiogram.scene",
 )
+
+
+# Exceptions of the database drivers carry the server's detail with row values in their message
+# (PostgreSQL: «Key (code)=(…) already exists.»); only their first line is logged.
+_DRIVER_MODULES = ("asyncpg", "sqlite3", "aiosqlite", "sqlalchemy")
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".", 1)[0] in _DRIVER_MODULES
+
+
+def _exception_of(value: Any) -> BaseException | None:
+    if isinstance(value, BaseException):
+        return value
+    if isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], BaseException):
+        return value[1]
+    if value is True:
+        return sys.exc_info()[1]
+    return None
+
+
+def _first_lines(te: traceback.TracebackException, seen: set[int]) -> None:
+    """Cut the messages of driver exceptions in the chain of ``te`` to their first line."""
+    if id(te) in seen:
+        return
+    seen.add(id(te))
+    module = (te.exc_type.__module__ if te.exc_type else "").split(".", 1)[0]
+    text = getattr(te, "_str", None)
+    if module in _DRIVER_MODULES and isinstance(text, str):
+        te._str = text.splitlines()[0] if text else text  # type: ignore[attr-defined]
+    for linked in (te.__cause__, te.__context__):
+        if linked is not None:
+            _first_lines(linked, seen)
+
+
+def drop_database_details(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: an ``exc_info`` whose exception is, or was caused by, a database
+    driver's error is rendered here, into ``exception``, with each driver message cut to its
+    first line (no server detail with row values; SQLAlchemy hides the parameters itself)."""
+    exc = _exception_of(event_dict.get("exc_info"))
+    if exc is None:
+        return event_dict
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 20:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if not any(_is_driver_error(e) for e in chain):
+        return event_dict
+    tb: TracebackType | None = exc.__traceback__
+    te = traceback.TracebackException(type(exc), exc, tb)
+    _first_lines(te, set())
+    event_dict.pop("exc_info", None)
+    event_dict["exception"] = "".join(te.format())
+    return event_dict
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
@@ -60,6 +121,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            drop_database_details,
             structlog.processors.format_exc_info,
             renderer,
         ],
