@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from sqlalchemy import func, select
 
+from handlers import start
 from storage.db import Database
-from storage.models import IndividualPlan, Invite, User
+from storage.models import ConsentRecord, IndividualPlan, Invite, User
 from tests.conftest import OFFICER_TG
 from tests.harness import FakeClock, Harness, alert_of, last_with_buttons, texts_of
 
@@ -187,6 +189,7 @@ async def test_me_and_delete_me(harness: Harness, db: Database) -> None:
     calls = await harness.send(RESERVIST_TG, "/delete_me")
     calls = await harness.press(RESERVIST_TG, last_with_buttons(calls).button("Да, удалить"))
     assert "удалены" in texts_of(calls)
+    await asyncio.gather(*start.SCRUBS)  # the database files are scrubbed after the commit
     async with db.session() as repo:
         assert await repo.users.by_telegram(RESERVIST_TG) is None
         users = (await repo.session.scalars(select(User).where(User.role == "reservist"))).all()
@@ -195,6 +198,10 @@ async def test_me_and_delete_me(harness: Harness, db: Database) -> None:
         assert kept.full_name is None and kept.organisation is None and kept.telegram_id is None
         assert kept.municipality == "Петровский район"  # kept for the department's counts
         assert kept.anonymised_at is not None
+        consent = await repo.session.scalar(
+            select(ConsentRecord).where(ConsentRecord.user_id == kept.id)
+        )
+        assert consent is not None and consent.withdrawn_at == kept.anonymised_at
     calls = await harness.send(RESERVIST_TG, "/plan")
     assert "по личной ссылке-приглашению" in texts_of(calls)
 

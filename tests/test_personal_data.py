@@ -21,6 +21,7 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
+from bot.app import reminder_service
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.services.lifecycle import LifecycleService, StatusStep
@@ -30,7 +31,7 @@ from bot.services.plans import PlanService
 from bot.services.year_report import YearReportService
 from bot.texts import CONSENT, CONSENT_VERSION
 from handlers import start
-from scheduler.jobs import purge_dialogues
+from scheduler.jobs import create_scheduler, purge_dialogues
 from storage.broadcast_models import BroadcastDelivery
 from storage.broadcast_repo import BroadcastRepo, Recipient
 from storage.db import Database
@@ -579,3 +580,9 @@ async def test_a_database_error_logs_no_parameters(
     logged = debug_logs()
     assert "database error" in logged and "IntegrityError" in logged
     assert secret not in logged
+
+
+async def test_the_scheduler_purges_dialogues(settings: Settings, db: Database) -> None:
+    scheduler = create_scheduler(settings, db, reminder_service(settings, db, None))
+    job = scheduler.get_job("dialogues.purge")
+    assert job is not None and job.trigger.interval == timedelta(hours=1)
