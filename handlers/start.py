@@ -400,7 +400,7 @@ def _scrub_later(db: Database) -> None:
 
 async def _scrub(db: Database) -> None:
     try:
-        if not await scrub_files(db.engine):
+        if not await scrub_files(db):
             log.warning(
                 "write-ahead log still in use after a deletion; emptied at the next checkpoint"
             )

@@ -9,23 +9,24 @@ there is no file for the bot to rewrite, so nothing is done there.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from storage.db import Database
 
 
-async def scrub_files(engine: AsyncEngine) -> bool:
+async def scrub_files(db: Database) -> bool:
     """On SQLite, after a deletion was committed: rebuild the database file with zeroed free
     space (``secure_delete`` on, ``VACUUM``) and copy the write-ahead log into it and empty it
     (``PRAGMA wal_checkpoint(TRUNCATE)``), so that neither file holds a deleted value.
 
-    Call it outside any transaction of the caller's (it waits for other writers through the
-    busy timeout). Returns True when the log was emptied, False when a reader still held it
+    Call it outside any transaction of the caller's. It holds SQLite's write lock while the
+    file is rebuilt (about a second for tens of megabytes): other writers wait for it through
+    the busy timeout. Returns True when the log was emptied, False when a reader still held it
     (the next checkpoint empties it) — and True on PostgreSQL, where there is nothing to do.
     Raises what the database raises (e.g. ``OperationalError`` "database is locked" when a
     write transaction stays open longer than the busy timeout).
     """
-    if engine.dialect.name != "sqlite":
+    if db.dialect != "sqlite":
         return True
-    async with engine.connect() as conn:
+    async with db.engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await auto.exec_driver_sql("PRAGMA secure_delete=ON")
         await auto.exec_driver_sql("VACUUM")
