@@ -269,10 +269,12 @@ class PeopleService:
         return user
 
     async def _journal_consent(self, user: User, version: str, at: datetime) -> None:
-        """Record the consent in the journal; the catalogue's current text is stored under its
-        version the first time it is agreed to (migration 0007 stored ``2026-11``)."""
-        if version == texts.CONSENT_VERSION:
-            await self.repo.consents.publish(version, texts.CONSENT, at)
+        """Record the consent in the journal. The catalogue's current text is stored under its
+        version the first time it is agreed to (migration 0007 stored ``2026-11``); a version
+        the bot has no text of (never the dialogue's: it shows the current one) is journalled
+        with the text marked as not kept, as migration 0007 does for older versions."""
+        text = texts.CONSENT if version == texts.CONSENT_VERSION else texts.CONSENT_TEXT_UNKNOWN
+        await self.repo.consents.publish(version, text, at)
         await self.repo.consents.record(user.id, version, at)
 
     async def _bind(

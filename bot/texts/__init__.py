@@ -279,6 +279,8 @@ PAIR_ENDED_MENTEE_DELETED = (
     "Один из ваших подопечных удалил свои данные из бота, наставничество с ним завершено. "
     "Ваши подопечные — /mentees."
 )
+# the stored text of a consent version the bot has no wording of (see migration 0007)
+CONSENT_TEXT_UNKNOWN = "(текст этой версии не сохранён)"
 # the title a personal plan item keeps after its owner's deletion (the text they typed is gone)
 ERASED_ITEM_TITLE = "Личный пункт плана (данные удалены)"
 # the consent journal (python -m bot consents): columns of the CSV
