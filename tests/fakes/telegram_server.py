@@ -746,6 +746,9 @@ class FakeTelegramServer:
         self._send_times: deque[float] = deque()
         self._last_chat_send: dict[int, float] = {}
 
+        #: ``getUpdates`` requests being answered right now (a bot is polling when > 0).
+        self.polls_waiting = 0
+
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._host = ""
@@ -1277,6 +1280,26 @@ class FakeTelegramServer:
                 raise WaitTimeoutError(self._explain_calls(method, cid, start, timeout))
             await self._calls_signal.wait(remaining)
 
+    @property
+    def poll_count(self) -> int:
+        """How many ``getUpdates`` requests have arrived so far."""
+        return self._poll_generation
+
+    async def wait_polling(self, timeout: float = 10.0, *, newer_than: int = 0) -> None:
+        """Wait until a ``getUpdates`` request is in progress, i.e. a bot is polling, and
+        (with ``newer_than=server.poll_count`` taken earlier) a poll made since then, e.g. by
+        a restarted bot. Raises :class:`WaitTimeoutError` after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self.polls_waiting > 0 and self._poll_generation > newer_than):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    f"no getUpdates in progress within {timeout:g} s "
+                    f"(polls so far: {self._poll_generation}, waited for #{newer_than + 1}+)"
+                )
+            await self._calls_signal.wait(remaining)
+
     # ------------------------------------------------------------------ explanations
 
     def _explain_chat(
@@ -1732,6 +1755,14 @@ class FakeTelegramServer:
         generation = self._poll_generation
         self._updates_signal.fire()  # an older long poll is now terminated with 409
         deadline = time.monotonic() + timeout
+        self.polls_waiting += 1
+        self._calls_signal.fire()
+        try:
+            return await self._long_poll(limit, generation, deadline)
+        finally:
+            self.polls_waiting -= 1
+
+    async def _long_poll(self, limit: int, generation: int, deadline: float) -> list[JSONDict]:
         while True:
             outage = self._current_outage()
             if outage is not None:

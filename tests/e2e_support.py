@@ -1,0 +1,347 @@
+"""Helpers for end-to-end tests that run the bot process (`python -m bot run`) against the fake
+Bot API server: the process with kill/stop/exit code, its environment, and the users' side of
+the dialogues (invite, register, assign, /log, /consult, /broadcast) driven over HTTP.
+
+The bot process itself is :class:`tests.test_e2e.BotProcess`; :class:`Bot` adds what crash
+tests need. Every wait has a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from bot.config import settings_env_names
+from storage.db import Database
+from storage.models import IndividualPlan, PlanItem, User
+from tests.fakes import FakeTelegramServer, FakeUser, SentMessage
+from tests.test_e2e import BotProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "123456:RELIABILITY-token-for-the-fake-server-only"
+OFFICER = 1001
+RESERVIST = 2001
+RESERVIST2 = 2002
+MENTOR = 3001
+STRANGER = 4242
+MSK = ZoneInfo("Europe/Moscow")
+#: The bot's clock at start (CLOCK_START): a Monday noon in Moscow, outside the quiet hours.
+CLOCK = datetime(2027, 3, 1, 12, 0, tzinfo=MSK)
+QUIET = (21, 9)
+WAIT = 20.0
+
+NAMES = {
+    RESERVIST: "Иванова Мария Петровна",
+    RESERVIST2: "Смирнов Олег Игоревич",
+    MENTOR: "Кузнецова Анна Сергеевна",
+}
+
+
+class Bot(BotProcess):
+    """The bot process, with the signals crash tests send."""
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def kill(self) -> None:
+        """``kill -9``: no chance to finish anything."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.proc.wait(), WAIT)
+
+    async def terminate(self, timeout: float = WAIT) -> int:
+        """SIGTERM and the exit code (the process is killed, and the test fails, when it does
+        not exit within ``timeout``)."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise AssertionError(f"the bot did not exit within {timeout:g} s of SIGTERM") from None
+
+    async def exit_code(self, timeout: float = WAIT) -> int:
+        """Wait for the process to end on its own."""
+        assert self.proc is not None
+        try:
+            return await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise AssertionError(f"the bot did not exit within {timeout:g} s") from None
+
+    async def ensure_stopped(self) -> None:
+        if self.running:
+            await self.kill()
+
+
+def bot_env(
+    server: FakeTelegramServer, database_url: str, home: Path, **extra: str
+) -> dict[str, str]:
+    """The bot process's environment: every setting it depends on explicit."""
+    names = settings_env_names()
+    return {
+        **{k: v for k, v in os.environ.items() if k.upper() not in names},
+        "HOME": str(home),
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": server.base_url,
+        "DATABASE_URL": database_url,
+        "OFFICER_IDS": str(OFFICER),
+        "DEFAULT_TIMEZONE": "Europe/Moscow",
+        "QUIET_HOURS_START": str(QUIET[0]),
+        "QUIET_HOURS_END": str(QUIET[1]),
+        "CLOCK_START": CLOCK.isoformat(),
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+async def cli(env: dict[str, str], *args: str) -> str:
+    """``python -m bot ARGS`` in the test's folder; its stdout (exit code 0 asserted)."""
+    import sys  # noqa: PLC0415
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=env["HOME"],
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def start(server: FakeTelegramServer, bot: Bot, timeout: float = WAIT) -> None:
+    """Start the bot process and wait until it polls for updates."""
+    polls = server.poll_count
+    await bot.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await server.wait_polling(0.25, newer_than=polls)
+        except AssertionError:
+            if not bot.running:
+                code = bot.proc.returncode if bot.proc else None
+                raise AssertionError(f"the bot exited with {code}:\n{bot.log()}") from None
+            if loop.time() > deadline:
+                raise
+        else:
+            return
+
+
+async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out ({timeout:g} s) waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def reply(
+    server: FakeTelegramServer,
+    user: FakeUser,
+    predicate: Callable[[SentMessage], bool] | None = None,
+    timeout: float = WAIT,
+) -> SentMessage:
+    return await server.wait_for_message(user.id, predicate, timeout=timeout)
+
+
+def has(*words: str) -> Callable[[SentMessage], bool]:
+    """A message predicate: every word occurs in the text (case-insensitive)."""
+
+    def check(message: SentMessage) -> bool:
+        text = (message.text or "").casefold()
+        return all(w.casefold() in text for w in words)
+
+    check.__qualname__ = f"has{words!r}"
+    return check
+
+
+def offers(part: str) -> Callable[[SentMessage], bool]:
+    """A message predicate: a button's text contains ``part``."""
+
+    def check(message: SentMessage) -> bool:
+        return bool(buttons_with(message, part))
+
+    check.__qualname__ = f"offers({part!r})"
+    return check
+
+
+def buttons_with(message: SentMessage, part: str) -> list[tuple[str, str | None]]:
+    return [b for b in message.buttons if part in b[0]]
+
+
+# --------------------------------------------------------------------------- dialogues
+
+
+async def invite(server: FakeTelegramServer, officer: FakeUser, role: str) -> str:
+    server.push_text(officer, f"/invite {role}")
+    answer = await reply(server, officer, has("start="))
+    match = re.search(r"start=([\w-]+)", answer.text or "")
+    assert match, answer.describe()
+    return match.group(1)
+
+
+async def register_until_last(
+    server: FakeTelegramServer, person: FakeUser, code: str, name: str
+) -> SentMessage:
+    """Open the invite, consent, answer all profile questions but the last (municipality);
+    returns the last question."""
+    server.push_text(person, f"/start {code}")
+    consent = await reply(server, person, lambda m: bool(m.buttons))
+    server.press(person, consent, "Согласен")
+    question = await reply(server, person)
+    for answer in (name, "МБОУ СОШ № 5", "Директор"):
+        server.push_text(person, answer)
+        question = await reply(server, person)
+    return question
+
+
+async def register(
+    server: FakeTelegramServer,
+    person: FakeUser,
+    code: str,
+    name: str,
+    municipality: str = "Петровский район",
+) -> SentMessage:
+    """Register through an invite; returns the «Готово…» message."""
+    await register_until_last(server, person, code, name)
+    server.push_text(person, municipality)
+    done = await reply(server, person)
+    assert "зарегистрированы" in (done.text or ""), done.describe()
+    return done
+
+
+async def assign(
+    server: FakeTelegramServer,
+    officer: FakeUser,
+    reservist: str,
+    mentor: FakeUser,
+    mentor_name: str,
+) -> None:
+    """/assign: the reservist (by surname) gets the mentor (by surname)."""
+    server.push_text(officer, "/assign")
+    listing = await reply(server, officer, lambda m: bool(buttons_with(m, reservist)))
+    server.press(officer, listing, buttons_with(listing, reservist)[0][0])
+    card = await reply(server, officer, lambda m: bool(buttons_with(m, "наставник")))
+    server.press(officer, card, "Назначить наставника")
+    mentors = await reply(server, officer, lambda m: bool(buttons_with(m, mentor_name)))
+    server.press(officer, mentors, buttons_with(mentors, mentor_name)[0][0])
+    await reply(server, officer, has("закреплён"))
+    await reply(server, mentor, has("наставником"))
+
+
+async def log_until_evidence(
+    server: FakeTelegramServer, user: FakeUser, skip: str = "\0"
+) -> tuple[str, SentMessage]:
+    """/log the first item offered (whose title does not start with ``skip``), today, with a
+    comment; returns (title, the question for evidence)."""
+    server.push_text(user, "/log")
+    pick = await reply(server, user, lambda m: bool(m.buttons))
+    title = next(t for t, _ in pick.buttons if not t.startswith(skip))
+    server.press(user, pick, title)
+    ask_date = await reply(server, user, lambda m: bool(buttons_with(m, "Сегодня")))
+    server.press(user, ask_date, "Сегодня")
+    await reply(server, user, has("комментарий"))
+    server.push_text(user, "Выполнено по плану")
+    evidence = await reply(server, user, has("подтверждение"))
+    return title, evidence
+
+
+def save_button(message: SentMessage) -> str:
+    """The button that saves a /log entry without a file («Сохранить», or «Пропустить»)."""
+    for text, _ in message.buttons:
+        if "Сохранить" in text:
+            return text
+    return "Пропустить"
+
+
+async def consult_until_item(
+    server: FakeTelegramServer, user: FakeUser, topic: str
+) -> SentMessage:
+    """/consult today, in person, ``topic``, 60 minutes, no note; returns the item picker."""
+    server.push_text(user, "/consult")
+    ask = await reply(server, user, lambda m: bool(buttons_with(m, "Сегодня")))
+    server.press(user, ask, "Сегодня")
+    formats = await reply(server, user, lambda m: bool(buttons_with(m, "очно")))
+    server.press(user, formats, "очно")
+    await reply(server, user)
+    server.push_text(user, topic)
+    await reply(server, user)
+    server.push_text(user, "60")
+    note = await reply(server, user, lambda m: bool(buttons_with(m, "Пропустить")))
+    server.press(user, note, "Пропустить")
+    return await reply(server, user, lambda m: bool(buttons_with(m, "Без привязки")))
+
+
+async def consult(server: FakeTelegramServer, user: FakeUser, topic: str) -> SentMessage:
+    """A whole /consult; returns «…отправлена на подтверждение»."""
+    items = await consult_until_item(server, user, topic)
+    server.press(user, items, "Без привязки к плану")
+    return await reply(server, user, has("на подтверждение"))
+
+
+async def broadcast_draft(
+    server: FakeTelegramServer, officer: FakeUser, text: str, *audience: str
+) -> SentMessage:
+    """/broadcast ``text`` to ``audience`` (button texts; «Всем» by default) without RSVP
+    buttons, up to the preview with «Отправить»."""
+    server.push_text(officer, "/broadcast")
+    await reply(server, officer, lambda m: bool(m.buttons))
+    server.push_text(officer, text)
+    added = await reply(server, officer, lambda m: bool(buttons_with(m, "Готово")))
+    server.press(officer, added, "Готово")
+    for choice in audience or ("Всем",):
+        pick = await reply(server, officer, offers(choice))
+        server.press(officer, pick, buttons_with(pick, choice)[0][0])
+    rsvp = await reply(server, officer, lambda m: bool(buttons_with(m, "Без кнопок")))
+    server.press(officer, rsvp, "Без кнопок")
+    return await reply(server, officer, lambda m: bool(buttons_with(m, "Отправить")))
+
+
+BROADCAST_STARTED = re.compile(r"Рассылка\s*(№\s*\d+\s*)?(начинается|запущена|идёт)", re.I)
+
+
+def broadcast_started(message: SentMessage) -> bool:
+    return bool(BROADCAST_STARTED.search(message.text or ""))
+
+
+# --------------------------------------------------------------------------- the database
+
+
+async def user_row(db: Database, telegram_id: int) -> User | None:
+    async with db.session() as repo:
+        return await repo.session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+async def count(db: Database, query: object) -> int:
+    async with db.session() as repo:
+        return int(await repo.session.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+async def items_of(db: Database, telegram_id: int) -> list[PlanItem]:
+    async with db.session() as repo:
+        rows = await repo.session.scalars(
+            select(PlanItem)
+            .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+            .join(User, User.id == IndividualPlan.user_id)
+            .where(User.telegram_id == telegram_id)
+            .order_by(PlanItem.id)
+        )
+        return list(rows.all())
+
+
+def count_of(model: type) -> object:
+    return select(func.count()).select_from(model)
