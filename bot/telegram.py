@@ -67,7 +67,6 @@ from bot.services.delivery import (
     send_lane,
     sending_in,
 )
-from handlers.keyboards import reminder_keyboard, reminders_keyboard
 
 log = structlog.get_logger(__name__)
 
@@ -310,6 +309,9 @@ class TelegramNotifier:
             DeliveryError: any other failure after the retry policy (``retryable`` when
                 transient).
         """
+        # imported here: handlers import bot.broadcast_telegram, which imports this module
+        from handlers.keyboards import reminder_keyboard, reminders_keyboard  # noqa: PLC0415
+
         one = len(items) == 1
         markup = reminder_keyboard(items[0][0]) if one else reminders_keyboard(items)
         with sending_in(Lane.REMINDER), delivery_errors():

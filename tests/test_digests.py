@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot import texts
 from bot.app import digest_service, prepare_database
 from bot.config import Settings
 from bot.services.delivery import DeliveryError
@@ -46,7 +47,7 @@ async def person(db: Database, tg_id: int, role: Role, name: str, now: datetime)
         invite = await people.create_invite(officer, role, now=now, ttl=timedelta(days=1))
         return await people.register(
             tg_id, invite.code, Profile(name, "СОШ № 3", "Учитель", "Район"),
-            consent_version="t", consent_at=now, now=now, today=now.date(),
+            consent_version=texts.CONSENT_VERSION, consent_at=now, now=now, today=now.date(),
         )  # fmt: skip
 
 

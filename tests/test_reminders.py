@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot import texts
 from bot.app import prepare_database, reminder_service
 from bot.config import Settings
 from bot.services.delivery import DeliveryError, RecipientBlockedError
@@ -29,7 +30,9 @@ class RecordingNotifier:
     blocked: set[int] = field(default_factory=set)
     failing: set[int] = field(default_factory=set)
 
-    async def send_notices(self, chat_id: int, text: str, items: Sequence[tuple[int, str]]) -> None:
+    async def send_notices(
+        self, chat_id: int, text: str, items: Sequence[tuple[int, str]]
+    ) -> None:
         if chat_id in self.blocked:
             raise RecipientBlockedError("403")
         if chat_id in self.failing:
@@ -54,7 +57,7 @@ async def add_reservist(db: Database, tg_id: int, joined: datetime, tz: str | No
             tg_id,
             invite.code,
             Profile("Петров Пётр Петрович", "СОШ № 2", "Учитель", "Петровский район"),
-            consent_version="t",
+            consent_version=texts.CONSENT_VERSION,
             consent_at=joined,
             now=joined,
             today=joined.astimezone(UTC).date(),

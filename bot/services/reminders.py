@@ -254,8 +254,12 @@ class ReminderService:
         if not due or self.notifier is None:
             return
         gate = asyncio.Semaphore(self.concurrency)
+        sent_log = _SentLog(self.db, now)
         await asyncio.gather(
-            *(self._deliver_to(rows, now, report, gate, self.notifier) for rows in due.values())
+            *(
+                self._deliver_to(rows, now, report, gate, self.notifier, sent_log)
+                for rows in due.values()
+            )
         )
 
     async def _deliver_to(
@@ -265,6 +269,7 @@ class ReminderService:
         report: ScanReport,
         gate: asyncio.Semaphore,
         notifier: Notifier,
+        sent_log: _SentLog,
     ) -> None:
         """Send one user's due notices, gathered into as few messages as :func:`gather_notices`
         allows, and record each message's notices as sent once Telegram accepted it."""
@@ -290,10 +295,52 @@ class ReminderService:
                         "reminders not delivered", user_id=user.id, notices=ids, error=str(exc)
                     )
                     return
-                async with self.db.session() as repo:
-                    await repo.notices.set_status_many(ids, "sent", now)
+                await sent_log.record(ids)
                 report.sent += len(ids)
                 report.messages += 1
+
+
+class _SentLog:
+    """Marks notices ``sent`` for the workers of one scan. Each worker waits until its
+    message's notices are committed; the ones that arrive while a transaction is being
+    committed go into the next one together ("group commit"), so the database sees one writer
+    and a commit per batch rather than per message."""
+
+    def __init__(self, db: Database, at: datetime) -> None:
+        self.db = db
+        self.at = at
+        self._waiting: list[tuple[list[int], asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(self, notice_ids: list[int]) -> None:
+        """Mark ``notice_ids`` sent; returns once committed.
+
+        Raises:
+            SQLAlchemyError: the database refused the write.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((notice_ids, future))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain(), name="reminders-sent-log")
+        await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            ids = [notice_id for notice_ids, _ in batch for notice_id in notice_ids]
+            try:
+                async with self.db.session() as repo:
+                    await repo.notices.set_status_many(ids, "sent", self.at)
+            except Exception as exc:  # handed to every waiting worker
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+        self._task = None
 
 
 @dataclass(frozen=True, slots=True)
