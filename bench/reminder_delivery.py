@@ -11,7 +11,7 @@ sendMessage with a 502 and nginx's HTML page for S seconds (of real time) from t
 scan: notices are delayed, none is lost (the fake server then runs in this event loop).
 
 Usage: .venv/bin/python -m bench.reminder_delivery [USERS] [--per-user P] [--speed K]
-       [--outage S] [--same-loop] [--database URL]
+       [--outage S] [--same-loop] [--headroom H] [--database URL]
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ async def main(args: argparse.Namespace) -> None:
         settings = load_settings(
             _env_file=None, bot_token=TOKEN, telegram_api_url=server.base_url, database_url=url
         )
-        limiter = RateLimiter(per_second=cap, chat_interval=1.0 / speed)
+        limiter = RateLimiter(per_second=cap, chat_interval=1.0 / speed, headroom=args.headroom)
         bot = create_bot(settings, limiter)
         service = ReminderService(db, ReminderRules(), TelegramNotifier(bot), lambda: NOW)
         if args.outage > 0:
@@ -153,6 +153,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed", type=float, default=10.0, help="server clock speed K")
     parser.add_argument("--outage", type=float, default=0.0, help="seconds of 502 HTML")
     parser.add_argument("--same-loop", action="store_true", help="fake server in this loop")
+    parser.add_argument(
+        "--headroom", type=float, default=0.03, help="the limiter's headroom below the cap"
+    )
     parser.add_argument("--database", help="database URL (default: a fresh SQLite file)")
     return parser.parse_args(argv)
 

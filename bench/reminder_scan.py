@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -24,13 +25,18 @@ from storage.models import Role, User
 
 
 class CountingNotifier:
-    """Accepts every reminder and counts them."""
+    """Accepts every reminder message and counts the notices they carry."""
 
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send_reminder(self, chat_id: int, text: str, item_id: int) -> None:  # noqa: ARG002
-        self.sent += 1
+    async def send_notices(
+        self,
+        chat_id: int,  # noqa: ARG002
+        text: str,  # noqa: ARG002
+        items: Sequence[tuple[int, str]],
+    ) -> None:
+        self.sent += len(items)
 
 
 async def main(count: int) -> None:
