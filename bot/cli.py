@@ -54,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     rem = sub.add_parser("reminders", help="reminders")
     remsub = rem.add_subparsers(dest="reminders_command", required=True, metavar="ACTION")
     scan = remsub.add_parser("scan", help="run one reminder scan as the scheduler would")
-    scan.add_argument("--at", type=_moment, help="the moment, ISO 8601 (default: now)")
+    scan.add_argument(
+        "--at", type=_moment, help="the moment, ISO 8601 (default: now, by CLOCK_START if set)"
+    )
     scan.add_argument("--dry-run", action="store_true", help="print who would get what")
 
     people = sub.add_parser("people", help="people of the reserve")
@@ -221,6 +223,7 @@ def _print_summary(path: Path, result: ParseResult) -> None:
 
 async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
     from bot.app import reminder_service  # noqa: PLC0415
+    from bot.services.clock import make_clock  # noqa: PLC0415
     from bot.services.delivery import RateLimiter  # noqa: PLC0415
     from bot.telegram import TelegramNotifier, create_bot  # noqa: PLC0415
     from storage import migrate  # noqa: PLC0415
@@ -231,7 +234,8 @@ async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
     try:
         await migrate.upgrade(db.engine)
         notifier = TelegramNotifier(bot) if bot else None
-        service = reminder_service(settings, db, notifier)
+        # without --at, "now" is the bot's clock (CLOCK_START, or the real one)
+        service = reminder_service(settings, db, notifier, clock=make_clock(settings.clock_start))
         report = await service.scan(at, dry_run=dry)
     finally:
         if bot is not None:

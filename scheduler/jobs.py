@@ -71,11 +71,16 @@ def create_scheduler(
     digests: DigestService | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler (UTC) with the reminder scan (and the mentoring digests) every
-    REMINDER_SCAN_MINUTES and the plan upkeep every day; all run once right after start."""
+    REMINDER_SCAN_MINUTES and the plan upkeep every day; all run once right after start.
+
+    The jobs run on real time; what they do is dated by the bot's clock, the one of
+    ``reminders`` (``CLOCK_START`` may set it apart from the real one).
+    """
     scheduler = AsyncIOScheduler(timezone="UTC")
+    clock = reminders.clock
     start = utcnow() + timedelta(seconds=1)
     scheduler.add_job(
-        _logged("plans.ensure", lambda: ensure_plans(db, settings)),
+        _logged("plans.ensure", lambda: ensure_plans(db, settings, clock())),
         "interval",
         hours=24,
         id="plans.ensure",

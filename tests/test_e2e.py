@@ -1,7 +1,12 @@
 """End to end: the real bot process (`python -m bot run`) over HTTP against the fake Bot API
 server on 127.0.0.1, walking a whole journey: an officer invites, a reservist registers, sees
 the plan, logs an item with a document, gets a reminder when the clock is moved to a due date,
-the bot restarts and nothing is sent twice."""
+the bot restarts and nothing is sent twice.
+
+The bot process runs on a clock set by ``CLOCK_START`` (noon in Moscow) with explicit quiet
+hours, so the journey does not depend on the hour it is run at; a shorter test starts the bot
+with its clock inside the quiet hours and checks that it sends no reminder then, and sends it once
+the clock is in the daytime. Every wait has a timeout."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +27,8 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
 from tests.fakes import FakeTelegramServer, FakeUser, SentCall
+from tests.harness import FakeClock, Harness
+from tests.test_handlers_mentoring import register_as
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +39,9 @@ RESERVIST = 2001
 MENTOR = 3001
 MSK = ZoneInfo("Europe/Moscow")
 WAIT = 30.0
+QUIET = (21, 9)  # QUIET_HOURS_START / QUIET_HOURS_END of the bot process
+#: The bot's clock at start in the journey: noon in Moscow, outside the quiet hours.
+DAYTIME = datetime(2027, 3, 1, 12, 0, tzinfo=MSK)
 
 
 @dataclass
@@ -44,9 +54,11 @@ class BotProcess:
 
     async def start(self) -> None:
         log = self.log_path.open("ab")
+        # cwd: a folder with no `.env` (the repository's, if a developer has one, is not read)
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=log, stderr=log
-        )
+            sys.executable, "-m", "bot", "run",
+            env=self.env, cwd=self.log_path.parent, stdout=log, stderr=log,
+        )  # fmt: skip
         log.close()
 
     async def stop(self) -> int:
@@ -66,8 +78,9 @@ class BotProcess:
 
 
 async def cli(env: dict[str, str], *args: str) -> str:
+    """Run ``python -m bot ARGS`` in the test's folder (HOME, with no `.env`); its stdout."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=ROOT,
+        sys.executable, "-m", "bot", *args, env=env, cwd=env["HOME"],
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 120)
@@ -85,15 +98,20 @@ async def server() -> AsyncIterator[FakeTelegramServer]:
 def env(
     server: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
 ) -> dict[str, str]:
-    """The bot process's environment; ``db`` empties the test database first."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OFFICER"))}
+    """The bot process's environment: every setting it depends on is explicit (the autouse
+    ``clean_settings_env`` has removed the shell's); ``db`` empties the test database first."""
     return {
-        **base,
+        **os.environ,
+        "HOME": str(tmp_path),
         "PYTHONPATH": str(ROOT),
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": server.base_url,
         "DATABASE_URL": database_url,
         "OFFICER_IDS": str(OFFICER),
+        "DEFAULT_TIMEZONE": "Europe/Moscow",
+        "QUIET_HOURS_START": str(QUIET[0]),
+        "QUIET_HOURS_END": str(QUIET[1]),
+        "CLOCK_START": DAYTIME.isoformat(),
         "LOG_LEVEL": "INFO",
     }
 
@@ -113,6 +131,66 @@ async def test_whole_journey(
     finally:
         if bot.proc is not None and bot.proc.returncode is None:
             await bot.stop()
+
+
+async def wait_for_log(bot: BotProcess, pattern: str, timeout: float = WAIT) -> re.Match[str]:
+    """Wait until the bot's log has a line matching ``pattern``; raise AssertionError if not."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (found := re.search(pattern, bot.log())) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no log line {pattern!r} within {timeout} s:\n{bot.log()}")
+        await asyncio.sleep(0.2)
+    return found
+
+
+async def test_quiet_hours_clock_sends_nothing(
+    server: FakeTelegramServer, env: dict[str, str], harness: Harness, clock: FakeClock,
+    database_url: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    """A reminder owed while the bot's clock is in the quiet hours waits; it goes out once the
+    clock is in the daytime."""
+    clock.now = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    await register_as(harness, RESERVIST, "reservist", "Иванова Мария Петровна")
+    db = Database(database_url)
+    try:
+        async with db.session() as repo:
+            user = await repo.users.by_telegram(RESERVIST)
+            assert user is not None
+            due = await repo.session.scalars(
+                select(PlanItem.due_on)
+                .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+                .where(IndividualPlan.user_id == user.id, PlanItem.due_on.is_not(None))
+                .order_by(PlanItem.due_on)
+            )
+            first_due = due.first()
+            assert first_due is not None
+    finally:
+        await db.dispose()
+    server.user(RESERVIST, "Мария", last_name="Иванова")
+    eve = first_due - timedelta(days=1)  # the item is due tomorrow: a reminder is owed
+
+    night = {**env, "CLOCK_START": datetime.combine(eve, time(23), tzinfo=MSK).isoformat()}
+    bot = BotProcess(night, tmp_path / "night.log")
+    await bot.start()
+    try:
+        scan = await wait_for_log(bot, r"reminder scan.* recorded=(\d+) sent=(\d+) deferred=(\d+)")
+        assert scan.group(2) == "0" and int(scan.group(3)) >= 1, scan.group(0)
+        assert server.messages_to(RESERVIST) == []
+    finally:
+        assert await bot.stop() == 0
+
+    # the next morning (the due day, after the quiet hours): the waiting reminder goes out
+    day = {**env, "CLOCK_START": datetime.combine(first_due, time(10), tzinfo=MSK).isoformat()}
+    bot = BotProcess(day, tmp_path / "day.log")
+    await bot.start()
+    try:
+        reminder = await server.wait_for_message(RESERVIST, timeout=WAIT)
+        assert "Напомнить позже" in [b[0] for b in reminder.buttons], reminder.describe()
+    except BaseException:
+        print(bot.log())
+        raise
+    finally:
+        assert await bot.stop() == 0
 
 
 async def register(server: FakeTelegramServer, person: FakeUser, code: str, name: str) -> None:
@@ -205,7 +283,9 @@ async def journey(
     consent = await server.wait_for_message(RESERVIST, timeout=WAIT)
     assert "152-ФЗ" in consent.text
     server.press(reservist, consent, "Согласен")
-    await server.wait_for_message(RESERVIST, lambda m: "ФИО" in m.text or "фамилию" in m.text)
+    await server.wait_for_message(
+        RESERVIST, lambda m: "ФИО" in m.text or "фамилию" in m.text, timeout=WAIT
+    )
     server.push_text(reservist, "Маша")
     again = await server.wait_for_message(RESERVIST, timeout=WAIT)
     assert "два слова" in again.text
@@ -235,8 +315,8 @@ async def journey(
     # log an item with a document
     server.push_text(reservist, "/log")
     pick = await server.wait_for_message(RESERVIST, timeout=WAIT)
-    first_title = pick.buttons[0][0]
-    server.press(reservist, pick, first_title)
+    first = (pick.reply_markup or {})["inline_keyboard"][0][0]  # titles may repeat (trainings)
+    server.push_callback(reservist, pick.message_id, first["callback_data"])
     ask_date = await server.wait_for_message(RESERVIST, timeout=WAIT)
     server.press(reservist, ask_date, "Сегодня")
     await server.wait_for_message(RESERVIST, lambda m: "комментарий" in m.text, timeout=WAIT)
