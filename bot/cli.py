@@ -37,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Telegram bot for the management-personnel reserve of school systems.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="apply migrations and run the bot (long polling)")
+    run = sub.add_parser("run", help="apply migrations and run the bot (long polling)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="take updates on a webhook (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN)",
+    )
 
     mig = sub.add_parser("migrate", help="apply (or revert) database migrations")
     mig.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
@@ -112,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.command == "reminders" and not getattr(args, "dry_run", False)
         ):
             settings.require_token()
+        if args.command == "run" and args.webhook:
+            settings.require_webhook()
     except SettingsError as exc:
         print(f"error: {exc.variable} {exc.reason}", file=sys.stderr)
         return 2
@@ -119,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from bot.runner import run  # noqa: PLC0415 - keeps CLI start-up light
 
-        return asyncio.run(run(settings))
+        return asyncio.run(run(settings, webhook=args.webhook))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings, args.revision, down=args.down))
     if args.command == "roadmap":

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# Telegram's rule for setWebhook's secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/reserve.db"
 
 
@@ -57,6 +60,14 @@ class Settings(BaseSettings):
         "(an ISO date-time with its UTC offset) and runs on in real time; unset = the real clock.",
     )
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
+    # webhook mode (`run --webhook`): the public https URL Telegram calls, the secret it sends
+    # in X-Telegram-Bot-Api-Secret-Token, and the host:port the bot's web server binds
+    webhook_url: str | None = Field(default=None)
+    webhook_secret: SecretStr | None = Field(default=None)
+    webhook_listen: str = Field(default="127.0.0.1:8080")
+    # /healthz and /metrics in polling mode (unset: no web server); webhook mode serves them
+    # on WEBHOOK_LISTEN
+    health_listen: str | None = Field(default=None)
 
     @field_validator("bot_token")
     @classmethod
@@ -112,6 +123,40 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value.astimezone(UTC)
 
+    @field_validator("webhook_url", "health_listen", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https://[^\s/?#]+(/[^\s]*)?$", value):
+            msg = "must be the public https URL Telegram calls, e.g. https://bot.example.org/tg"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _check_secret(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or (isinstance(value, str) and not value):
+            return None
+        if not isinstance(value, str) or not _SECRET_RE.match(value):
+            msg = "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("webhook_listen", "health_listen")
+    @classmethod
+    def _check_listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
     @field_validator("default_timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
@@ -166,6 +211,18 @@ class Settings(BaseSettings):
             raise SettingsError("BOT_TOKEN", "is required to run the bot; get one from @BotFather")
         return self.bot_token
 
+    def require_webhook(self) -> tuple[str, str]:
+        """Return (WEBHOOK_URL, WEBHOOK_SECRET); raise :class:`SettingsError` if one is unset."""
+        if not self.webhook_url:
+            raise SettingsError("WEBHOOK_URL", "is required in webhook mode (run --webhook)")
+        if self.webhook_secret is None:
+            raise SettingsError(
+                "WEBHOOK_SECRET",
+                "is required in webhook mode; e.g. python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'",
+            )
+        return self.webhook_url, self.webhook_secret.get_secret_value()
+
     def sqlite_path(self) -> Path | None:
         """The SQLite file of ``database_url``, or None for another database or in-memory."""
         prefix = "sqlite+aiosqlite:///"
@@ -175,6 +232,19 @@ class Settings(BaseSettings):
         if rest in ("", ":memory:"):
             return None
         return Path(rest)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:8080`` for IPv6) as (host, port); port 0 picks a free one.
+
+    Raises:
+        ValueError: not host:port, or the port is over 65535.
+    """
+    match = _LISTEN_RE.match(value.strip())
+    if match is None or int(match["port"]) > 65535:
+        msg = "must be host:port to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"
+        raise ValueError(msg)
+    return match["host"].strip("[]"), int(match["port"])
 
 
 def settings_env_names() -> frozenset[str]:

@@ -1,12 +1,12 @@
 """Dispatcher middlewares: a log context per update, the update's unit of work (committed before
-anything is sent to Telegram), and the caller's user record in the handler's data (``user``:
-User or None)."""
+anything is sent to Telegram), the caller's user record in the handler's data (``user``:
+User or None), and the count of updates handled for ``/metrics``."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiogram import BaseMiddleware, Bot
@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, current_session
 from storage.repo import Repo
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = structlog.get_logger("bot.updates")
 
@@ -45,6 +48,22 @@ class LogContextMiddleware(BaseMiddleware):
                 return await handler(event, data)
             finally:
                 log.debug("update handled", ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+class MetricsMiddleware(BaseMiddleware):
+    """Counts every update handled, by type, and how long it took (:class:`Metrics`);
+    failures are counted by the error handler (handlers/errors.py)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        started = time.perf_counter()
+        try:
+            return await handler(event, data)
+        finally:
+            self.metrics.update_handled(kind, time.perf_counter() - started)
 
 
 class DatabaseMiddleware(BaseMiddleware):

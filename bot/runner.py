@@ -1,4 +1,5 @@
-"""The bot process: migrations, start-up data, scheduler, long polling, clean shutdown.
+"""The bot process: migrations, start-up data, scheduler, long polling or a webhook, clean
+shutdown.
 
 Start-up waits for what is not there yet instead of failing: an unreachable PostgreSQL or
 Telegram (the network is not up after a reboot) is retried with back-off, one log line per
@@ -10,6 +11,12 @@ broadcast sends in flight finish (for up to ``SHUTDOWN_GRACE_SECONDS``), then th
 stops, connections close and the process exits 0. What was cut by the grace period, or by a
 ``kill -9``, was never reported to its user as saved: replies are sent only after the change
 they report is committed (:class:`bot.middlewares.DatabaseMiddleware`).
+
+Webhook mode (``run --webhook``): instead of polling, the web server (:mod:`bot.web`) takes
+Telegram's posts on ``WEBHOOK_LISTEN`` and ``setWebhook`` is called once it listens; on a stop
+the server takes no new posts and the updates being handled finish within the same grace. The
+same server has ``/healthz`` and ``/metrics``; in polling mode they are served on
+``HEALTH_LISTEN`` when it is set.
 """
 
 from __future__ import annotations
@@ -31,15 +38,19 @@ from aiogram.exceptions import (
 )
 from aiogram.types import User as TelegramUser
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.app import create_dispatcher, digest_service, prepare_database, reminder_service
 from bot.broadcast_telegram import TelegramBroadcastTransport, progress_editor
 from bot.config import Settings
+from bot.metrics import Metrics, watch_scheduler
+from bot.middlewares import MetricsMiddleware
 from bot.services.broadcast import BroadcastService
 from bot.services.clock import make_clock
 from bot.services.delivery import RateLimiter
-from bot.telegram import TelegramNotifier, create_bot
+from bot.telegram import TelegramNotifier, count_requests, create_bot
+from bot.web import WebServer, build_server, set_webhook
 from handlers.commands import set_default_commands, set_user_commands
 from handlers.notify import TelegramDigestNotifier
 from scheduler.jobs import create_scheduler
@@ -153,13 +164,24 @@ async def _finish_updates(dp: Dispatcher, grace: float) -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def run(settings: Settings) -> int:
+async def _listen(server: WebServer) -> bool:
+    """Start the web server; False (logged in one line) when its address cannot be bound."""
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error("cannot listen", host=server.host, port=server.port, error=str(exc))
+        return False
+    return True
+
+
+async def run(settings: Settings, *, webhook: bool = False) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code (0, or 2 when Telegram rejects the
-    token, 1 when the database cannot be prepared).
+    token, 1 when the database cannot be prepared or the web server cannot listen).
 
     Order: migrate → default roadmap → officers → getMe → command menus → scheduler →
-    resumption of broadcasts left running → polling. On a signal polling stops, updates and
-    broadcast sends in flight finish, the scheduler is shut down and sessions closed.
+    resumption of broadcasts left running → web server (if any) → polling, or ``setWebhook``
+    with ``webhook``. On a signal polling (or the web server) stops, updates and broadcast
+    sends in flight finish, the scheduler is shut down and sessions closed.
     """
     stop = asyncio.Event()
     _install_stop_signals(stop)
@@ -184,7 +206,19 @@ async def run(settings: Settings) -> int:
         await bot.session.close()
         await db.dispose()
         return EXIT_FAILED
-    return await _serve(settings, db, bot, limiter, me, stop)
+    return await _serve(settings, db, bot, limiter, me, stop, webhook=webhook)
+
+
+def _observe(
+    dp: Dispatcher, bot: Bot, scheduler: AsyncIOScheduler, limiter: RateLimiter
+) -> Metrics:
+    """The process's metrics, counted by the dispatcher, the bot's session and the scheduler."""
+    metrics = Metrics(limiter)
+    dp["metrics"] = metrics  # the error handler counts failures
+    dp.update.outer_middleware(MetricsMiddleware(metrics))
+    count_requests(bot, metrics)
+    watch_scheduler(scheduler, metrics)
+    return metrics
 
 
 async def _serve(
@@ -194,6 +228,8 @@ async def _serve(
     limiter: RateLimiter,
     me: TelegramUser,
     stop: asyncio.Event,
+    *,
+    webhook: bool = False,
 ) -> int:
     clock = make_clock(settings.clock_start)
     dp = create_dispatcher(settings, db, clock=clock)
@@ -202,11 +238,15 @@ async def _serve(
     scheduler = create_scheduler(settings, db, reminders, digests)
     broadcasts = BroadcastService(db, TelegramBroadcastTransport(bot), limiter)
     dp["broadcasts"] = broadcasts
+    metrics = _observe(dp, bot, scheduler, limiter)
+    server = build_server(settings, db, bot, dp, metrics, clock, webhook=webhook)
     resuming: asyncio.Task[object] | None = None
     stopper: asyncio.Task[None] | None = None
     try:
-        log.info("bot starting", username=me.username, database=db.dialect)
-        await bot.delete_webhook(drop_pending_updates=False)
+        mode = "webhook" if webhook else "polling"
+        log.info("bot starting", username=me.username, database=db.dialect, mode=mode)
+        if not webhook:
+            await bot.delete_webhook(drop_pending_updates=False)
         await set_default_commands(bot)
         for officer_id in settings.officer_ids:
             await set_user_commands(bot, officer_id, Role.OFFICER)
@@ -215,6 +255,12 @@ async def _serve(
             broadcasts.resume_unfinished(lambda b: progress_editor(bot, b)),
             name="broadcasts.resume",
         )
+        if server is not None and not await _listen(server):
+            return EXIT_FAILED
+        if webhook:
+            await set_webhook(bot, dp, settings)
+            await stop.wait()
+            return EXIT_OK
 
         async def stop_polling_on_signal() -> None:
             await stop.wait()
@@ -230,6 +276,8 @@ async def _serve(
         if not stop.is_set():
             await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
     finally:
+        if server is not None:
+            await server.stop()  # webhook mode: the updates in flight finish here
         await _finish_updates(dp, settings.shutdown_grace_seconds)
         await broadcasts.shutdown()  # the sends in flight finish; the rest resume next start
         for task in (resuming, stopper):

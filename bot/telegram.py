@@ -16,6 +16,9 @@ Request middlewares, outermost first (:func:`create_bot`):
    (:data:`bot.services.delivery.send_lane`: replies by default, ``REMINDER`` for reminders and
    digests, ``BROADCAST`` for broadcasts), and a 429 pauses every send for ``retry_after``.
 
+:func:`count_requests` adds an innermost one, :class:`RequestMetricsMiddleware`, for
+``/metrics`` and ``/healthz`` (messages sent by kind, 429s, Telegram's last answer).
+
 The session (:class:`ResilientSession`) turns a 5xx answer whose body is not Telegram's JSON
 (an HTML page from a proxy: aiogram would raise ``ClientDecodeError``) into
 ``TelegramServerError``, so that it is classified by its status like any other 5xx.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 import aiohttp
 import structlog
@@ -41,6 +45,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
+    TelegramAPIError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -67,6 +72,9 @@ from bot.services.delivery import (
     send_lane,
     sending_in,
 )
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -212,6 +220,47 @@ class ThrottleMiddleware(BaseRequestMiddleware):
             self.limiter.sent(chat)
 
 
+class RequestMetricsMiddleware(BaseRequestMiddleware):
+    """Counts for :class:`bot.metrics.Metrics`, innermost (it sees every attempt): a message
+    Telegram accepted (a sending method's success) by kind (:func:`bot.metrics.message_kind`),
+    each 429 answer, and the time of Telegram's last answer (any method, ``getUpdates``
+    included; a 5xx or a network error is no answer from Telegram).
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        from bot.metrics import message_kind  # noqa: PLC0415 - bot.metrics imports this module
+
+        try:
+            response = await make_request(bot, method)
+        except TelegramRetryAfter:
+            self.metrics.telegram_answered()
+            self.metrics.rate_limited(message_kind())
+            raise
+        except TelegramServerError:
+            raise
+        except TelegramAPIError:
+            self.metrics.telegram_answered()  # a verdict on the request: Telegram is there
+            raise
+        self.metrics.telegram_answered()
+        if method.__api_method__ in SENDING_METHODS:
+            self.metrics.message_sent(message_kind())
+        return response
+
+
+def count_requests(bot: Bot, metrics: Metrics) -> None:
+    """Count ``bot``'s Bot API calls into ``metrics`` (:class:`RequestMetricsMiddleware`, as
+    the innermost request middleware)."""
+    bot.session.middleware(RequestMetricsMiddleware(metrics))
+
+
 class ResilientSession(AiohttpSession):
     """aiogram's aiohttp session, but a 5xx answer with a body that is not Telegram's JSON
     (a proxy's HTML "502 Bad Gateway") raises ``TelegramServerError`` (transient) instead of
@@ -328,10 +377,12 @@ class TelegramNotifier:
 
 __all__ = [
     "RETRY_BUDGET",
+    "RequestMetricsMiddleware",
     "ResilientSession",
     "RetryMiddleware",
     "TelegramNotifier",
     "ThrottleMiddleware",
+    "count_requests",
     "create_bot",
     "delivery_error",
     "delivery_errors",

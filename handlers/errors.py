@@ -1,13 +1,19 @@
 """The error handler: an exception in a handler is logged with its update and the user gets a
-short apology instead of silence; their dialogue state is kept."""
+short apology instead of silence; their dialogue state is kept. Failures are counted for
+``/metrics`` when the dispatcher has ``metrics`` (the bot process sets it)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import structlog
 from aiogram import Router
 from aiogram.types import ErrorEvent
 
 from bot import texts
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = structlog.get_logger("bot.errors")
 
@@ -19,9 +25,11 @@ def setup() -> Router:
     return router
 
 
-async def on_error(event: ErrorEvent) -> bool:
-    """Log the failure and tell the user; True marks the error as handled."""
+async def on_error(event: ErrorEvent, metrics: Metrics | None = None) -> bool:
+    """Log and count the failure and tell the user; True marks the error as handled."""
     update = event.update
+    if metrics is not None:
+        metrics.handler_failed(update.event_type)
     log.error(
         "handler failed",
         update_id=update.update_id,
