@@ -1,7 +1,8 @@
-"""The command line: ``python -m bot run | migrate | roadmap import | reminders scan``.
+"""The command line: ``python -m bot run | migrate | roadmap import | reminders scan | backup |
+check | ...``.
 
-Exit codes: 0 success, 1 a failed operation (e.g. a file with no roadmap table), 2 a missing
-or malformed setting or wrong arguments.
+Exit codes: 0 success, 1 a failed operation (e.g. a file with no roadmap table, a failed
+``check``), 2 a missing or malformed setting or wrong arguments.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -91,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cons.add_argument("--out", type=Path, required=True, help="CSV file to write")
 
+    bak = sub.add_parser(
+        "backup",
+        help="copy the SQLite database to OUT while the bot runs (PostgreSQL: use pg_dump)",
+        description="A consistent copy of the SQLite database made with SQLite's online backup "
+        "API; the bot may keep running. OUT must not exist. For PostgreSQL use pg_dump.",
+    )
+    bak.add_argument("out", type=Path, metavar="OUT", help="the file to write")
+
+    sub.add_parser(
+        "check",
+        help="check settings, database, migrations and Telegram; one line each, exit 0 or 1",
+    )
+
     exp = sub.add_parser("export", help="export the reserve to .xlsx (or .csv) for reports")
     exp.add_argument("--out", type=Path, required=True, help="file to write (.xlsx or .csv)")
     exp.add_argument("--municipality", help="only this municipality (default: the whole region)")
@@ -111,6 +127,8 @@ def _moment(value: str) -> datetime:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return _check()
     try:
         settings = load_settings()
         if args.command == "run" or (
@@ -135,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _people_import(settings, args.path, args.bot_username, args.out)
     if args.command == "consents":
         return _consents(settings, args.out)
+    if args.command == "backup":
+        return _backup(settings, args.out)
     if args.command == "export":
         as_csv = args.csv or args.out.suffix.casefold() == ".csv"
         return _export(settings, args.out, args.municipality, args.year, as_csv=as_csv)
@@ -434,3 +454,163 @@ async def _build_consents(settings: Settings) -> tuple[bytes, int]:
         return consent_journal_csv(rows), len(rows)
     finally:
         await db.dispose()
+
+
+def _backup(settings: Settings, out: Path) -> int:
+    """``backup OUT``: the SQLite database copied to ``out`` by the online backup API (in a
+    worker thread, so an event loop would not be blocked); 0, or 1 with one line on stderr
+    (PostgreSQL, no database file, ``out`` exists or cannot be written)."""
+    source = settings.sqlite_path()
+    if source is None:
+        if settings.database_url.startswith("postgresql"):
+            print(
+                "error: backup copies SQLite only; back up PostgreSQL with pg_dump "
+                "(e.g. pg_dump -Fc -f reserve.dump DBNAME)",
+                file=sys.stderr,
+            )
+        else:
+            print("error: backup needs a SQLite file, not an in-memory database", file=sys.stderr)
+        return 1
+    if not source.is_file():
+        print(f"error: no database file {source}", file=sys.stderr)
+        return 1
+    if out.exists():
+        print(f"error: {out} already exists; choose a new file", file=sys.stderr)
+        return 1
+    if not out.parent.is_dir():
+        print(f"error: no folder {out.parent}", file=sys.stderr)
+        return 1
+    try:
+        size = asyncio.run(asyncio.to_thread(sqlite_backup, source, out))
+    except (OSError, sqlite3.Error) as exc:
+        print(f"error: backup of {source} to {out} failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {source} to {out} ({size} bytes, integrity ok)")
+    return 0
+
+
+def sqlite_backup(source: Path, out: Path) -> int:
+    """Copy the SQLite database ``source`` to the new file ``out`` with SQLite's online backup
+    API: a consistent snapshot even while the bot writes (WAL). The copy is a single file
+    (rollback journal, no ``-wal``) and passes ``PRAGMA integrity_check``. Blocking: call it off
+    the event loop.
+
+    Returns:
+        The size of ``out`` in bytes.
+
+    Raises:
+        sqlite3.Error: the copy failed or is not intact (``out`` is removed then).
+        OSError: ``out`` cannot be written.
+    """
+    partial = out.with_name(f".{out.name}.partial")
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+            verdict = dst.execute("PRAGMA integrity_check").fetchone()
+            if verdict is None or verdict[0] != "ok":
+                msg = f"the copy is not intact: {verdict}"
+                raise sqlite3.DatabaseError(msg)
+        finally:
+            dst.close()
+        partial.replace(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        src.close()
+    return out.stat().st_size
+
+
+def _check() -> int:
+    """``check``: settings, database, migrations and Telegram, one line each on stdout
+    (``ok`` or ``FAIL``); 0 when all pass, else 1. Secrets are not printed."""
+    lines: list[tuple[bool, str]] = []
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"FAIL  settings: {exc.variable} {exc.reason}")
+        return 1
+    # stdout is the four lines; retries and errors are in them, other logs go to stderr
+    configure_logging("ERROR", settings.log_format)
+    logging.getLogger("alembic").setLevel(logging.ERROR)
+    if settings.bot_token:
+        officers = len(settings.officer_ids)
+        lines.append((True, f"settings: read, BOT_TOKEN set, {officers} officer id(s)"))
+    else:
+        lines.append((False, "settings: BOT_TOKEN is not set; get one from @BotFather"))
+    lines += asyncio.run(_check_database(settings))
+    lines.append(asyncio.run(_check_telegram(settings)))
+    for ok, line in lines:
+        print(f"{'ok  ' if ok else 'FAIL'}  {line}")
+    return 0 if all(ok for ok, _ in lines) else 1
+
+
+CHECK_TIMEOUT = 15.0  # seconds each remote check may take
+
+
+async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
+    """The database line (reachable) and the migrations line (at head)."""
+    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    from storage import migrate  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    source = settings.sqlite_path()
+    if source is not None and not source.is_file():  # connecting would create an empty file
+        return [
+            (False, f"database: no file {source} ({shown})"),
+            (False, "migrations: no database; start the bot or run python -m bot migrate"),
+        ]
+    db = Database(settings.database_url)
+    try:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                async with db.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure is the answer
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return [
+                (False, f"database: unreachable ({shown}): {reason}"),
+                (False, "migrations: not checked, the database is unreachable"),
+            ]
+        lines = [(True, f"database: reachable ({shown})")]
+        head = migrate.revisions()[-1]
+        at = await migrate.current(db.engine)
+        if at == head:
+            lines.append((True, f"migrations: at head {head}"))
+        elif at is None:
+            lines.append(
+                (False, f"migrations: none applied (head is {head}); run python -m bot migrate")
+            )
+        else:
+            lines.append(
+                (False, f"migrations: at {at}, head is {head}; run python -m bot migrate")
+            )
+        return lines
+    finally:
+        await db.dispose()
+
+
+async def _check_telegram(settings: Settings) -> tuple[bool, str]:
+    """The Telegram line: getMe answered at TELEGRAM_API_URL within :data:`CHECK_TIMEOUT`."""
+    from bot.services.delivery import RateLimiter  # noqa: PLC0415
+    from bot.telegram import RetryMiddleware, create_bot  # noqa: PLC0415
+
+    where = settings.telegram_api_url
+    if not settings.bot_token:
+        return False, f"telegram: not checked, no BOT_TOKEN ({where})"
+    bot = create_bot(settings, RateLimiter(), retry=RetryMiddleware(budget=CHECK_TIMEOUT / 3))
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            me = await bot.get_me()
+    except Exception as exc:  # any failure is the answer
+        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        return False, f"telegram: getMe failed at {where}: {str(reason).splitlines()[0]}"
+    finally:
+        await bot.session.close()
+    return True, f"telegram: getMe answered, @{me.username} at {where}"

@@ -89,7 +89,7 @@ def test_malformed_setting_exits_2(tmp_path: Path) -> None:
 def test_help_lists_subcommands(tmp_path: Path) -> None:
     result = _run(["--help"], {}, tmp_path)
     assert result.returncode == 0
-    for word in ("run", "migrate", "roadmap", "reminders"):
+    for word in ("run", "migrate", "roadmap", "reminders", "backup", "check"):
         assert word in result.stdout
 
 
