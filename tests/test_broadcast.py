@@ -301,6 +301,26 @@ async def test_a_transient_failure_leaves_the_recipient_pending_not_failed(db: D
         assert received(server, users, "Объявление") == {u.id: 1 for u in users}
 
 
+async def test_an_outage_longer_than_the_retry_budget_fails_nobody(db: Database) -> None:
+    limiter = limiter_at(SPEED)
+    async with telegram(limiter, retry_budget=0.2) as (server, bot):
+        users = await add_users(db, server, 40)
+        service = service_for(db, bot, limiter, max_pause=0.2)
+        broadcast = await service.create(
+            created_by=None,
+            parts=[ContentPart.of_text("Объявление")],
+            user_ids=[u.id for u in users],
+        )
+        await server.outage(1.5, mode="502")  # nginx's HTML 502 for every request
+        final = await service.run(broadcast.id)
+
+        assert (final.sent, final.blocked, final.failed, final.pending) == (40, 0, 0, 0)
+        assert final.status == BroadcastStatus.DONE
+        assert received(server, users, "Объявление") == {u.id: 1 for u in users}
+        rows = await deliveries(db, broadcast.id)
+        assert max(r.attempts for r in rows.values()) > 1  # the outage did hit them
+
+
 async def test_resend_requeues_the_failed_once(db: Database) -> None:
     limiter = limiter_at(SPEED)
     async with telegram(limiter) as (server, bot):

@@ -436,7 +436,7 @@ class BroadcastService:
     :class:`RateLimiter` (the service pauses it on a 429 and sizes its workers by it);
     ``clock``: aware UTC now, for the timestamps. ``backoff``: seconds before a recipient
     whose send failed transiently is put back in the queue (doubling with each transient
-    failure in a row, at most ``MAX_PAUSE``);
+    failure in a row, at most ``max_pause``, by default ``MAX_PAUSE``);
     ``progress_interval`` seconds between progress snapshots; ``latency``: the expected time
     of one Bot API request, which with the limits sizes the pool of workers
     (:meth:`concurrency_for`) unless ``concurrency`` fixes it; ``linger``: how long the queue
@@ -452,6 +452,7 @@ class BroadcastService:
         clock: Callable[[], datetime] = utcnow,
         *,
         backoff: float = 1.0,
+        max_pause: float = MAX_PAUSE,
         progress_interval: float = 2.0,
         latency: float = 0.25,
         concurrency: int | None = None,
@@ -463,6 +464,7 @@ class BroadcastService:
         self.limiter = limiter
         self.clock = clock
         self.backoff = backoff
+        self.max_pause = max_pause
         self.progress_interval = progress_interval
         self.latency = latency
         self.concurrency = concurrency
@@ -767,7 +769,7 @@ class BroadcastService:
                 return DeliveryResult(delivery.id, DeliveryState.SENT, tries, None, self.clock())
             # a transient failure that outlived the transport's retry policy
             run.transient_streak += 1
-            pause = min(MAX_PAUSE, self.backoff * 2 ** min(run.transient_streak - 1, 16))
+            pause = min(self.max_pause, self.backoff * 2 ** min(run.transient_streak - 1, 16))
             log.warning(
                 "broadcast delivery deferred",
                 broadcast_id=run.id,
