@@ -1,0 +1,248 @@
+"""Webhook mode: aiogram's request handler behind the secret token, the real dispatcher, and a
+bot that talks to the fake Bot API server.
+
+In-process: the web application of :mod:`bot.web` on 127.0.0.1 (a free port) with the
+dispatcher of the program; a post with a wrong or missing secret gets 401 and changes nothing,
+one with the secret is handled (the reply reaches the fake server) and is committed before the
+post is answered. End to end: ``python -m bot run --webhook`` calls ``setWebhook`` with the
+secret, the update types and ``drop_pending_updates=False``, takes posts, serves ``/healthz``
+and ``/metrics``, and exits 0 on SIGTERM. Every wait has a timeout; nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.filters import Command
+from aiogram.types import Message
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import func, select
+
+from bot.app import create_dispatcher, prepare_database
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.runner import _observe
+from bot.services.clock import utcnow
+from bot.services.delivery import RateLimiter
+from bot.telegram import create_bot
+from bot.web import Health, WebServer, add_webhook, create_app, webhook_path
+from storage.db import Database
+from storage.models import FsmState, Invite
+from tests.e2e_support import Bot as BotProcess
+from tests.e2e_support import bot_env, has, wait_until
+from tests.fakes import FakeTelegramServer
+
+SECRET = "s3cret_TOKEN-for-tests"
+URL = "https://bot.example.test/tg/webhook"
+OFFICER = 1001
+WAIT = 20.0
+
+
+@dataclass
+class Site:
+    """The webhook application served in-process."""
+
+    server: FakeTelegramServer
+    db: Database
+    dp: Dispatcher
+    bot: Bot
+    metrics: Metrics
+    base: str
+    http: aiohttp.ClientSession
+
+    async def post(self, update: dict[str, object], secret: str | None) -> aiohttp.ClientResponse:
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with asyncio.timeout(WAIT):
+            response = await self.http.post(
+                self.base + webhook_path(URL), json=update, headers=headers
+            )
+            await response.read()
+        return response
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with asyncio.timeout(WAIT), self.http.get(self.base + path) as response:
+            return response.status, await response.text()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def site(fake: FakeTelegramServer, settings: Settings, db: Database) -> AsyncIterator[Site]:
+    settings = settings.model_copy(update={"telegram_api_url": fake.base_url})
+    await prepare_database(settings, db)
+    dp = create_dispatcher(settings, db)
+    limiter = RateLimiter()
+    bot = create_bot(settings, limiter)
+    metrics = _observe(dp, bot, AsyncIOScheduler(), limiter)
+    app = create_app(Health(db, bot, metrics, scan_interval=300.0), metrics, db, utcnow)
+    add_webhook(app, dp, bot, webhook_path(URL), SECRET)
+    web = WebServer(app, "127.0.0.1", 0, grace=5.0)
+    await web.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield Site(fake, db, dp, bot, metrics, f"http://127.0.0.1:{web.port}", http)
+    finally:
+        await web.stop()
+        await bot.session.close()
+
+
+async def _count(db: Database, model: type) -> int:
+    async with db.session() as repo:
+        return int(await repo.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x"])
+async def test_a_post_without_the_secret_gets_401_and_changes_nothing(
+    site: Site, secret: str | None
+) -> None:
+    officer = site.server.user(OFFICER, "Ольга")
+    update = site.server.push_text(officer, "/invite reservist")
+    calls = len(site.server.calls)
+
+    response = await site.post(update, secret)
+
+    assert response.status == 401
+    await asyncio.sleep(0.2)  # nothing is handled in the background either
+    assert await _count(site.db, Invite) == 0
+    assert await _count(site.db, FsmState) == 0
+    assert site.server.messages_to(officer) == []
+    assert len(site.server.calls) == calls
+    assert "reserve_bot_updates_total{" not in (await site.get("/metrics"))[1]
+
+
+async def test_a_post_with_the_secret_is_handled_and_committed_before_the_answer(
+    site: Site,
+) -> None:
+    officer = site.server.user(OFFICER, "Ольга")
+    update = site.server.push_text(officer, "/invite reservist")
+
+    response = await site.post(update, SECRET)
+
+    assert response.status == 200
+    # the unit of work was committed before Telegram got its 200
+    assert await _count(site.db, Invite) == 1
+    answer = await site.server.wait_for_message(officer, has("start="), timeout=WAIT)
+    assert "start=" in (answer.text or "")
+
+
+async def test_metrics_count_the_update_and_the_reply(site: Site) -> None:
+    officer = site.server.user(OFFICER, "Ольга")
+    assert (
+        await site.post(site.server.push_text(officer, "/invite reservist"), SECRET)
+    ).status == 200
+    await site.server.wait_for_message(officer, has("start="), timeout=WAIT)
+
+    status, page = await site.get("/metrics")
+
+    assert status == 200
+    assert 'reserve_bot_updates_total{type="message"} 1.0' in page
+    assert 'reserve_bot_messages_sent_total{kind="reply"} 1.0' in page
+    assert "reserve_bot_update_seconds_count 1.0" in page
+    assert 'reserve_bot_send_waiting{lane="broadcast"} 0.0' in page
+    assert "reserve_bot_reminders_due 0.0" in page
+    assert "reserve_bot_broadcast_pending 0.0" in page
+    assert "reserve_bot_handler_errors_total{" not in page
+
+
+async def test_a_failing_handler_is_counted(site: Site) -> None:
+    async def boom(_message: Message) -> None:
+        raise RuntimeError("boom")
+
+    site.dp.message.register(boom, Command("boom"))  # the root router's handlers go first
+    officer = site.server.user(OFFICER, "Ольга")
+
+    response = await site.post(site.server.push_text(officer, "/boom"), SECRET)
+
+    assert response.status == 200  # the error handler apologised; Telegram gets its 200
+    await site.server.wait_for_message(officer, timeout=WAIT)
+    page = (await site.get("/metrics"))[1]
+    assert 'reserve_bot_handler_errors_total{type="message"} 1.0' in page
+    assert 'reserve_bot_updates_total{type="message"} 1.0' in page
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+class WebhookBot(BotProcess):
+    """``python -m bot run --webhook`` as a child process."""
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--webhook",
+            env=self.env, cwd=self.log_path.parent, stdout=log, stderr=log,
+        )  # fmt: skip
+        log.close()
+
+    def port(self) -> int | None:
+        """The port the web server bound (from its JSON log line), or None yet."""
+        for line in self.log().splitlines():
+            if '"web server listening"' in line:
+                return int(json.loads(line)["port"])
+        return None
+
+
+@pytest.mark.e2e
+async def test_the_bot_process_in_webhook_mode(
+    fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
+) -> None:
+    env = bot_env(
+        fake,
+        database_url,
+        tmp_path,
+        BOT_TOKEN="123456:WEBHOOK-token-for-the-fake-server-only",
+        WEBHOOK_URL=URL,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN="127.0.0.1:0",
+        LOG_FORMAT="json",
+    )
+    bot = WebhookBot(env, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        call = await fake.wait_for_call("setWebhook", timeout=60)
+        assert call.ok
+        assert call.params["url"] == URL
+        assert call.params["secret_token"] == SECRET
+        assert call.params["drop_pending_updates"] in (False, "false", "False")
+        allowed = call.params["allowed_updates"]
+        assert {"message", "callback_query"} <= set(allowed)
+        assert not any(c.method == "deleteWebhook" for c in fake.calls)
+        await wait_until(lambda: bot.port() is not None, "the web server's port", WAIT)
+        base = f"http://127.0.0.1:{bot.port()}"
+        officer = fake.user(OFFICER, "Ольга")
+        async with aiohttp.ClientSession() as http:
+            update = fake.push_text(officer, "/invite reservist")
+            async with asyncio.timeout(WAIT):
+                async with http.post(base + "/tg/webhook", json=update) as response:
+                    assert response.status == 401
+                async with http.post(
+                    base + "/tg/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                ) as response:
+                    assert response.status == 200
+            await fake.wait_for_message(officer, has("start="), timeout=WAIT)
+            async with asyncio.timeout(WAIT), http.get(base + "/healthz") as response:
+                health = await response.json()
+                assert response.status == 200, health
+                assert health["checks"] == {"database": "ok", "scheduler": "ok", "telegram": "ok"}
+            async with asyncio.timeout(WAIT), http.get(base + "/metrics") as response:
+                page = await response.text()
+                assert 'reserve_bot_updates_total{type="message"} 1.0' in page
+                assert 'reserve_bot_messages_sent_total{kind="reply"} 1.0' in page
+        assert await bot.terminate() == 0, bot.log()
+        assert await _count(db, Invite) == 1
+    finally:
+        await bot.ensure_stopped()
