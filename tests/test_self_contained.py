@@ -103,3 +103,15 @@ def test_without_the_fixture_the_variables_would_leak(
         env=hostile_env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.stdout.split() == ["3", "4"], result.stdout + result.stderr
+
+
+def test_the_code_under_test_is_this_checkout() -> None:
+    """An editable install of another checkout (CI runs the suite in a fresh clone with the
+    first checkout's venv) must not be what the tests import."""
+    import bot  # noqa: PLC0415
+    import handlers  # noqa: PLC0415
+    import storage  # noqa: PLC0415
+
+    for package in (bot, handlers, storage):
+        assert package.__file__ is not None
+        assert Path(package.__file__).resolve().is_relative_to(ROOT), package.__file__
