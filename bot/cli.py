@@ -503,7 +503,9 @@ def sqlite_backup(source: Path, out: Path) -> int:
         OSError: ``out`` cannot be written.
     """
     partial = out.with_name(f".{out.name}.partial")
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    # read-write, though nothing is written: a read-only connection would leave -wal and -shm
+    # files behind (owned by whoever ran the backup) where a last read-write one removes them
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
     try:
         dst = sqlite3.connect(partial)
         try:

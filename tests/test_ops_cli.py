@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ async def test_backup_copies_a_live_database_and_the_copy_reads_back(
     assert not (tmp_path / ".copy.db.partial").exists()
 
     # restore: the copy is a complete database at head with the same rows
-    with sqlite3.connect(out) as raw:
+    with closing(sqlite3.connect(out)) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     restored = Database(f"sqlite+aiosqlite:///{out}")
     try:
@@ -113,9 +114,26 @@ async def test_backup_function_in_a_thread(
     source = Path(url.split("///", 1)[1])
     size = await asyncio.to_thread(sqlite_backup, source, tmp_path / "b.db")
     assert size == (tmp_path / "b.db").stat().st_size > 0
-    with sqlite3.connect(tmp_path / "b.db") as raw:
+    with closing(sqlite3.connect(tmp_path / "b.db")) as raw:
         names = raw.execute("SELECT full_name FROM users").fetchall()
     assert names == [("Чеботарева Елена Ивановна",)]
+
+
+def test_backup_of_a_stopped_database_leaves_nothing_behind(tmp_path: Path) -> None:
+    """With the bot stopped, no -wal or -shm file is left beside the database (one owned by
+    the user who ran the backup would lock the bot out)."""
+    source = tmp_path / "src.db"
+    with closing(sqlite3.connect(source)) as raw:
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("CREATE TABLE t (a INTEGER)")
+        raw.execute("INSERT INTO t VALUES (1)")
+        raw.commit()
+    assert [p.name for p in tmp_path.iterdir()] == ["src.db"]
+    sqlite_backup(source, tmp_path / "out.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.db", "src.db"]
+    with pytest.raises(sqlite3.OperationalError):  # a missing source is not created
+        sqlite_backup(tmp_path / "missing.db", tmp_path / "out2.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.db", "src.db"]
 
 
 async def test_backup_refuses_postgresql(tmp_path: Path) -> None:
@@ -163,7 +181,7 @@ async def test_check_fails_on_a_database_not_migrated(
     server: FakeTelegramServer, tmp_path: Path
 ) -> None:
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as raw:
+    with closing(sqlite3.connect(path)) as raw:
         raw.execute("CREATE TABLE something (id INTEGER)")
     env = {
         "BOT_TOKEN": TOKEN,
