@@ -158,6 +158,20 @@ async def reply(
     return await server.wait_for_message(user.id, predicate, timeout=timeout)
 
 
+async def command(
+    server: FakeTelegramServer,
+    user: FakeUser,
+    text: str,
+    predicate: Callable[[SentMessage], bool] | None = None,
+    timeout: float = WAIT,
+) -> SentMessage:
+    """Send ``text`` and wait for the first answer to it matching ``predicate`` (messages that
+    arrived before, e.g. reminders or announcements, are not taken for the answer)."""
+    seen = len(server.messages_to(user))
+    server.push_text(user, text)
+    return await server.wait_for_message(user.id, predicate, timeout=timeout, after=seen)
+
+
 def has(*words: str) -> Callable[[SentMessage], bool]:
     """A message predicate: every word occurs in the text (case-insensitive)."""
 
@@ -187,8 +201,7 @@ def buttons_with(message: SentMessage, part: str) -> list[tuple[str, str | None]
 
 
 async def invite(server: FakeTelegramServer, officer: FakeUser, role: str) -> str:
-    server.push_text(officer, f"/invite {role}")
-    answer = await reply(server, officer, has("start="))
+    answer = await command(server, officer, f"/invite {role}", has("start="))
     match = re.search(r"start=([\w-]+)", answer.text or "")
     assert match, answer.describe()
     return match.group(1)
@@ -232,8 +245,7 @@ async def assign(
     mentor_name: str,
 ) -> None:
     """/assign: the reservist (by surname) gets the mentor (by surname)."""
-    server.push_text(officer, "/assign")
-    listing = await reply(server, officer, lambda m: bool(buttons_with(m, reservist)))
+    listing = await command(server, officer, "/assign", offers(reservist))
     server.press(officer, listing, buttons_with(listing, reservist)[0][0])
     card = await reply(server, officer, lambda m: bool(buttons_with(m, "наставник")))
     server.press(officer, card, "Назначить наставника")
@@ -244,20 +256,20 @@ async def assign(
 
 
 async def log_until_evidence(
-    server: FakeTelegramServer, user: FakeUser, skip: str = "\0"
-) -> tuple[str, SentMessage]:
-    """/log the first item offered (whose title does not start with ``skip``), today, with a
-    comment; returns (title, the question for evidence)."""
-    server.push_text(user, "/log")
-    pick = await reply(server, user, lambda m: bool(m.buttons))
-    title = next(t for t, _ in pick.buttons if not t.startswith(skip))
-    server.press(user, pick, title)
-    ask_date = await reply(server, user, lambda m: bool(buttons_with(m, "Сегодня")))
+    server: FakeTelegramServer, user: FakeUser, choose: Callable[[str], bool] = lambda t: True
+) -> tuple[int, SentMessage]:
+    """/log the first item offered whose button text ``choose`` accepts, today, with a
+    comment; returns (the item's id, from the button's data; the question for evidence)."""
+    pick = await command(server, user, "/log", lambda m: bool(m.buttons))
+    _text, data = next((t, d) for t, d in pick.buttons if choose(t))
+    assert data is not None
+    server.push_callback(user, pick, data)
+    ask_date = await reply(server, user, offers("Сегодня"))
     server.press(user, ask_date, "Сегодня")
     await reply(server, user, has("комментарий"))
     server.push_text(user, "Выполнено по плану")
     evidence = await reply(server, user, has("подтверждение"))
-    return title, evidence
+    return int(re.findall(r"\d+", data or "")[0]), evidence
 
 
 def save_button(message: SentMessage) -> str:
@@ -272,8 +284,7 @@ async def consult_until_item(
     server: FakeTelegramServer, user: FakeUser, topic: str
 ) -> SentMessage:
     """/consult today, in person, ``topic``, 60 minutes, no note; returns the item picker."""
-    server.push_text(user, "/consult")
-    ask = await reply(server, user, lambda m: bool(buttons_with(m, "Сегодня")))
+    ask = await command(server, user, "/consult", offers("Сегодня"))
     server.press(user, ask, "Сегодня")
     formats = await reply(server, user, lambda m: bool(buttons_with(m, "очно")))
     server.press(user, formats, "очно")
@@ -298,8 +309,7 @@ async def broadcast_draft(
 ) -> SentMessage:
     """/broadcast ``text`` to ``audience`` (button texts; «Всем» by default) without RSVP
     buttons, up to the preview with «Отправить»."""
-    server.push_text(officer, "/broadcast")
-    await reply(server, officer, lambda m: bool(m.buttons))
+    await command(server, officer, "/broadcast", lambda m: bool(m.buttons))
     server.push_text(officer, text)
     added = await reply(server, officer, lambda m: bool(buttons_with(m, "Готово")))
     server.press(officer, added, "Готово")
