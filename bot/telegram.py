@@ -351,7 +351,7 @@ class TelegramNotifier:
     ) -> None:
         """Send one reminder message about ``items`` ((plan item id, title), in the order the
         text numbers them): for one item «Отметить выполненным» / «Напомнить позже», for
-        several a row of «✅ N. title» / «Позже» per item.
+        several a row of «✅ N. title» / «Напомнить позже» per item.
 
         Raises:
             RecipientBlockedError: 403 from Telegram.

@@ -155,7 +155,7 @@ def reminder_keyboard(item_id: int) -> InlineKeyboardMarkup:
 
 def reminders_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     """Buttons under a reminder about several items ((item id, title), numbered as the text
-    numbers them): one row per item, «✅ N. title» (mark done) and «Позже» (remind later).
+    numbers them): one row per item, «✅ N. title» (mark done) and «Напомнить позже».
     Callback data is ``item:done:<id>:1`` / ``item:later:<id>:1``, far within the Bot API's
     64 bytes."""
     kb = InlineKeyboardBuilder()
@@ -166,7 +166,7 @@ def reminders_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup
                 callback_data=ItemCb(action="done", item_id=item_id).pack(),
             ),
             InlineKeyboardButton(
-                text=texts.BTN_NOTICE_LATER,
+                text=texts.BTN_LATER,
                 callback_data=ItemCb(action="later", item_id=item_id).pack(),
             ),
         )

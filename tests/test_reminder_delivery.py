@@ -107,7 +107,9 @@ async def test_notices_for_one_user_go_as_one_message_with_a_button_row_each(
             ids = (await repo.session.scalars(select(PlanItem.id).order_by(PlanItem.id))).all()
         for n, row in enumerate(rows):
             (done, done_data), (later, later_data) = row
-            assert done.startswith(f"✅ {n + 1}. Мероприятие {n + 1}") and later == "Позже"
+            assert (
+                done.startswith(f"✅ {n + 1}. Мероприятие {n + 1}") and later == "Напомнить позже"
+            )
             assert done_data == f"item:done:{ids[n]}:1" and later_data == f"item:later:{ids[n]}:1"
             assert len((done_data or "").encode()) <= 64
         assert await statuses(db) == {"sent": 3}

@@ -536,7 +536,6 @@ def btn_notice_done(number: int, title: str) -> str:
     return f"✅ {number}. {title}"
 
 
-BTN_NOTICE_LATER = "Позже"
 SNOOZED = "Хорошо, напомню завтра."
 STEP_PASSED = "Этот шаг уже пройден."
 SNOOZED_ALREADY = "Уже отложено: напомню завтра."
