@@ -44,6 +44,7 @@ SECRET = "s3cret_TOKEN-for-tests"
 URL = "https://bot.example.test/tg/webhook"
 OFFICER = 1001
 WAIT = 20.0
+GRACE = 3.0
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Site:
     dp: Dispatcher
     bot: Bot
     metrics: Metrics
+    web: WebServer
     base: str
     http: aiohttp.ClientSession
 
@@ -88,11 +90,11 @@ async def site(fake: FakeTelegramServer, settings: Settings, db: Database) -> As
     metrics = _observe(dp, bot, AsyncIOScheduler(), limiter)
     app = create_app(Health(db, bot, metrics, scan_interval=300.0), metrics, db, utcnow)
     add_webhook(app, dp, bot, webhook_path(URL), SECRET)
-    web = WebServer(app, "127.0.0.1", 0, grace=5.0)
+    web = WebServer(app, "127.0.0.1", 0, grace=GRACE)
     await web.start()
     try:
         async with aiohttp.ClientSession() as http:
-            yield Site(fake, db, dp, bot, metrics, f"http://127.0.0.1:{web.port}", http)
+            yield Site(fake, db, dp, bot, metrics, web, f"http://127.0.0.1:{web.port}", http)
     finally:
         await web.stop()
         await bot.session.close()
@@ -170,6 +172,44 @@ async def test_a_failing_handler_is_counted(site: Site) -> None:
     page = (await site.get("/metrics"))[1]
     assert 'reserve_bot_handler_errors_total{type="message"} 1.0' in page
     assert 'reserve_bot_updates_total{type="message"} 1.0' in page
+
+
+async def test_a_stop_lets_the_update_in_flight_finish(site: Site) -> None:
+    officer = site.server.user(OFFICER, "Ольга")
+    hang = site.server.hang("sendMessage", officer)  # the reply is held at "Telegram"
+    update = site.server.push_text(officer, "/invite reservist")
+    posting = asyncio.create_task(site.post(update, SECRET))
+    await hang.wait_held(timeout=WAIT)
+
+    stopping = asyncio.create_task(site.web.stop())
+    await asyncio.sleep(0.3)
+    assert not posting.done()
+    async with aiohttp.ClientSession() as other:  # no new connections are taken
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with asyncio.timeout(WAIT):
+                await other.get(site.base + "/healthz")
+    hang.release()
+
+    async with asyncio.timeout(WAIT):
+        assert (await posting).status == 200
+        await stopping
+    await site.server.wait_for_message(officer, has("start="), timeout=WAIT)
+
+
+async def test_an_update_cut_by_the_grace_period_is_not_acknowledged(site: Site) -> None:
+    officer = site.server.user(OFFICER, "Ольга")
+    hang = site.server.hang("sendMessage", officer)
+    update = site.server.push_text(officer, "/invite reservist")
+    posting = asyncio.create_task(site.post(update, SECRET))
+    await hang.wait_held(timeout=WAIT)
+    started = asyncio.get_running_loop().time()
+
+    async with asyncio.timeout(WAIT):
+        await site.web.stop()  # the handler is cancelled after GRACE seconds
+        with pytest.raises(aiohttp.ClientError):
+            await posting  # no 200: Telegram would deliver the update again
+    assert asyncio.get_running_loop().time() - started >= GRACE - 0.5
+    hang.release()
 
 
 # --------------------------------------------------------------------------- end to end
