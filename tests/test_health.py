@@ -8,6 +8,7 @@ fake Bot API server; "the database is gone" is a PostgreSQL URL on a closed loca
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -324,3 +325,70 @@ async def test_polling_mode_serves_health_only_on_health_listen(
             await server.stop()
     finally:
         await bot.session.close()
+
+
+async def test_a_busy_address_fails_the_start_with_one_line(
+    settings: Settings, db: Database, fake: FakeTelegramServer
+) -> None:
+    from bot.runner import _listen  # noqa: PLC0415
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        metrics = Metrics()
+        limiter = RateLimiter()
+        bot = create_bot(settings.model_copy(update={"telegram_api_url": fake.base_url}), limiter)
+        health = Health(db, bot, metrics, scan_interval=300.0)
+        server = WebServer(create_app(health, metrics, db, utcnow), "127.0.0.1", port, grace=1.0)
+        try:
+            assert await _listen(server) is False
+            await server.stop()  # nothing to stop; no error
+        finally:
+            await bot.session.close()
+
+
+@pytest.mark.e2e
+async def test_the_bot_process_in_polling_mode_serves_health_on_health_listen(
+    fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
+) -> None:
+    from tests.e2e_support import Bot as BotProcess  # noqa: PLC0415
+    from tests.e2e_support import bot_env, has, start, wait_until  # noqa: PLC0415
+
+    env = bot_env(
+        fake,
+        database_url,
+        tmp_path,
+        BOT_TOKEN="123456:HEALTH-token-for-the-fake-server-only",
+        HEALTH_LISTEN="127.0.0.1:0",
+        LOG_FORMAT="json",
+    )
+    bot = BotProcess(env, tmp_path / "bot.log")
+
+    def port() -> int | None:
+        for line in bot.log().splitlines():
+            if '"web server listening"' in line:
+                return int(json.loads(line)["port"])
+        return None
+
+    try:
+        await start(fake, bot, timeout=60)
+        await wait_until(lambda: port() is not None, "the web server's port", WAIT)
+        base = f"http://127.0.0.1:{port()}"
+        officer = fake.user(1001, "Ольга")
+        fake.push_text(officer, "/invite reservist")
+        await fake.wait_for_message(officer, has("start="), timeout=WAIT)
+        async with aiohttp.ClientSession() as http, asyncio.timeout(WAIT):
+            async with http.get(base + "/healthz") as response:
+                body = await response.json()
+                assert response.status == 200, body
+            async with http.get(base + "/metrics") as response:
+                page = await response.text()
+            async with http.post(base + "/webhook", json={"update_id": 1}) as response:
+                assert response.status in (404, 405)  # no webhook in polling mode
+        assert 'reserve_bot_updates_total{type="message"} 1.0' in page
+        assert 'reserve_bot_messages_sent_total{kind="reply"} 1.0' in page
+        assert not any(c.method == "setWebhook" for c in fake.calls)
+        assert await bot.terminate() == 0, bot.log()
+    finally:
+        await bot.ensure_stopped()
