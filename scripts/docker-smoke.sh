@@ -76,12 +76,12 @@ note "image reserve-bot:latest: $((size / 1024 / 1024)) MiB"
 note "starting PostgreSQL 16"
 compose up --detach --wait --wait-timeout 120 db
 
-user=$(compose run --rm --no-deps --entrypoint id bot -u)
+user=$(compose run --rm -T --no-deps --entrypoint id bot -u | tr -d '[:space:]')
 [[ "$user" != "0" ]] || { note "the image runs as root"; exit 1; }
 note "runs as uid $user"
 
 note "migrating PostgreSQL from the image"
-compose run --rm bot python -m bot migrate
+compose run --rm -T bot python -m bot migrate
 
 if [[ -z "${BOT_TOKEN:-}" ]]; then
     note "BOT_TOKEN not set: the bot itself is not started (set it to a test bot's token)"
@@ -91,9 +91,9 @@ fi
 
 note "starting the bot; waiting for its health check"
 compose up --detach --wait --wait-timeout 180 bot
-curl_free=$(compose exec -T bot python -c \
+health=$(compose exec -T bot python -c \
     "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=8).read().decode())")
-note "/healthz: $curl_free"
+note "/healthz: $health"
 compose stop --timeout 30 bot
 code=$(docker inspect --format '{{.State.ExitCode}}' "$(compose ps --all --quiet bot)")
 [[ "$code" == "0" ]] || { note "the bot exited with $code on SIGTERM"; exit 1; }
