@@ -6,7 +6,11 @@ the bot restarts and nothing is sent twice.
 The bot process runs on a clock set by ``CLOCK_START`` (noon in Moscow) with explicit quiet
 hours, so the journey does not depend on the hour it is run at; a shorter test starts the bot
 with its clock inside the quiet hours and checks that it sends no reminder then, and sends it once
-the clock is in the daytime. Every wait has a timeout."""
+the clock is in the daytime. Every wait has a timeout.
+
+To walk the journey with the bot's clock elsewhere (e.g. inside the quiet hours), set
+``E2E_CLOCK_START`` (an ISO date-time with its offset) for the test run:
+``E2E_CLOCK_START=2027-03-01T23:00+03:00 python -m pytest tests/test_e2e.py``."""
 
 from __future__ import annotations
 
@@ -40,8 +44,9 @@ MENTOR = 3001
 MSK = ZoneInfo("Europe/Moscow")
 WAIT = 30.0
 QUIET = (21, 9)  # QUIET_HOURS_START / QUIET_HOURS_END of the bot process
-#: The bot's clock at start in the journey: noon in Moscow, outside the quiet hours.
-DAYTIME = datetime(2027, 3, 1, 12, 0, tzinfo=MSK)
+#: The bot's clock at start in the journey: noon in Moscow, outside the quiet hours, unless
+#: E2E_CLOCK_START (read by this module only, not a setting of the bot) says otherwise.
+DAYTIME = datetime.fromisoformat(os.environ.get("E2E_CLOCK_START") or "2027-03-01T12:00+03:00")
 
 
 @dataclass
