@@ -30,6 +30,7 @@ from typing import TypeVar
 import structlog
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
@@ -174,9 +175,21 @@ async def _listen(server: WebServer) -> bool:
     return True
 
 
+async def _webhook_accepted(bot: Bot, dp: Dispatcher, settings: Settings) -> bool:
+    """``setWebhook``; False (logged in one line) when Telegram refuses WEBHOOK_URL (a 400
+    such as "bad webhook: Failed to resolve host": a restart would not help)."""
+    try:
+        await set_webhook(bot, dp, settings)
+    except TelegramBadRequest as exc:
+        log.error("WEBHOOK_URL was refused by Telegram; check it", error=exc.message)
+        return False
+    return True
+
+
 async def run(settings: Settings, *, webhook: bool = False) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code (0, or 2 when Telegram rejects the
-    token, 1 when the database cannot be prepared or the web server cannot listen).
+    token or WEBHOOK_URL, 1 when the database cannot be prepared or the web server cannot
+    listen).
 
     Order: migrate → default roadmap → officers → getMe → command menus → scheduler →
     resumption of broadcasts left running → web server (if any) → polling, or ``setWebhook``
@@ -258,7 +271,8 @@ async def _serve(
         if server is not None and not await _listen(server):
             return EXIT_FAILED
         if webhook:
-            await set_webhook(bot, dp, settings)
+            if not await _webhook_accepted(bot, dp, settings):
+                return EXIT_SETTINGS
             await stop.wait()
             return EXIT_OK
 

@@ -286,3 +286,29 @@ async def test_the_bot_process_in_webhook_mode(
         assert await _count(db, Invite) == 1
     finally:
         await bot.ensure_stopped()
+
+
+@pytest.mark.e2e
+async def test_a_webhook_url_telegram_refuses_exits_2_with_one_line(
+    fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
+) -> None:
+    env = bot_env(
+        fake,
+        database_url,
+        tmp_path,
+        BOT_TOKEN="123456:WEBHOOK-token-for-the-fake-server-only",
+        WEBHOOK_URL=URL,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN="127.0.0.1:0",
+    )
+    fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: Failed to resolve host")
+    bot = WebhookBot(env, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        assert await bot.exit_code(60) == 2, bot.log()
+        refused = [line for line in bot.log().splitlines() if "WEBHOOK_URL was refused" in line]
+        assert len(refused) == 1
+        assert "Failed to resolve host" in refused[0]
+        assert "Traceback" not in bot.log()
+    finally:
+        await bot.ensure_stopped()
