@@ -287,9 +287,10 @@ async def send(
     broadcasts: BroadcastService,
     after_commit: list[Callable[[], object]],
 ) -> None:
-    """«Отправить»: store the broadcast with its recipients under the draft's key; sending
-    starts once they are committed. A press whose key is taken answers «Рассылка уже
-    запущена»; one with no draft of that key in the dialogue state is a stale button."""
+    """«Отправить»: store the broadcast with its recipients under the draft's key, already
+    ``running``; sending starts once that is committed. A press whose key is taken answers
+    «Рассылка уже запущена»; one with no draft of that key in the dialogue state is a stale
+    button."""
     key = callback_data.value
     if key and await broadcasts.by_draft_key(key) is not None:
         await query.answer(tb.ALREADY_STARTED)
@@ -325,11 +326,12 @@ async def send(
         f"broadcast:{broadcast.id}",
         {"audience": audience.to_json(), "recipients": broadcast.total, "parts": len(parts)},
     )
+    # running before anyone is told: should the process die after «Рассылка запускается»,
+    # the broadcast is resumed at the next start instead of waiting as a draft forever
+    await broadcasts.launch(broadcast.id)
     await query.answer()
     progress = await query.message.answer(texts.BROADCAST_STARTING)
-    await broadcasts.launch(
-        broadcast.id, progress_chat_id=progress.chat.id, progress_message_id=progress.message_id
-    )
+    await broadcasts.set_progress_message(broadcast.id, progress.chat.id, progress.message_id)
     after_commit.append(
         partial(_start_run, broadcasts, bot, broadcast.id, progress.chat.id, progress.message_id)
     )
