@@ -54,7 +54,7 @@ from bot.telegram import TelegramNotifier, count_requests, create_bot
 from bot.web import WebServer, build_server, set_webhook
 from handlers.commands import set_default_commands, set_user_commands
 from handlers.notify import TelegramDigestNotifier
-from scheduler.jobs import create_scheduler
+from scheduler.jobs import create_scheduler, finish_running_jobs
 from storage.db import Database
 from storage.models import Role
 
@@ -303,7 +303,8 @@ async def _serve(
             if isinstance(outcome, Exception):
                 log.error("resuming broadcasts failed", exc_info=outcome)
         if scheduler.running:
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=False)  # no new job runs; those in progress finish here
+        await finish_running_jobs(settings.shutdown_grace_seconds)
         await bot.session.close()
         await db.dispose()
         log.info("bot stopped")

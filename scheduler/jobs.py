@@ -7,6 +7,7 @@ The first run of each is at start-up, which sends what fell due while the bot wa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -23,16 +24,42 @@ from storage.fsm import purge_stale
 
 log = structlog.get_logger(__name__)
 
+#: The job runs in progress (their tasks), so that a stop can let them finish
+#: (:func:`finish_running_jobs`).
+RUNNING_JOBS: set[asyncio.Task[object]] = set()
+
 
 def _logged(job: str, func: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            RUNNING_JOBS.add(task)
         with structlog.contextvars.bound_contextvars(job=job):
             try:
                 await func()
             except Exception:
                 log.exception("job failed")
+            finally:
+                RUNNING_JOBS.discard(task)
 
     return run
+
+
+async def finish_running_jobs(grace: float) -> None:
+    """Wait up to ``grace`` seconds for the job runs in progress (a reminder scan sending), then
+    cancel the rest. Call it after the scheduler was shut down, so no new run starts. A cut
+    scan loses nothing: a notice is marked sent only once Telegram accepted it, and the next
+    start sends what is left."""
+    running = {t for t in RUNNING_JOBS if not t.done()}
+    if not running:
+        return
+    log.info("finishing jobs in flight", count=len(running), grace_seconds=grace)
+    _done, pending = await asyncio.wait(running, timeout=grace)
+    for task in pending:
+        task.cancel()
+    if pending:
+        log.warning("jobs cut by the shutdown grace period", count=len(pending))
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def ensure_plans(db: Database, settings: Settings, now: datetime | None = None) -> int:
