@@ -120,3 +120,27 @@ def test_make_clock() -> None:
     assert clock() > first
     with pytest.raises(ValueError, match="naive"):
         make_clock(datetime(2027, 3, 1, 12))  # naive on purpose
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("postgresql+asyncpg://bot:pw@localhost:54x2/reserve", "port"),
+        ("postgresql+asyncpg://bot:pw@localhost:99999/reserve", "port 99999"),
+        ("sqlite+aiosqlite:///{file}/reserve.db", "is a file, not a folder"),
+    ],
+)
+def test_a_malformed_database_url_exits_2_with_one_line(
+    tmp_path: Path, url: str, reason: str
+) -> None:
+    """Issue 7: a bad port or a SQLite path under a file is named in one line, exit 2, before
+    anything is started (no traceback, no retrying)."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    token = "123456:TEST-token-for-the-test-suite-only"
+    env = {"DATABASE_URL": url.format(file=blocker), "BOT_TOKEN": token}
+    result = _run(["run"], env, tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: DATABASE_URL"), lines
+    assert reason in lines[0]
