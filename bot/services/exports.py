@@ -33,14 +33,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from bot.services.indicators import (
     IndicatorReport,
@@ -52,6 +46,9 @@ from bot.texts import reports as tr
 from storage.repo import Repo
 from storage.reports_repo import ReportsRepo
 
+if TYPE_CHECKING:  # openpyxl is imported by the build only: it costs 0.2 s at start-up
+    from openpyxl import Workbook
+
 MAX_WIDTH = 60
 MIN_WIDTH = 6
 SHEET_NAME_LIMIT = 31
@@ -62,6 +59,9 @@ DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 PERCENT_FORMAT = "0.0"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv"
+#: openpyxl's own (``openpyxl.cell.cell``), copied so that this module does not import it
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +205,9 @@ class _Sheet:
         caption: str | None = None,
         footer: Sequence[Sequence[Any]] = (),
     ) -> None:
+        from openpyxl.styles import Font  # noqa: PLC0415
+        from openpyxl.utils import get_column_letter  # noqa: PLC0415
+
         self.ws = wb.create_sheet(title)
         self.bold = Font(bold=True)
         top = 2 if caption else 1
@@ -223,6 +226,8 @@ class _Sheet:
             self.ws.append([cell(v) for v in row])
 
     def _cell(self, value: Any, *, bold: bool = False) -> Any:
+        from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415 - cached after the first
+
         if isinstance(value, str):
             value = ILLEGAL_CHARACTERS_RE.sub("", value)
             risky = value.startswith("=") or value in ERROR_CODES
@@ -287,6 +292,8 @@ def build_workbook(data: ExportData) -> bytes:
     CPU-bound (about a second per 10,000 reservists); call it in a worker thread from async
     code, as :meth:`ExportService.export` does.
     """
+    from openpyxl import Workbook  # noqa: PLC0415 - heavy; only the build needs it
+
     wb = Workbook(write_only=True)
     taken = {tr.SHEET_RESERVISTS.casefold(), tr.SHEET_INDICATORS.casefold()}
     _Sheet(wb, tr.SHEET_RESERVISTS, tr.RESERVIST_HEADERS, list(reservist_values(data)))
@@ -394,16 +401,18 @@ class ExportService:
         """Build the .xlsx (or, with ``csv_format``, the .csv) of the scope and year, and
         record it in the audit log as ``export`` by ``actor_id`` (None: the command line) in
         the caller's transaction (a failure rolls the record back with it). The file is built
-        in a worker thread."""
+        in a worker thread before the record is written, so no write lock is held through it."""
         data = await self.collect(area, year, today, zone, now)
-        # recorded before the (long) build: no write after it; a failed build rolls it back
+        # Built before the audit row is written: a flushed row would hold SQLite's write lock
+        # (and other users' writes) through the seconds of the build. A failed build records
+        # nothing; the row is written after it, in the caller's transaction.
+        builder = build_csv if csv_format else build_workbook
+        content = await asyncio.to_thread(builder, data)
         await self.repo.audit.record(
             actor_id,
             "export",
             f"municipality:{area}" if area else "region",
             {"format": "csv" if csv_format else "xlsx", "year": year, "rows": len(data.people)},
         )
-        builder = build_csv if csv_format else build_workbook
-        content = await asyncio.to_thread(builder, data)
         suffix, media = ("csv", CSV_TYPE) if csv_format else ("xlsx", XLSX_TYPE)
         return ExportFile(f"reserve-{year}.{suffix}", content, len(data.people), media)

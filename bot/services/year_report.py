@@ -17,14 +17,8 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from docx import Document
-from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Cm, Pt
-from docx.table import Table
 
 from bot import texts
 from bot.services.errors import InputError, NotFoundError
@@ -34,6 +28,10 @@ from bot.texts import reports as tr
 from storage.models import Role, User
 from storage.repo import Repo
 from storage.reports_repo import ReportsRepo
+
+if TYPE_CHECKING:  # python-docx is imported by the build only (0.05 s at start-up)
+    from docx.document import Document as DocxDocument
+    from docx.table import Table
 
 _TRANSLIT = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
@@ -278,6 +276,8 @@ class YearReportService:
 
 
 def _table(doc: DocxDocument, header: tuple[str, ...], widths: tuple[float, ...]) -> Table:
+    from docx.shared import Cm  # noqa: PLC0415
+
     table: Table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, text, width in zip(table.rows[0].cells, header, widths, strict=True):
@@ -289,6 +289,8 @@ def _table(doc: DocxDocument, header: tuple[str, ...], widths: tuple[float, ...]
 
 
 def _row(table: Table, values: list[str], widths: tuple[float, ...]) -> None:
+    from docx.shared import Cm  # noqa: PLC0415
+
     cells = table.add_row().cells  # type: ignore[no-untyped-call]
     for cell, value, width in zip(cells, values, widths, strict=True):
         cell.text = value
@@ -296,6 +298,8 @@ def _row(table: Table, values: list[str], widths: tuple[float, ...]) -> None:
 
 
 def _heading(doc: DocxDocument, text: str) -> None:
+    from docx.shared import Pt  # noqa: PLC0415
+
     paragraph = doc.add_paragraph()
     paragraph.paragraph_format.space_before = Pt(12)
     paragraph.add_run(text).bold = True
@@ -303,6 +307,11 @@ def _heading(doc: DocxDocument, text: str) -> None:
 
 def build_year_report(data: YearReportData) -> bytes:
     """The .docx bytes of the report (A4 landscape, Times New Roman 11 pt)."""
+    from docx import Document  # noqa: PLC0415 - heavy; only the build needs it
+    from docx.enum.section import WD_ORIENT  # noqa: PLC0415
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415
+    from docx.shared import Cm, Pt  # noqa: PLC0415
+
     doc = Document()
     section = doc.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
