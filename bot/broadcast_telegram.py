@@ -24,6 +24,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.services.broadcast import BroadcastProgress, ContentPart, PartKind, ProgressCallback
 from bot.telegram import delivery_errors
 from bot.texts import broadcast as t
+from handlers.callbacks import Id
 from storage.broadcast_models import Broadcast
 
 log = structlog.get_logger(__name__)
@@ -32,7 +33,7 @@ log = structlog.get_logger(__name__)
 class BroadcastAnswerCb(CallbackData, prefix="bcast"):
     """A recipient's RSVP answer: ``yes`` («Буду») or ``no`` («Не смогу»)."""
 
-    broadcast_id: int
+    broadcast_id: Id
     answer: str
 
 
@@ -41,7 +42,7 @@ class BroadcastControlCb(CallbackData, prefix="bctl"):
     (the failed recipients) under /broadcasts."""
 
     action: str
-    broadcast_id: int
+    broadcast_id: Id
 
 
 def rsvp_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:

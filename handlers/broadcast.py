@@ -43,9 +43,11 @@ from bot.services.broadcast import (
     validate_parts,
 )
 from bot.services.errors import InputError, NotFoundError
+from bot.services.validation import ascii_number
 from bot.texts import broadcast as tb
 from handlers.callbacks import BroadcastStepCb
 from handlers.dates import Clock, user_today
+from handlers.fallback import KNOWN_COMMANDS
 from handlers.filters import REGISTERED, HasRole
 from handlers.keyboards import short
 from handlers.states import BroadcastFlow
@@ -73,7 +75,11 @@ def setup() -> Router:
     router.callback_query.register(
         content_done, BroadcastFlow.compose, BroadcastStepCb.filter(F.step == "done"), OFFICER
     )
-    router.message.register(add_part, BroadcastFlow.compose, OFFICER)
+    # a known command typed while composing acts as that command (the draft is kept), it does
+    # not join the broadcast
+    router.message.register(
+        add_part, BroadcastFlow.compose, OFFICER, ~Command(*KNOWN_COMMANDS, ignore_case=True)
+    )
     router.callback_query.register(
         audience_kind, BroadcastFlow.audience, BroadcastStepCb.filter(F.step == "kind"), OFFICER
     )
@@ -190,7 +196,8 @@ async def audience_value(
     """The municipality, organisation or cohort year."""
     data = await state.get_data()
     values = data.get("values") or []
-    index = int(callback_data.value) if callback_data.value.isdigit() else -1
+    found = ascii_number(callback_data.value)
+    index = -1 if found is None else found
     if not 0 <= index < len(values):
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return

@@ -1,8 +1,31 @@
-"""Callback data of every inline button (aiogram CallbackData; 64 bytes at most, Bot API)."""
+"""Callback data of every inline button (aiogram CallbackData; 64 bytes at most, Bot API).
+
+Numbers are typed :data:`Id` (a database id: 0 to 2**63-1) or :data:`Number` (a page, a year, an
+index: a signed 64-bit integer). A button whose number is out of range, or not written in ASCII
+digits, fails validation; aiogram's filter then does not match it and the deny-by-default
+fallback answers «Кнопка устарела», so no handler and no query ever sees such a number.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import BeforeValidator, Field
+
+MAX_ID = 2**63 - 1
+
+
+def _ascii_digits(value: object) -> object:
+    """Text from Telegram is a number only in ASCII digits (an optional leading minus)."""
+    if isinstance(value, str) and not value.removeprefix("-").isascii():
+        msg = "not an ASCII number"
+        raise ValueError(msg)
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, le=MAX_ID)]
+Number = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=-MAX_ID - 1, le=MAX_ID)]
 
 
 class ConsentCb(CallbackData, prefix="consent"):
@@ -20,16 +43,16 @@ class DeleteCb(CallbackData, prefix="delme"):
 class PlanPageCb(CallbackData, prefix="plan"):
     """A page of /plan; ``year`` 0 means the current year."""
 
-    page: int
-    year: int = 0
+    page: Number
+    year: Number = 0
 
 
 class ItemCb(CallbackData, prefix="item"):
     """An action on a plan item: open, done, correct, reopen, later."""
 
     action: str
-    item_id: int
-    page: int = 1
+    item_id: Id
+    page: Number = 1
 
 
 class LogStepCb(CallbackData, prefix="log"):
@@ -41,15 +64,15 @@ class LogStepCb(CallbackData, prefix="log"):
 class MonthCb(CallbackData, prefix="month"):
     """The due month of a personal item."""
 
-    year: int
-    month: int
+    year: Number
+    month: Number
 
 
 class SettingsCb(CallbackData, prefix="set"):
     """/settings buttons: ``zone`` (open the list), ``mute``, ``unmute``, ``tz`` with ``index``."""
 
     action: str
-    index: int = -1
+    index: Number = -1
 
 
 class PeopleCb(CallbackData, prefix="ppl"):
@@ -58,14 +81,14 @@ class PeopleCb(CallbackData, prefix="ppl"):
 
     purpose: str
     action: str
-    value: int
+    value: Id
 
 
 class AssignCb(CallbackData, prefix="asg"):
     """An officer's action on a reservist's card: ``assign`` (or change) or ``end``."""
 
     action: str
-    reservist_id: int
+    reservist_id: Id
 
 
 class ConsultPickCb(CallbackData, prefix="cpk"):
@@ -79,7 +102,7 @@ class ConsultCb(CallbackData, prefix="cns"):
     """The other side's answer to a consultation: ``yes`` or ``no``."""
 
     action: str
-    consultation_id: int
+    consultation_id: Id
 
 
 class MenteeCb(CallbackData, prefix="mnt"):
@@ -87,14 +110,14 @@ class MenteeCb(CallbackData, prefix="mnt"):
     ``comment`` or ``evidence`` of an item (id = item)."""
 
     action: str
-    id: int
+    id: Id
 
 
 class PersonCb(CallbackData, prefix="psn"):
     """An officer's person card: ``open`` it, or start a lifecycle ``status`` step."""
 
     action: str
-    id: int
+    id: Id
     status: str = ""
 
 
@@ -103,7 +126,7 @@ class ActivityCb(CallbackData, prefix="act"):
     ``flag_res``, ``flag_conf``, ``remove`` (id = activity), ``add``."""
 
     action: str
-    id: int = 0
+    id: Id = 0
 
 
 class BroadcastStepCb(CallbackData, prefix="bst"):

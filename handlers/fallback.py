@@ -68,7 +68,7 @@ async def step_passed(query: CallbackQuery, user: User | None = None) -> None:
     """«Сегодня» / «Пропустить» of a dialogue step that is over (pressed twice, or after the
     dialogue ended): the step acted once; say so instead of acting again."""
     if not _registered(user):
-        await query.answer(texts.NO_ACCESS, show_alert=True)
+        await query.answer(texts.NO_ACCESS_ALERT, show_alert=True)
         return
     await query.answer(texts.STEP_PASSED)
 
@@ -76,6 +76,6 @@ async def step_passed(query: CallbackQuery, user: User | None = None) -> None:
 async def any_callback(query: CallbackQuery, user: User | None = None) -> None:
     """A button no handler accepts: stale, forged or not the caller's."""
     if not _registered(user):
-        await query.answer(texts.NO_ACCESS, show_alert=True)
+        await query.answer(texts.NO_ACCESS_ALERT, show_alert=True)
         return
     await query.answer(texts.STALE_BUTTON, show_alert=True)

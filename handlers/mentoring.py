@@ -18,7 +18,7 @@ from bot.services.errors import AccessDeniedError, InputError, NotFoundError
 from bot.services.mentoring import MentoringService, confirmable, parse_minutes, search_people
 from bot.services.plans import PlanService
 from bot.services.scope import in_scope, within_scope
-from bot.services.validation import clean_text, parse_user_date
+from bot.services.validation import clean_text, parse_id, parse_user_date
 from handlers.callbacks import AssignCb, ConsultCb, ConsultPickCb, LogStepCb, MenteeCb, PeopleCb
 from handlers.cards import render_item_card
 from handlers.dates import Clock, user_today
@@ -497,7 +497,8 @@ async def consult_item(
 ) -> None:
     """The plan item (or none): save the consultation and ask the other side to confirm."""
     data = await state.get_data()
-    item_id = int(callback_data.value) if callback_data.value.isdigit() else -1
+    # "0" is «Без привязки к плану»; anything else must be an item id (a stale button if not)
+    item_id = 0 if callback_data.value == "0" else (parse_id(callback_data.value) or -1)
     try:
         consultation, other = await MentoringService(repo).log_consultation(
             user,

@@ -14,8 +14,9 @@ from bot.config import Settings
 from bot.services.clock import zone_of
 from bot.services.people import PeopleService
 from bot.services.scope import normalise, officer_municipality
+from bot.services.validation import ascii_number, column_length
 from handlers.filters import HasRole
-from storage.models import Role, User
+from storage.models import Invite, Role, User
 from storage.repo import Repo
 
 ROLE_WORDS = {
@@ -45,13 +46,15 @@ def parse_invite_args(args: str | None) -> tuple[Role, int, str | None] | None:
     role = ROLE_WORDS[words[0].casefold()]
     uses = 1
     rest = words[1:]
-    if rest and rest[0].isdigit():
-        uses = int(rest[0])
+    if rest and (number := ascii_number(rest[0])) is not None:
+        uses = number
         rest = rest[1:]
         if not 1 <= uses <= 1000:
             return None
     municipality = " ".join(rest) or None
-    if municipality is not None and len(municipality) > 200:
+    if municipality is not None and (
+        len(municipality) > column_length(Invite.municipality) or "\x00" in municipality
+    ):
         return None
     return role, uses, municipality
 

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.services.errors import InputError, NotFoundError
 from bot.services.plans import PlanService, PlanView, display_status
 from bot.services.reminders import snooze
-from bot.services.validation import clean_text, parse_user_date
+from bot.services.validation import ascii_number, clean_text, parse_user_date
 from handlers.callbacks import ItemCb, LogStepCb, MonthCb, PlanPageCb
 from handlers.cards import render_item_card
 from handlers.dates import Clock, user_today
@@ -92,11 +92,11 @@ async def show_plan(
     today = user_today(user, settings, clock)
     year = today.year
     if command.args:
-        arg = command.args.strip()
-        if not (arg.isdigit() and today.year - 1 <= int(arg) <= today.year + 1):
+        asked = ascii_number(command.args)
+        if asked is None or not today.year - 1 <= asked <= today.year + 1:
             await message.answer(texts.plan_year_usage(today.year))
             return
-        year = int(arg)
+        year = asked
     view = await PlanService(repo).view(user, year, today)
     text, entries, page = _render_plan(view, 1)
     await message.answer(

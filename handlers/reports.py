@@ -29,13 +29,14 @@ from bot.services.exports import ExportService
 from bot.services.indicators import IndicatorService
 from bot.services.mentoring import search_people
 from bot.services.scope import officer_municipality
-from bot.services.validation import clean_text
+from bot.services.validation import ascii_number, clean_text
 from bot.services.year_report import YearReportService, build_year_report, report_filename
 from bot.texts import reports as tr
-from handlers.callbacks import PeopleCb
+from handlers.callbacks import Id, Number, PeopleCb
 from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
+from handlers.states import BroadcastFlow
 from storage.models import Role, User
 from storage.repo import Repo
 
@@ -48,8 +49,8 @@ class ReportCb(CallbackData, prefix="rpt"):
     """A button under a year-end report: ``conclude`` (type the interview's conclusion)."""
 
     action: str
-    user_id: int
-    year: int
+    user_id: Id
+    year: Number
 
 
 class ReportFlow(StatesGroup):
@@ -81,10 +82,18 @@ def setup() -> Router:
     return router
 
 
+async def leave_dialogue(state: FSMContext) -> None:
+    """A one-shot command ends the dialogue in progress, except a broadcast being composed:
+    its draft waits for more messages or «Готово» after the command's answer."""
+    if await state.get_state() != BroadcastFlow.compose.state:
+        await state.clear()
+
+
 def _year(word: str, this_year: int) -> int | None:
     """A four-digit year within the last :data:`YEARS_BACK` years or the next one."""
-    if len(word) == 4 and word.isdigit() and this_year - YEARS_BACK <= int(word) <= this_year + 1:
-        return int(word)
+    year = ascii_number(word) if len(word) == 4 else None
+    if year is not None and this_year - YEARS_BACK <= year <= this_year + 1:
+        return year
     return None
 
 
@@ -122,7 +131,7 @@ async def export(
     clock: Clock,
 ) -> None:
     """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope."""
-    await state.clear()
+    await leave_dialogue(state)
     today = user_today(user, settings, clock)
     parsed = parse_export_args(command.args, today.year)
     if parsed is None:
@@ -159,7 +168,7 @@ async def kpi(
 ) -> None:
     """/kpi [YEAR]: K, O and D of each indicator, then the chart by municipality (regional
     officer) or by organisation (municipal officer)."""
-    await state.clear()
+    await leave_dialogue(state)
     today = user_today(user, settings, clock)
     year = today.year
     if command.args:

@@ -15,7 +15,13 @@ from bot import texts
 from bot.config import Settings
 from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError, NotFoundError
-from bot.services.lifecycle import LifecycleService, StatusStep, needed_fields, next_statuses
+from bot.services.lifecycle import (
+    FIELD_LIMITS,
+    LifecycleService,
+    StatusStep,
+    needed_fields,
+    next_statuses,
+)
 from bot.services.mentoring import MentoringService, search_people
 from bot.services.plans import PlanService
 from bot.services.scope import in_scope, within_scope
@@ -267,7 +273,7 @@ async def status_field(
     data = await state.get_data()
     field = data["fields"][0]
     try:
-        value = clean_text(message.text, 1, 300)
+        value = clean_text(message.text, 1, FIELD_LIMITS[field])
     except InputError as exc:
         await message.answer(f"{exc.message}\n\n{FIELD_STATE[field][1]}")
         return

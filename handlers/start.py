@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError
 from bot.services.people import InviteError, InviteProblem, PeopleService, Profile
-from bot.services.validation import clean_full_name, clean_text
+from bot.services.validation import clean_full_name, clean_text, column_length
 from bot.texts import people as tp
 from handlers.callbacks import ConsentCb, DeleteCb
 from handlers.commands import clear_user_commands, set_user_commands
@@ -224,13 +224,17 @@ class _Question:
 QUESTIONS: dict[str | None, _Question] = {  # keyed by the state's name
     Registration.full_name.state: _Question("full_name", clean_full_name, texts.ASK_FULL_NAME),
     Registration.organisation.state: _Question(
-        "organisation", lambda t: clean_text(t, 2, 300), texts.ASK_ORGANISATION
+        "organisation",
+        lambda t: clean_text(t, 2, column_length(User.organisation)),
+        texts.ASK_ORGANISATION,
     ),
     Registration.position.state: _Question(
-        "position", lambda t: clean_text(t, 2, 200), texts.ASK_POSITION
+        "position", lambda t: clean_text(t, 2, column_length(User.position)), texts.ASK_POSITION
     ),
     Registration.municipality.state: _Question(
-        "municipality", lambda t: clean_text(t, 2, 200), texts.ASK_MUNICIPALITY
+        "municipality",
+        lambda t: clean_text(t, 2, column_length(User.municipality)),
+        texts.ASK_MUNICIPALITY,
     ),
 }
 ORDER: list[str | None] = list(QUESTIONS)

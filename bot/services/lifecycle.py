@@ -14,7 +14,7 @@ from datetime import date, datetime
 from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
 from bot.services.scope import in_scope
-from bot.services.validation import clean_text
+from bot.services.validation import clean_text, column_length
 from storage.models import ReserveStatus, ReserveStatusChange, Role, User
 from storage.repo import Repo
 
@@ -41,6 +41,16 @@ class StatusStep:
     post: str | None = None
     organisation: str | None = None
     reason: str | None = None
+
+
+#: The longest answer each step's field takes: its column's length (the reason is free text,
+#: kept to a paragraph).
+FIELD_LIMITS = {
+    "order_number": column_length(ReserveStatusChange.order_number),
+    "post": column_length(ReserveStatusChange.post),
+    "organisation": column_length(ReserveStatusChange.organisation),
+    "reason": 300,
+}
 
 
 def next_statuses(current: str | None) -> list[ReserveStatus]:
@@ -101,7 +111,7 @@ class LifecycleService:
             "reason": step.reason,
         }
         for name in needed_fields(step.status):
-            values[name] = clean_text(values[name], 1, 300)
+            values[name] = clean_text(values[name], 1, FIELD_LIMITS[name])
         change = ReserveStatusChange(
             user_id=person.id,
             status=step.status,

@@ -16,7 +16,7 @@ from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
 from bot.services.plans import display_status
 from bot.services.scope import in_scope
-from bot.services.validation import clean_text
+from bot.services.validation import ascii_number, clean_text
 from storage.models import (
     Consultation,
     ConsultationStatus,
@@ -69,10 +69,11 @@ def parse_minutes(value: str | None) -> int:
     Raises:
         InputError: not a whole number in range.
     """
-    text = (value or "").strip().removesuffix("мин").removesuffix("мин.").strip()
-    if not text.isdigit() or not MIN_MINUTES <= int(text) <= MAX_MINUTES:
+    text = (value or "").strip().removesuffix("мин.").removesuffix("мин").strip()
+    minutes = ascii_number(text)
+    if minutes is None or not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise InputError(texts.BAD_MINUTES)
-    return int(text)
+    return minutes
 
 
 @dataclass(frozen=True, slots=True)

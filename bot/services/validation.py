@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from bot import texts
 from bot.services.errors import InputError
 
-_DATE_RE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})\s*$")
+_DATE_RE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})\s*$", re.ASCII)
+_NUMBER_RE = re.compile(r"[0-9]+", re.ASCII)
+#: The largest id a database row can have (a signed 64-bit integer): a larger number in a
+#: button's callback data is a forged or stale button, never a query.
+MAX_ID = 2**63 - 1
 _NAME_WORD = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'’.-]*$")
 
 
@@ -16,11 +21,14 @@ def clean_text(value: str | None, low: int = 2, high: int = 200) -> str:
     """Return the answer with whitespace collapsed.
 
     Raises:
-        InputError: empty, a command (starts with "/"), or shorter than ``low`` / longer than
+        InputError: empty, holding a NUL byte (no database column takes one), a command (starts
+            with "/"), or shorter than ``low`` / longer than
             ``high`` characters.
     """
     if value is None:
         raise InputError(texts.BAD_TEXT_NOT_TEXT)
+    if "\x00" in value:
+        raise InputError(texts.BAD_TEXT_NUL)
     text = " ".join(value.split())
     if not text:
         raise InputError(texts.BAD_TEXT_EMPTY)
@@ -69,3 +77,30 @@ def parse_user_date(value: str | None, *, today: date, earliest: date) -> date:
     if result < earliest:
         raise InputError(texts.bad_date_before(earliest.year))
     return result
+
+
+def ascii_number(value: str | None) -> int | None:
+    """The whole number ``value`` spells in ASCII digits (surrounding spaces allowed), or None.
+
+    ``str.isdigit`` also accepts superscripts such as «²», which ``int`` cannot read; a number a
+    user types or a button carries is read only through here.
+    """
+    text = (value or "").strip()
+    return int(text) if _NUMBER_RE.fullmatch(text) else None
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id (1 to :data:`MAX_ID`) written in ASCII digits, or None."""
+    number = ascii_number(value)
+    return number if number is not None and 1 <= number <= MAX_ID else None
+
+
+def column_length(column: Any) -> int:
+    """The length limit of a string column of :mod:`storage.models` (e.g.
+    ``ReserveStatusChange.order_number``), so that a check before the database names the same
+    number the database enforces."""
+    length = column.property.columns[0].type.length
+    if length is None:
+        msg = f"{column} has no length limit"
+        raise ValueError(msg)
+    return int(length)

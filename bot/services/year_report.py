@@ -98,6 +98,8 @@ def clean_conclusion(value: str | None) -> str:
     """
     if value is None:
         raise InputError(texts.BAD_TEXT_NOT_TEXT)
+    if "\x00" in value:
+        raise InputError(texts.BAD_TEXT_NUL)
     lines = [" ".join(line.split()) for line in value.splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     if not text:

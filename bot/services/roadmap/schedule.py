@@ -102,14 +102,15 @@ def _month_number(word: str) -> int | None:
 
 
 def _year_number(token: str) -> int | None:
-    if len(token) == 4 and token.isdigit() and 1900 <= int(token) <= 2099:
+    if len(token) == 4 and token.isascii() and token.isdigit() and 1900 <= int(token) <= 2099:
         return int(token)
     return None
 
 
 def _is_day_of_month(token: str, following: list[str]) -> bool:
     return (
-        token.isdigit()
+        token.isascii()
+        and token.isdigit()
         and 1 <= int(token) <= 31
         and bool(following)
         and _month_number(following[0]) is not None
