@@ -837,3 +837,17 @@ async def test_clear_faults(server: FakeTelegramServer, bot: Bot) -> None:
     await asyncio.wait_for(bot.send_message(user.id, "чисто"), 1)
     with pytest.raises(ValueError, match="unknown outage mode"):
         await server.outage(1, mode="flaky")
+
+
+async def test_wait_polling(server: FakeTelegramServer, bot: Bot) -> None:
+    assert server.poll_count == 0 and server.polls_waiting == 0
+    with pytest.raises(WaitTimeoutError, match="no getUpdates in progress"):
+        await server.wait_polling(0.1)
+    poll = asyncio.create_task(bot.get_updates(timeout=2))
+    await server.wait_polling(2)
+    assert server.polls_waiting == 1 and server.poll_count == 1
+    with pytest.raises(WaitTimeoutError):  # a newer poll than the first: none yet
+        await server.wait_polling(0.1, newer_than=1)
+    server.push_text(server.user(1151), "привет")
+    assert len(await asyncio.wait_for(poll, 2)) == 1
+    assert server.polls_waiting == 0

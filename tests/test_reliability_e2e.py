@@ -556,56 +556,67 @@ async def test_double_presses_act_once(
     server.delay_answers(user, LATE)
     server.delay_answers(officer, LATE)
 
-    # «Отправить» twice (meanwhile the reminder scan runs)
-    for n, gap in enumerate(GAPS):
-        preview = await broadcast_draft(server, officer, f"{ANNOUNCEMENT} (#{n})")
-        server.press(officer, preview, "Отправить")
-        await asyncio.sleep(gap)
-        server.press(officer, preview, "Отправить")
-        await reply(server, officer, broadcast_started)
-    for n in range(len(GAPS)):
-        for chat in (LOG, CONS_M):
-            await wait_until(
-                lambda c=chat, k=n: bool(texts_to(server, c, f"(#{k})")),  # type: ignore[misc]
-                f"broadcast #{n} to {chat}",
-            )
-    await asyncio.sleep(1.0)  # time for a second copy, if one were coming
+    # the officer's «Отправить» and the reservist's buttons are pressed side by side
 
-    # «Напомнить позже» twice under each of three reminders
-    scanned = await asyncio.wait_for(scan, 90)
-    later = [
-        (message, data)
-        for message in server.messages_to(user)
-        for text, data in message.buttons
-        if "позже" in text.casefold() and data  # «Напомнить позже», or «Позже» in a digest
-    ]
-    assert len({d for _, d in later}) >= len(GAPS), (
-        scanned,
-        [m.describe() for m in server.messages_to(user)[-8:]],
-    )
-    pressed: list[str] = []
-    for gap, (data, message) in zip(GAPS, {d: m for m, d in later}.items(), strict=False):
-        server.push_callback(user, message, data)
-        await asyncio.sleep(gap)
-        server.push_callback(user, message, data)
-        pressed.append(data)
-        await asyncio.sleep(LATE + 0.2)
+    async def send_twice() -> None:
+        for n, gap in enumerate(GAPS):
+            preview = await broadcast_draft(server, officer, f"{ANNOUNCEMENT} (#{n})")
+            server.press(officer, preview, "Отправить")
+            await asyncio.sleep(gap)
+            server.press(officer, preview, "Отправить")
+            await reply(server, officer, broadcast_started)
+        for n in range(len(GAPS)):
+            for chat in (LOG, CONS_M):
+                await wait_until(
+                    lambda c=chat, k=n: bool(texts_to(server, c, f"(#{k})")),  # type: ignore[misc]
+                    f"broadcast #{n} to {chat}",
+                )
+        await asyncio.sleep(1.0)  # time for a second copy, if one were coming
 
-    # «Сохранить» twice in /log, three times
-    logged = []
-    for gap in GAPS:
-        item_id, evidence = await log_until_evidence(
-            server, user, lambda t: "✅" not in t and "Личный" not in t
+    async def snooze_twice() -> list[str]:
+        """«Напомнить позже» twice under three reminders; the buttons' data."""
+        scanned = await asyncio.wait_for(scan, 90)
+        later = [
+            (message, data)
+            for message in server.messages_to(user)
+            for text, data in message.buttons
+            if "позже" in text.casefold() and data  # «Напомнить позже», or «Позже» in a digest
+        ]
+        assert len({d for _, d in later}) >= len(GAPS), (
+            scanned,
+            [m.describe() for m in server.messages_to(user)[-8:]],
         )
-        button = save_button(evidence)
-        before = len(server.messages_to(user))
-        server.press(user, evidence, button)
-        await asyncio.sleep(gap)
-        server.press(user, evidence, button)
-        await reply(server, user, has("Выполнено"))
-        await asyncio.sleep(LATE + 1.0)  # time for a second «Отмечено», if one were coming
-        said = [m for m in server.messages_to(user)[before:] if "Отмечено:" in (m.text or "")]
-        logged.append((item_id, len(said)))
+        pressed: list[str] = []
+        for gap, (data, message) in zip(GAPS, {d: m for m, d in later}.items(), strict=False):
+            server.push_callback(user, message, data)
+            await asyncio.sleep(gap)
+            server.push_callback(user, message, data)
+            pressed.append(data)
+            await asyncio.sleep(LATE + 0.2)
+        return pressed
+
+    async def save_twice() -> list[tuple[int, int]]:
+        """«Сохранить» twice in /log, three times; (item id, «Отмечено» messages)."""
+        logged = []
+        for gap in GAPS:
+            item_id, evidence = await log_until_evidence(
+                server, user, lambda t: "✅" not in t and "Личный" not in t
+            )
+            button = save_button(evidence)
+            before = len(server.messages_to(user))
+            server.press(user, evidence, button)
+            await asyncio.sleep(gap)
+            server.press(user, evidence, button)
+            await reply(server, user, has("Выполнено"))
+            await asyncio.sleep(LATE + 1.0)  # time for a second «Отмечено», if one were coming
+            said = [m for m in server.messages_to(user)[before:] if "Отмечено:" in (m.text or "")]
+            logged.append((item_id, len(said)))
+        return logged
+
+    async def reservist_presses() -> tuple[list[str], list[tuple[int, int]]]:
+        return await snooze_twice(), await save_twice()
+
+    _, (pressed, logged) = await asyncio.gather(send_twice(), reservist_presses())
 
     problems = []
     sent = await count(db, select(func.count()).select_from(Broadcast))
