@@ -58,6 +58,7 @@ def test_cli_json_prints_only_the_activities(seed: str, count: int, tmp_path: Pa
     assert len(data) == count
     assert set(data[0]) == {
         "title", "kind", "schedule", "responsible", "result", "section", "source_line",
+        "kind_reason", "for_reservists", "audience_reason",
     }  # fmt: skip
     assert set(data[0]["schedule"]) == {"months", "years", "recurrence", "text"}
     assert not (tmp_path / "x.db").exists()  # --dry-run wrote nothing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.services.roadmap import ActivityKind, applies_to_reservists, classify_kind
+from bot.services.roadmap.kinds import AUDIENCE_RULES, KIND_RULES, decide_audience, read_kind
 
 K = ActivityKind
 
@@ -223,3 +224,177 @@ def test_applies_to_reservists_reads_the_result_when_given() -> None:
     assert applies_to_reservists(
         "Работа с документами", "", K.OTHER, result="Кандидаты выполняют мероприятия плана"
     )
+
+
+# --- issue 11: the rules as data, each on a short made-up row --------------------------------
+
+RESERVE = "Работа с кадровым резервом"
+HEADS = "Повышение качества управления"
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        # the individual plan (ИОМ, маршрут, план) drawn up, or the row is the plan itself
+        ("Разработка ИОМ резервиста", K.PLANNING),
+        ("Составление индивидуального образовательного маршрута", K.PLANNING),
+        ("ИОМ руководителя из резерва", K.PLANNING),
+        ("Индивидуальный план развития резервиста", K.PLANNING),
+        ("Корректировка индивидуальной программы развития", K.PLANNING),
+        # carrying out a plan is not drawing it up
+        ("Сопровождение реализации ИОМ", K.OTHER),
+        # courses by their short name too
+        ("Обучение на КПК по программе «Менеджмент в образовании»", K.COURSES),
+        ("Прохождение курсов повышения квалификации победителями конкурса", K.COURSES),
+        ("Курсы повышения квалификации для участников конкурса «Лидер»", K.COURSES),
+        # an appointment after a competition is an appointment (other), not a competition
+        ("Назначение на должность руководителя по результатам конкурса", K.OTHER),
+        ("Назначение руководителей ОО из числа резерва", K.OTHER),
+        ("Реализация системы назначения руководителей ОО", K.OTHER),
+        # help or motivation based on monitoring is not monitoring
+        ("Оказание адресной методической помощи по результатам мониторинга", K.OTHER),
+        ("Мотивация руководителей по результатам мониторинга", K.OTHER),
+        ("Семинар по результатам мониторинга эффективности руководителей", K.SEMINAR),
+        # … but a monitoring row still is
+        ("Мониторинг эффективности деятельности руководителей", K.MONITORING),
+        # the head of the row wins over the words it mentions later
+        ("Собеседование с победителями конкурса", K.INTERVIEW),
+        ("Вовлечение резервистов в проектную деятельность, участие в конкурсах", K.OTHER),
+        # a mentor named, not an appointment to a post
+        ("Назначение наставника резервисту", K.CONSULTATION),
+        ("Оказание консультативной помощи резервистам", K.CONSULTATION),
+    ],
+)
+def test_kind_from_what_the_row_does(title: str, kind: ActivityKind) -> None:
+    assert classify_kind(title) is kind
+
+
+def test_kind_reading_keeps_the_reason_and_how_sure() -> None:
+    reading = read_kind("Назначение руководителей по результатам конкурса")
+    assert reading.kind is K.OTHER
+    assert reading.reason.startswith("an appointment to a post")
+    assert "«назначение»" in reading.reason
+    assert reading.certain
+    from_result = read_kind("Работа с резервом", "Проведены тренинги")
+    assert (from_result.kind, from_result.certain) == (K.TRAINING, False)
+    assert "in the result" in from_result.reason
+    assert not read_kind("Работа с резервом").certain
+
+
+def test_every_kind_rule_has_a_reason_and_compiles() -> None:
+    assert all(rule.reason and rule.pattern.pattern for rule in KIND_RULES)
+    assert all(rule.reason for rule in AUDIENCE_RULES)
+    assert {rule.for_reservists for rule in AUDIENCE_RULES} == {True, False}
+
+
+@pytest.mark.parametrize(
+    ("title", "section", "expected", "reason"),
+    [
+        # the department's work about the reserve stays in the roadmap, whatever its section
+        (
+            "Назначение руководителей ОО из числа резерва",
+            RESERVE,
+            False,
+            "appointing heads is the department's decision",
+        ),
+        (
+            "Реализация системы назначения руководителей ОО",
+            RESERVE,
+            False,
+            "appointing heads is the department's decision",
+        ),
+        (
+            "Формирование программы подготовки резерва",
+            RESERVE,
+            False,
+            "the department forms or updates the reserve, its lists, programmes or systems",
+        ),
+        (
+            "Актуализация списков кадрового резерва",
+            RESERVE,
+            False,
+            "the department forms or updates the reserve, its lists, programmes or systems",
+        ),
+        (
+            "Организация системы работы с резервом",
+            RESERVE,
+            False,
+            "the department builds or runs a system",
+        ),
+        (
+            "Проведение конкурса на включение в кадровый резерв",
+            RESERVE,
+            False,
+            "selecting candidates into the reserve is the department's work",
+        ),
+        (
+            "Разработка положения о кадровом резерве",
+            RESERVE,
+            False,
+            "the department drafts documents",
+        ),
+        ("Анализ кадровой потребности", RESERVE, False, "the department analyses or sums up"),
+        (
+            "Курсы по запросам от управленческих команд",
+            RESERVE,
+            False,
+            "for another audience (newly appointed heads, management teams), not the reserve",
+        ),
+        # what the reservist does goes into plans
+        (
+            "Разработка ИОМ",
+            RESERVE,
+            True,
+            "the reservist draws up their individual plan",
+        ),
+        (
+            "Участие в областном форуме молодых руководителей",
+            RESERVE,
+            True,
+            "the reservist takes part, passes or attends",
+        ),
+        (
+            "Прохождение тестирования управленческих компетенций",
+            RESERVE,
+            True,
+            "the reservist takes part, passes or attends",
+        ),
+        ("Собеседование с резервистом", HEADS, True, "the reservist is interviewed"),
+        (
+            "Проведение тренингов для кандидатов",
+            HEADS,
+            True,
+            "an event held for the reserve: the reservist attends",
+        ),
+        (
+            "Закрепление наставника за резервистом",
+            RESERVE,
+            True,
+            "the reservist gets a mentor",
+        ),
+        (
+            "Направление резервистов на стажировку",
+            RESERVE,
+            True,
+            "the reservist is sent to courses or an internship",
+        ),
+        # a reservist's verb outside the reserve is a head's, not a reservist's
+        (
+            "Участие в региональных семинарах",
+            HEADS,
+            False,
+            "neither the section nor the wording is about the reserve",
+        ),
+    ],
+)
+def test_audience_rules(title: str, section: str, expected: bool, reason: str) -> None:
+    audience = decide_audience(title, section, classify_kind(title))
+    assert (audience.for_reservists, audience.reason) == (expected, reason)
+    assert audience.certain
+
+
+def test_audience_without_a_rule_is_a_guess() -> None:
+    audience = decide_audience("Муниципальные этапы конкурсов", RESERVE, K.COMPETITION)
+    assert audience.for_reservists
+    assert audience.reason == "under a section about the reserve"
+    assert not audience.certain

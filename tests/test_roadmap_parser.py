@@ -210,7 +210,11 @@ def test_kamyshin_fields(kamyshin: ParseResult) -> None:
     assert contest.section == "Модуль «Кадровый резерв»"
     assert contest.responsible == "Комитет образования"
     assert contest.result == ""  # the table has no result column
-    assert contest.for_reservists
+    # selecting candidates into the reserve is the department's work, not a reservist's to-do
+    assert not contest.for_reservists
+    assert (
+        contest.audience_reason == "selecting candidates into the reserve is the department's work"
+    )
 
     assert rows[176].schedule.recurrence is Recurrence.QUARTERLY  # "1 раз в квартал"
     assert rows[180].schedule.months == (10, 11)
@@ -233,7 +237,8 @@ def test_kamyshin_kinds(kamyshin: ParseResult) -> None:
 
 def test_kamyshin_audience(kamyshin: ParseResult) -> None:
     applies = [a.source_line for a in kamyshin.activities if a.for_reservists]
-    assert applies == [188, 190, 191, 192, 193]  # the reserve module less "Анализ потребностей"
+    # the reserve module less "Анализ потребностей" and the competition for inclusion
+    assert applies == [188, 191, 192, 193]
 
 
 # --- Khabarovsk region 2023 -----------------------------------------------------------------
@@ -362,15 +367,17 @@ def test_khabarovsk_kinds(khabarovsk: ParseResult) -> None:
         *(K.OTHER, K.SEMINAR, K.OTHER, K.OTHER, K.OTHER),
         # track 2: 2.1-2.7, 2.10-2.12, 2.14-2.16, monitoring
         *(K.COMPETITION, K.COURSES, K.COURSES, K.INTERNSHIP, K.INTERNSHIP, K.OTHER),
-        *(K.INTERNSHIP, K.COMPETITION, K.OTHER, K.COURSES, K.CONSULTATION, K.CONSULTATION),
+        # 2.10 involves the reserve in project work (other), whatever competitions it names
+        *(K.INTERNSHIP, K.OTHER, K.OTHER, K.COURSES, K.CONSULTATION, K.CONSULTATION),
         *(K.COMPETITION, K.MONITORING),
     ]
 
 
 def test_khabarovsk_audience(khabarovsk: ParseResult) -> None:
     applies = [a.source_line for a in khabarovsk.activities if a.for_reservists]
-    # track 2 less 2.4 (234), 2.6 (238), 2.15 (246) and the monitoring (250); no track 1 row
-    assert applies == [231, 232, 233, 237, 239, 240, 243, 244, 245, 249]
+    # track 2 less the competition for inclusion 2.1 (231), 2.4 (234), 2.6 (238), the courses
+    # for management teams 2.12 (244), 2.15 (246) and the monitoring (250); no track 1 row
+    assert applies == [232, 233, 237, 239, 240, 243, 245, 249]
 
 
 # --- stable keys --------------------------------------------------------------------------
@@ -465,6 +472,9 @@ def test_to_json_has_exactly_the_documented_keys() -> None:
         "result": "",
         "section": "",
         "source_line": 2,
+        "kind_reason": "a training: «тренинг» in the title",
+        "for_reservists": True,
+        "audience_reason": "a table without sections: a kind a reservist takes part in",
     }
 
 
@@ -720,3 +730,82 @@ def test_broken_docx_is_rejected(tmp_path: Path) -> None:
     path.write_bytes(b"not a zip file")
     with pytest.raises(RoadmapFormatError, match=r"not a readable \.docx"):
         parse_roadmap_file(path)
+
+
+# --- issue 11: page-break continuations that carry text in several columns ------------------
+
+HEADER_5 = "№\tМероприятия\tСроки\tОтветственные\tРезультат\n"
+
+
+def test_continuation_with_title_and_responsible_is_joined() -> None:
+    text = (
+        HEADER_5 + "1\tСеминар для руководителей образовательных\tмарт\tОтдел образования\tПлан\n"
+        "\n"
+        "\tорганизаций\t\tадминистрации района\t\n"
+        "2\tТренинг\tмай\tИМЦ\t\n"
+    )
+    result = parse_roadmap_text(text)
+    assert [(a.title, a.responsible) for a in result.activities] == [
+        (
+            "Семинар для руководителей образовательных организаций",
+            "Отдел образования администрации района",
+        ),
+        ("Тренинг", "ИМЦ"),
+    ]
+    assert result.rows == 2
+    assert result.warnings == ()
+
+
+def test_continuation_whose_responsible_goes_on_in_lower_case_is_joined() -> None:
+    text = (
+        HEADER_5 + "1\tСеминар «Управление\tмарт\tОтдел\t\n"
+        "\tкачеством»\t\tобразования\t\n"
+        "\tДиагностика компетенций\t\tИМЦ\t\n"
+    )
+    result = parse_roadmap_text(text)
+    titles = [a.title for a in result.activities]
+    # the second piece continues (lower case); the third is a row of its own without a schedule
+    assert titles == ["Семинар «Управление качеством»", "Диагностика компетенций"]
+    assert result.activities[0].responsible == "Отдел образования"
+
+
+def test_open_quote_joins_a_capitalised_continuation() -> None:
+    text = HEADER_5 + "1\tКурсы «Школа\tапрель\tИРО\t\n\tМолодого Руководителя»\t\tИРО\t\n"
+    (courses,) = parse_roadmap_text(text).activities
+    assert courses.title == "Курсы «Школа Молодого Руководителя»"
+
+
+def test_continuation_with_a_schedule_piece_is_joined() -> None:
+    text = (
+        HEADER_5 + "1\tУчастие в конкурсе для\tЕжегодно (Апрель-май,\tОтдел\t\n"
+        "\n"
+        "\tрезервистов\t2021 г.)\t\t\n"
+    )
+    (contest,) = parse_roadmap_text(text).activities
+    assert contest.title == "Участие в конкурсе для резервистов"
+    assert contest.schedule.text == "Ежегодно (Апрель-май, 2021 г.)"
+    assert contest.schedule.recurrence is Recurrence.YEARLY
+    assert (contest.schedule.months, contest.schedule.first_year) == ((4, 5), 2021)
+
+
+def test_capitalised_row_with_its_own_schedule_is_a_new_row() -> None:
+    text = HEADER_5 + "1\tСеминар\tмарт\tИМЦ\t\n\tТренинг\tмай\tИМЦ\t\n"
+    assert [a.title for a in parse_roadmap_text(text).activities] == ["Семинар", "Тренинг"]
+
+
+def test_json_shows_who_the_activity_is_for_and_why() -> None:
+    text = (
+        "Мероприятия\tСроки\n"
+        "Кадровый резерв\t\n"
+        "Назначение руководителей ОО из числа резерва\tпо мере необходимости\n"
+        "Участие резервистов в семинарах\tмарт\n"
+    )
+    first, second = (a.to_json() for a in parse_roadmap_text(text).activities)
+    assert (first["for_reservists"], first["audience_reason"]) == (
+        False,
+        "appointing heads is the department's decision",
+    )
+    assert (second["for_reservists"], second["audience_reason"]) == (
+        True,
+        "the reservist takes part, passes or attends",
+    )

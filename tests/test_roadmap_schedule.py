@@ -199,3 +199,62 @@ def test_from_json_without_windows_and_other_text_uses_one_window_per_month() ->
 def test_from_json_rejects_malformed_data(data: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"schedule|recurrence"):
         Schedule.from_json(data)
+
+
+# --- issue 11: recurrence words win; quarters, half-years and full dates ---------------------
+
+H = Recurrence.HALF_YEARLY
+HALVES = ((1, 6), (7, 12))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "months", "years", "recurrence", "windows", "first_year"),
+    [
+        # "ежегодно" / "каждый год" anywhere: yearly, one year written is the first year
+        ("Ежегодно (Апрель-май, 2021 г.)", (4, 5), (), Y, ((4, 5),), 2021),
+        ("Апрель-май (2021 г.), ежегодно", (4, 5), (), Y, ((4, 5),), 2021),
+        ("каждый год, март", (3,), (), Y, ((3, 3),), None),
+        ("Ежегодно, начиная с 2021 г.", (), (), Y, (), 2021),
+        ("ежегодно 2023-2024", (), (2023, 2024), Y, (), None),
+        # "ежеквартально" / "раз в полугодие" win over months and years beside them
+        ("Ежеквартально (2023 г.)", (), (2023,), Q, QUARTERS, None),
+        ("В течение года, ежеквартально", (), (), Q, QUARTERS, None),
+        ("1 раз в полугодие", (), (), H, HALVES, None),
+        ("ежеполугодно", (), (), H, HALVES, None),
+        # quarters and half-years
+        ("IV квартал", (10, 11, 12), (), Y, ((10, 12),), None),
+        ("I квартал 2024 г.", (1, 2, 3), (2024,), ONCE, ((1, 3),), None),
+        ("2-й квартал", (4, 5, 6), (), Y, ((4, 6),), None),
+        ("III кв.", (7, 8, 9), (), Y, ((7, 9),), None),
+        ("I полугодие 2024", (1, 2, 3, 4, 5, 6), (2024,), ONCE, ((1, 6),), None),
+        ("II полугодие", (7, 8, 9, 10, 11, 12), (), Y, ((7, 12),), None),
+        # full dates: their month (and year)
+        ("до 15.03.2024", (3,), (2024,), ONCE, ((3, 3),), None),
+        ("не позднее 20.12.2024", (12,), (2024,), ONCE, ((12, 12),), None),
+        ("с 01.02.2024 по 30.04.2024", (2, 3, 4), (2024,), ONCE, ((2, 4),), None),
+        ("до 01.09", (9,), (), Y, ((9, 9),), None),
+    ],
+)
+def test_recurrence_words_quarters_and_dates(
+    phrase: str,
+    months: tuple[int, ...],
+    years: tuple[int, ...],
+    recurrence: Recurrence,
+    windows: tuple[tuple[int, int], ...],
+    first_year: int | None,
+) -> None:
+    schedule, ok = parse_schedule(phrase)
+    assert ok, phrase
+    assert (schedule.months, schedule.years, schedule.recurrence) == (months, years, recurrence)
+    assert schedule.windows == windows
+    assert schedule.first_year == first_year
+
+
+def test_first_year_is_stored_and_read_back() -> None:
+    schedule, _ = parse_schedule("Ежегодно (Апрель-май, 2021 г.)")
+    assert schedule.to_json()["first_year"] == 2021
+    assert Schedule.from_json(schedule.to_storage()) == schedule
+    assert Schedule.from_json(schedule.to_json()) == schedule
+    assert "first_year" not in parse_schedule("Ежегодно Декабрь-январь")[0].to_json()
+    half, _ = parse_schedule("1 раз в полугодие")
+    assert Schedule.from_json(half.to_json()).windows == HALVES

@@ -43,12 +43,14 @@ class Recurrence(StrEnum):
 
     YEARLY = "yearly"  # every year in the given months ("Ежегодно декабрь", "январь")
     QUARTERLY = "quarterly"  # "ежеквартально", "1 раз в квартал"
+    HALF_YEARLY = "half_yearly"  # "1 раз в полугодие", "ежеполугодно": January–June, July–December
     ONCE = "once"  # in the years written ("апрель 2023, 2024", "2023г.")
     CONTINUOUS = "continuous"  # "в течение года", "постоянно", a bare year range
     ON_DEMAND = "on_demand"  # "по запросу", "по плану отдела образования", unreadable phrases
 
 
 QUARTER_WINDOWS: tuple[tuple[int, int], ...] = ((1, 3), (4, 6), (7, 9), (10, 12))
+HALF_YEAR_WINDOWS: tuple[tuple[int, int], ...] = ((1, 6), (7, 12))
 
 
 class RoadmapFormatError(ValueError):
@@ -79,6 +81,9 @@ class Schedule:
     (empty when none are written). ``windows`` are the (start_month, end_month) spans a reservist
     must act in: one per range or per listed month, the four quarters for ``quarterly``, and none
     for continuous, on-demand and year-only schedules. A window may wrap the year end, (12, 1).
+    ``first_year`` is the year a yearly activity starts in when the phrase names one
+    ("Ежегодно (Апрель-май, 2021 г.)": yearly from 2021); ``years`` stays empty then, because
+    ``years`` limit an activity to the years written.
     """
 
     months: tuple[int, ...]
@@ -86,15 +91,23 @@ class Schedule:
     recurrence: Recurrence
     text: str
     windows: tuple[tuple[int, int], ...] = ()
+    first_year: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        """Return ``{"months", "years", "recurrence", "text"}`` as plain JSON values."""
-        return {
+        """Return ``{"months", "years", "recurrence", "text"}`` as plain JSON values.
+
+        ``"first_year"`` is added only when set, so schedules stored before it existed compare
+        equal to the same schedule read again.
+        """
+        data: dict[str, object] = {
             "months": list(self.months),
             "years": list(self.years),
             "recurrence": self.recurrence.value,
             "text": self.text,
         }
+        if self.first_year is not None:
+            data["first_year"] = self.first_year
+        return data
 
     def to_storage(self) -> dict[str, object]:
         """Return ``to_json()`` plus ``"windows": [[start, end], ...]``; ``from_json`` reads it."""
@@ -130,6 +143,11 @@ class Schedule:
             raise ValueError(f"unknown recurrence {raw_recurrence!r}") from exc
         if not isinstance(raw_text, str):
             raise ValueError(f"schedule field 'text' must be a string: {raw_text!r}")
+        first_year = data.get("first_year")
+        if first_year is not None and (
+            not isinstance(first_year, int) or isinstance(first_year, bool)
+        ):
+            raise ValueError(f"schedule field 'first_year' must be a year: {first_year!r}")
 
         if "windows" in data:
             raw_windows = data["windows"]
@@ -143,9 +161,9 @@ class Schedule:
                 for month in bounds:
                     _check_month(month, "windows")
                 windows.append((bounds[0], bounds[1]))
-            return cls(months, years, recurrence, raw_text, tuple(windows))
+            return cls(months, years, recurrence, raw_text, tuple(windows), first_year)
         windows_again = _derive_windows(months, recurrence, raw_text)
-        return cls(months, years, recurrence, raw_text, windows_again)
+        return cls(months, years, recurrence, raw_text, windows_again, first_year)
 
 
 def _derive_windows(
@@ -154,6 +172,8 @@ def _derive_windows(
     """Windows for a stored schedule that did not keep them (see ``Schedule.from_json``)."""
     if recurrence is Recurrence.QUARTERLY:
         return QUARTER_WINDOWS
+    if recurrence is Recurrence.HALF_YEARLY:
+        return HALF_YEAR_WINDOWS
     if not months or recurrence in (Recurrence.CONTINUOUS, Recurrence.ON_DEMAND):
         return ()
     from bot.services.roadmap.schedule import parse_schedule  # noqa: PLC0415 (import cycle)
@@ -171,7 +191,10 @@ class ParsedActivity:
     ``section`` is the heading row above the row (or the "Направление работы" column),
     ``source_line`` the 1-based line of the row's first piece in a text file (for .docx the
     1-based row number over all rows of all tables), ``key`` a stable identity for re-import
-    derived from the normalised section and title.
+    derived from the normalised section and title. ``kind_reason`` and ``audience_reason`` say
+    which rule gave the kind and ``for_reservists`` (see ``kinds``); ``kind_certain`` and
+    ``audience_certain`` are False when no rule on the title decided (a guess an officer
+    should look at).
     """
 
     title: str
@@ -183,9 +206,13 @@ class ParsedActivity:
     source_line: int
     for_reservists: bool
     key: str
+    kind_reason: str = ""
+    audience_reason: str = ""
+    kind_certain: bool = True
+    audience_certain: bool = True
 
     def to_json(self) -> dict[str, object]:
-        """Return the row as JSON values (``key`` and ``for_reservists`` are not included)."""
+        """Return the row as JSON values (``key`` is not included)."""
         return {
             "title": self.title,
             "kind": self.kind.value,
@@ -194,6 +221,9 @@ class ParsedActivity:
             "result": self.result,
             "section": self.section,
             "source_line": self.source_line,
+            "kind_reason": self.kind_reason,
+            "for_reservists": self.for_reservists,
+            "audience_reason": self.audience_reason,
         }
 
 

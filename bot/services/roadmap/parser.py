@@ -15,10 +15,13 @@ Petrovsky district 2022, Kamyshin district 2022 and the Khabarovsk region projec
 - A row of column numbers ("1 2 3 4") is skipped. A section row (text in the first cell only)
   sets the section of the rows below it; the "Направление работы" column, when present, is
   the section instead (its merged cell is carried down).
-- A short row is aligned to the right (the last cell is the last column). A row whose "№",
-  schedule and responsible cells are empty continues the previous row: each non-empty cell is
-  appended to the same field of that row. A row with no "№" and no title but a schedule or
-  responsible cell is joined the same way, with a warning (a row needs a title).
+- A short row is aligned to the right (the last cell is the last column). A row without "№"
+  continues the previous row (each non-empty cell is appended to the same field of that row)
+  when its schedule and responsible cells are empty, when it has no schedule and its title
+  or responsible cell goes on in lower case (or the previous title has an open quote), and
+  when its title goes on in lower case (see ``_continues``). A row with no "№" and no title
+  but a schedule or responsible cell is joined the same way, with a warning (a row needs a
+  title).
 - A lower-case piece alone in the first cell after a row is a continuation, not a section,
   when the row lost leading columns or the first column is not "№".
 - Every data row becomes an activity or a warning that names its line.
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.services.roadmap.kinds import applies_to_reservists, classify_kind
+from bot.services.roadmap.kinds import decide_audience, read_kind
 from bot.services.roadmap.model import (
     ParsedActivity,
     ParseResult,
@@ -180,6 +183,33 @@ def _join(first: str, more: str) -> str:
     return f"{first} {more}" if first and more else first or more
 
 
+def _starts_lower(text: str) -> bool:
+    return bool(text) and text[0].islower()
+
+
+def _unfinished(text: str) -> bool:
+    """A cell cut by a page break: a quote or parenthesis opened and not closed."""
+    return text.count("«") > text.count("»") or text.count("(") > text.count(")")
+
+
+def _continues(last: _RawRow, title: str, schedule: str, responsible: str) -> bool:
+    """Whether a row without "№" is the rest of ``last``, cut by a page break.
+
+    It is when it has neither schedule nor responsible (only the title or the result goes
+    on); when it has no schedule but its title or responsible cell goes on in lower case
+    («…руководителей образовательных» / «организаций», «администрации …») or the title of
+    ``last`` has an open quote or parenthesis; and when its title goes on in lower case even
+    with a schedule piece («Ежегодно (Апрель-май,» / «2021 г.)»). A row with a capitalised
+    title and its own schedule is a new row.
+    """
+    if not (schedule or responsible):
+        return True
+    lower = _starts_lower(title)
+    if not schedule:
+        return lower or _starts_lower(responsible) or (bool(title) and _unfinished(last.title))
+    return lower
+
+
 @dataclass(slots=True)
 class _Collector:
     """Accumulates activities, warnings and counts over all tables of one document."""
@@ -245,7 +275,11 @@ class _TableReader:
             self._cell(values, self.layout.responsible),
         )
         title = self._cell(values, self.layout.title)
-        if self.last is not None and not number and not (schedule or responsible):
+        if (
+            self.last is not None
+            and not number
+            and _continues(self.last, title, schedule, responsible)
+        ):
             self._append(self.last, values)  # a continuation line after a page break
             return
         if self.last is not None and not number and not title:
@@ -322,18 +356,23 @@ class _TableReader:
                 collector.warn(row.line, f"{label} has no activity title; skipped")
                 continue
             schedule = self._schedule(row)
-            kind = classify_kind(row.title, row.result)
+            kind = read_kind(row.title, row.result)
+            audience = decide_audience(row.title, section, kind.kind, row.result)
             collector.activities.append(
                 ParsedActivity(
                     title=row.title,
-                    kind=kind,
+                    kind=kind.kind,
                     schedule=schedule,
                     responsible=row.responsible,
                     result=row.result,
                     section=section,
                     source_line=row.line,
-                    for_reservists=applies_to_reservists(row.title, section, kind, row.result),
+                    for_reservists=audience.for_reservists,
                     key=collector.key_for(section, row.title),
+                    kind_reason=kind.reason,
+                    audience_reason=audience.reason,
+                    kind_certain=kind.certain,
+                    audience_certain=audience.certain,
                 )
             )
         self.rows = []

@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from bot.services.roadmap.model import QUARTER_WINDOWS, Recurrence, Schedule
+from bot.services.roadmap.model import HALF_YEAR_WINDOWS, QUARTER_WINDOWS, Recurrence, Schedule
 
 __all__ = ["clean_text", "parse_schedule"]
 
@@ -60,13 +60,45 @@ _CONTINUOUS_RE = re.compile(
     r"(?:\d{4}\s*(?:-\s*\d{4}\s*)?)?(?:года|годов|гг|г\b|периода|срока|реализации)"
     r"|постоянно|систематически|на протяжении|весь период"
 )
-_QUARTERLY_RE = re.compile(r"ежекварт[а-я]*|поквартальн[а-я]*|(?:\d+|один)?\s*раза? в квартал")
-_YEARLY_RE = re.compile(r"ежегодн[а-я]*|(?:\d+|один)?\s*раза? в год\b")
+_QUARTERLY_RE = re.compile(
+    r"ежекварт[а-я]*|поквартальн[а-я]*|(?:\d+|один)?\s*раза? в квартал|каждый квартал"
+)
+_HALF_YEARLY_RE = re.compile(
+    r"ежеполугодн[а-я]*|(?:\d+|один)?\s*раза? в полугоди[а-я]*|каждое полугодие"
+)
+_YEARLY_RE = re.compile(r"ежегодн[а-я]*|(?:\d+|один)?\s*раза? в год\b|каждый год\b")
+
+# Recurrence words that win wherever they stand in the cell, in this order, before anything
+# else is read: "Ежеквартально (2023 г.)" is quarterly, "1 раз в полугодие" half-yearly.
+_PERIODIC: tuple[tuple[re.Pattern[str], Recurrence, tuple[tuple[int, int], ...]], ...] = (
+    (_QUARTERLY_RE, Recurrence.QUARTERLY, QUARTER_WINDOWS),
+    (_HALF_YEARLY_RE, Recurrence.HALF_YEARLY, HALF_YEAR_WINDOWS),
+)
+
+_MONTH_NAMES = (
+    "январь", "февраль", "март", "апрель", "май", "июнь",
+    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
+)  # fmt: skip
+# Dates and parts of the year rewritten as month words before the scan: "до 15.03.2024" ->
+# "до март 2024", "IV квартал" -> "октябрь - декабрь", "I полугодие" -> "январь - июнь".
+_FULL_DATE_RE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
+_DAY_MONTH_RE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\b(?!\.\d)")
+_ORDINALS = {
+    "i": 1, "1": 1, "перв": 1, "ii": 2, "2": 2, "втор": 2,
+    "iii": 3, "3": 3, "трет": 3, "iv": 4, "4": 4, "четверт": 4,
+}  # fmt: skip
+_ORDINAL = r"(iv|i{1,3}|[1-4]|перв|втор|трет|четверт)[а-я]*(?:\s*-\s*?[а-я]{1,2}\b)?"
+_QUARTER_RE = re.compile(rf"\b{_ORDINAL}\s*(?:квартал[а-я]*|кв\b\.?)")
+_HALF_RE = re.compile(rf"\b{_ORDINAL}\s*полугоди[а-я]*")
+_NOT_LATER_RE = re.compile(r"не позднее|не позже")
 
 # Words that carry no meaning of their own in a schedule phrase.
 _FILLER_WORDS = frozenset(
-    {"с", "и", "в", "во", "г", "гг", "год", "года", "годы", "году", "годах", "годов", "месяц"}
-)
+    {
+        "с", "и", "в", "во", "г", "гг", "год", "года", "годы", "году", "годах", "годов",
+        "месяц", "начиная", "срок", "не",
+    }
+)  # fmt: skip
 _RANGE_WORDS = frozenset({"-", "по", "до"})
 _TOKEN_RE = re.compile(r"\d+|[a-zа-я]+|-|[^\sa-zа-я\d-]")
 _DASHES_RE = re.compile(r"[‐‑‒–—―−]")
@@ -177,52 +209,98 @@ def _normalise(text: str) -> str:
     return _DASHES_RE.sub("-", text.lower().replace("ё", "е"))
 
 
+def _month_span(first: int, last: int) -> str:
+    return f" {_MONTH_NAMES[first - 1]} - {_MONTH_NAMES[last - 1]} "
+
+
+def _dates_as_months(phrase: str) -> str:
+    """Rewrite full dates, quarters and half-years as month words (see ``_FULL_DATE_RE``)."""
+
+    def full_date(match: re.Match[str]) -> str:
+        day, month = int(match.group(1)), int(match.group(2))
+        if 1 <= day <= 31 and 1 <= month <= 12:
+            return f" {_MONTH_NAMES[month - 1]} {match.group(3)} "
+        return match.group(0)
+
+    def day_month(match: re.Match[str]) -> str:
+        day, month = int(match.group(1)), int(match.group(2))
+        if 1 <= day <= 31 and 1 <= month <= 12:
+            return f" {_MONTH_NAMES[month - 1]} "
+        return match.group(0)
+
+    def quarter(match: re.Match[str]) -> str:
+        number = _ORDINALS[match.group(1)]
+        return _month_span(3 * number - 2, 3 * number)
+
+    def half(match: re.Match[str]) -> str:
+        number = _ORDINALS[match.group(1)]
+        if number > 2:
+            return match.group(0)
+        return _month_span(6 * number - 5, 6 * number)
+
+    phrase = _FULL_DATE_RE.sub(full_date, phrase)
+    phrase = _DAY_MONTH_RE.sub(day_month, phrase)
+    phrase = _QUARTER_RE.sub(quarter, phrase)
+    phrase = _HALF_RE.sub(half, phrase)
+    return _NOT_LATER_RE.sub(" до ", phrase)
+
+
 def parse_schedule(text: str) -> tuple[Schedule, bool]:
     """Read a Russian schedule phrase ("Сроки" cell) into a ``Schedule``.
 
     Takes the cell text as written (tags and extra whitespace are cleaned here) and returns
     ``(schedule, understood)``. Rules, in this order:
 
+    - "ежеквартально" / "1 раз в квартал" anywhere in the cell -> ``quarterly`` with the four
+      quarters as windows; "1 раз в полугодие" / "ежеполугодно" -> ``half_yearly`` with the two
+      half-years (these words win over months or years written beside them);
     - on-demand wordings ("По мере необходимости", "По запросу", "По плану отдела образования",
       "в соответствии с планом-графиком …") -> ``on_demand``, understood;
     - continuous wordings ("В течение (учебного) года", "Постоянно") -> ``continuous``;
-    - "ежеквартально" / "1 раз в квартал" -> ``quarterly`` with the four quarters as windows;
-    - otherwise months and years are read: months without years -> ``yearly``; any year written
-      -> ``once`` (it happens in those years); a bare year range ("2023 – 2024 гг.") ->
-      ``continuous`` over those years; "Ежегодно" / "Раз в год" without months -> ``yearly``
-      with no months. A range gives one window ("Декабрь-январь" -> (12, 1)), a list one window
-      per month.
+    - otherwise months and years are read (full dates "до 15.03.2024" give their month and
+      year, "IV квартал" October–December, "I полугодие" January–June): months without years
+      -> ``yearly``; any year written -> ``once`` (it happens in those years); a bare year range
+      ("2023 – 2024 гг.") -> ``continuous`` over those years;
+    - "Ежегодно" / "каждый год" / "Раз в год" anywhere in the cell makes it ``yearly`` whatever
+      else is written: "Ежегодно (Апрель-май, 2021 г.)" is yearly in April–May with
+      ``first_year`` 2021 (one year written is the first year; a year range keeps its years).
 
-    Years written with the first three kinds are kept. A phrase with words it does not know
-    ("когда-нибудь", "по итогам") or with nothing to read keeps its text, gets ``on_demand``
-    and ``understood`` is False; so does an empty phrase. Never raises.
+    A range gives one window ("Декабрь-январь" -> (12, 1)), a list one window per month.
+    Years written with the periodic, on-demand and continuous kinds are kept. A phrase with
+    words it does not know ("когда-нибудь", "по итогам") or with nothing to read keeps its
+    text, gets ``on_demand`` and ``understood`` is False; so does an empty phrase. Never raises.
     """
     written = clean_text(text)
     phrase = _normalise(written)
 
     if not phrase:
         return Schedule((), (), Recurrence.ON_DEMAND, written, ()), False
+    for pattern, recurrence, windows in _PERIODIC:
+        if pattern.search(phrase):
+            years = tuple(sorted(_scan(_dates_as_months(phrase)).years))
+            return Schedule((), years, recurrence, written, windows), True
     for pattern, recurrence in (
         (_ON_DEMAND_RE, Recurrence.ON_DEMAND),
         (_CONTINUOUS_RE, Recurrence.CONTINUOUS),
-        (_QUARTERLY_RE, Recurrence.QUARTERLY),
     ):
         if pattern.search(phrase):
-            years = tuple(sorted(_scan(phrase).years))
-            windows = QUARTER_WINDOWS if recurrence is Recurrence.QUARTERLY else ()
-            return Schedule((), years, recurrence, written, windows), True
+            years = tuple(sorted(_scan(_dates_as_months(phrase)).years))
+            return Schedule((), years, recurrence, written, ()), True
 
     yearly_said = bool(_YEARLY_RE.search(phrase))
-    reading = _scan(_YEARLY_RE.sub(" ", phrase))
+    reading = _scan(_dates_as_months(_YEARLY_RE.sub(" ", phrase)))
     years = tuple(sorted(reading.years))
     if reading.unknown or not (reading.months or years or yearly_said):
         return Schedule((), years, Recurrence.ON_DEMAND, written, ()), False
 
     months = tuple(reading.months)
+    windows = tuple(reading.windows)
+    if yearly_said:
+        if len(years) == 1 and not reading.year_range:
+            return Schedule(months, (), Recurrence.YEARLY, written, windows, years[0]), True
+        return Schedule(months, years, Recurrence.YEARLY, written, windows), True
     if months:
         recurrence = Recurrence.ONCE if years else Recurrence.YEARLY
-        return Schedule(months, years, recurrence, written, tuple(reading.windows)), True
-    if years and not yearly_said:
-        recurrence = Recurrence.CONTINUOUS if reading.year_range else Recurrence.ONCE
-        return Schedule((), years, recurrence, written, ()), True
-    return Schedule((), years, Recurrence.YEARLY, written, ()), True
+        return Schedule(months, years, recurrence, written, windows), True
+    recurrence = Recurrence.CONTINUOUS if reading.year_range else Recurrence.ONCE
+    return Schedule((), years, recurrence, written, ()), True
