@@ -43,14 +43,17 @@ from bot.services.broadcast import (
     validate_parts,
 )
 from bot.services.errors import InputError, NotFoundError
+from bot.services.scope import broadcast_in_scope
 from bot.services.validation import ascii_number
 from bot.texts import broadcast as tb
+from bot.texts import scope as ts
 from handlers.callbacks import BroadcastStepCb
 from handlers.dates import Clock, user_today
 from handlers.fallback import KNOWN_COMMANDS
 from handlers.filters import REGISTERED, HasRole
 from handlers.keyboards import short
 from handlers.states import BroadcastFlow
+from storage.broadcast_models import Broadcast
 from storage.broadcast_repo import BroadcastRepo
 from storage.models import Role, User
 from storage.repo import Repo
@@ -64,6 +67,8 @@ DRAFT_KEY_BYTES = 12
 
 # Runs started from this process; kept so that tasks are not garbage-collected mid-run.
 RUNNING: set[asyncio.Task[object]] = set()
+REPORTS_SHOWN = 5  # /broadcasts shows the newest five the officer may see
+REPORTS_SCANNED = 200  # ... among the newest 200 of everyone's
 
 
 def setup() -> Router:
@@ -319,6 +324,8 @@ async def send(
             audience={
                 **audience.to_json(),
                 "label": texts.audience_label(audience.kind, audience.value),
+                # whose broadcast it is: the composing officer's municipality (None: regional)
+                "scope": user.municipality or None,
             },
             rsvp=bool(data.get("rsvp")),
             draft_key=key,
@@ -366,6 +373,9 @@ async def control(
     broadcast = await BroadcastRepo(repo.session).get(callback_data.broadcast_id)
     if broadcast is None:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if not await _visible(repo, user, broadcast):
+        await query.answer(ts.broadcast_other_area(user.municipality or ""), show_alert=True)
         return
     if callback_data.action == "resend":
         count = await broadcasts.resend_failed(broadcast.id)
@@ -418,9 +428,20 @@ async def rsvp_answer(
     await query.answer(tb.rsvp_saved(callback_data.answer))
 
 
-async def show_reports(message: Message, repo: Repo, broadcasts: BroadcastService) -> None:
-    """/broadcasts: the latest broadcasts with their outcomes and answers."""
-    recent = await BroadcastRepo(repo.session).recent(limit=5)
+async def _visible(repo: Repo, officer: User, broadcast: Broadcast) -> bool:
+    """Whether ``officer`` may see and control ``broadcast`` (a municipal officer: only
+    broadcasts to their municipality)."""
+    creator = await repo.users.get(broadcast.created_by) if broadcast.created_by else None
+    return broadcast_in_scope(officer, broadcast.audience, creator)
+
+
+async def show_reports(
+    message: Message, repo: Repo, user: User, broadcasts: BroadcastService
+) -> None:
+    """/broadcasts: the latest broadcasts (of the officer's municipality, for a municipal
+    officer) with their outcomes and answers."""
+    newest = await BroadcastRepo(repo.session).recent(limit=REPORTS_SCANNED)
+    recent = [b for b in newest if await _visible(repo, user, b)][:REPORTS_SHOWN]
     if not recent:
         await message.answer(texts.BROADCASTS_EMPTY)
         return

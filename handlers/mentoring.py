@@ -19,6 +19,7 @@ from bot.services.mentoring import MentoringService, confirmable, parse_minutes,
 from bot.services.plans import PlanService
 from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_id, parse_user_date
+from bot.texts import scope as ts
 from handlers.callbacks import AssignCb, ConsultCb, ConsultPickCb, LogStepCb, MenteeCb, PeopleCb
 from handlers.cards import render_item_card
 from handlers.dates import Clock, user_today
@@ -230,8 +231,13 @@ async def assign_action(
     bot: Bot,
     clock: Clock,
 ) -> None:
-    """«Назначить / Сменить наставника» opens the mentors' list; «Завершить» ends the pair."""
+    """«Назначить / Сменить наставника» opens the mentors' list; «Завершить» ends the pair.
+    A reservist of another municipality is refused with that reason."""
     service = MentoringService(repo)
+    target = await repo.users.get(callback_data.reservist_id)
+    if target is not None and not in_scope(user, target):
+        await query.answer(ts.pair_other_area(user.municipality or ""), show_alert=True)
+        return
     if callback_data.action == "assign":
         try:
             await service.person(callback_data.reservist_id, Role.RESERVIST, user)

@@ -1,6 +1,9 @@
 """Officers manage the roadmap in the bot: /roadmap lists the activities (paged), an activity
 card edits or removes one, «Добавить» adds one, and a .docx / .txt document sent to the bot is
-imported as the new roadmap (the command-line importer's rules)."""
+imported as the new roadmap (the command-line importer's rules).
+
+A regional officer works on the regional roadmap; a municipal officer on their municipality's
+own one, or sees the region's it follows (read only, the reason said at every press)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot import texts
 from bot.config import Settings
 from bot.services.errors import InputError, NotFoundError
+from bot.services.file_limits import MAX_FILE_BYTES
 from bot.services.roadmap_admin import DOCUMENT_SUFFIXES, RoadmapAdmin
+from bot.services.scope import may_edit_activity, roadmap_area
+from bot.texts import files as tf
+from bot.texts import scope as ts
 from handlers.callbacks import ActivityCb
 from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
@@ -76,8 +83,17 @@ def _list_keyboard(activities: list[Activity], page_no: int, pages: int) -> Inli
     return kb.as_markup()
 
 
-async def _render_list(target: Message, repo: Repo, page_no: int, *, edit: bool) -> None:
-    activities = list(await repo.activities.active())
+def _scope_line(user: User, own: bool) -> str:
+    area = roadmap_area(user)
+    if area is None:
+        return ts.ROADMAP_REGIONAL
+    return ts.roadmap_own(area) if own else ts.roadmap_follows_region(area)
+
+
+async def _render_list(
+    target: Message, repo: Repo, user: User, page_no: int, *, edit: bool
+) -> None:
+    activities, own = await RoadmapAdmin(repo, user).roadmap()
     pages = max(1, -(-len(activities) // PAGE))
     page_no = min(max(1, page_no), pages)
     chunk = activities[(page_no - 1) * PAGE : page_no * PAGE]
@@ -86,6 +102,7 @@ async def _render_list(target: Message, repo: Repo, page_no: int, *, edit: bool)
         if activities
         else texts.ROADMAP_EMPTY
     )
+    text = f"{_scope_line(user, own)}\n\n{text}"
     markup = _list_keyboard(chunk, page_no, pages)
     if edit:
         await target.edit_text(text, reply_markup=markup)
@@ -93,21 +110,24 @@ async def _render_list(target: Message, repo: Repo, page_no: int, *, edit: bool)
         await target.answer(text, reply_markup=markup)
 
 
-async def show_roadmap(message: Message, state: FSMContext, repo: Repo) -> None:
-    """/roadmap: the activities, paged."""
+async def show_roadmap(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
+    """/roadmap: the activities of the officer's roadmap, paged."""
     await state.clear()
-    await _render_list(message, repo, 1, edit=False)
+    await _render_list(message, repo, user, 1, edit=False)
 
 
-async def page(query: CallbackQuery, callback_data: ActivityCb, repo: Repo) -> None:
+async def page(query: CallbackQuery, callback_data: ActivityCb, repo: Repo, user: User) -> None:
     """Paging of /roadmap."""
     await query.answer()
     if query.message is not None:
-        await _render_list(query.message, repo, callback_data.id, edit=True)  # type: ignore[arg-type]
+        await _render_list(query.message, repo, user, callback_data.id, edit=True)  # type: ignore[arg-type]
 
 
-def _card_keyboard(activity: Activity) -> InlineKeyboardMarkup:
+def _card_keyboard(activity: Activity, editable: bool = True) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
+    if not editable:  # the regional roadmap a municipality follows: read only
+        kb.button(text=texts.BTN_TO_ROADMAP, callback_data=ActivityCb(action="page", id=1))
+        return kb.as_markup()
     kb.button(text=texts.BTN_RENAME, callback_data=ActivityCb(action="rename", id=activity.id))
     kb.button(
         text=texts.BTN_RESCHEDULE, callback_data=ActivityCb(action="reschedule", id=activity.id)
@@ -146,21 +166,33 @@ async def open_activity(
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
+    except InputError as exc:  # another municipality's roadmap
+        await query.answer(exc.message, show_alert=True)
+        return
     await query.answer()
     if query.message is not None:
-        await query.message.answer(_card_text(activity), reply_markup=_card_keyboard(activity))
+        await query.message.answer(
+            _card_text(activity),
+            reply_markup=_card_keyboard(activity, may_edit_activity(user, activity)),
+        )
 
 
 async def start_edit(
     query: CallbackQuery, callback_data: ActivityCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """«Добавить» / «Изменить название» / «Изменить сроки»: ask for the text."""
-    if callback_data.action != "add":
-        try:
-            await RoadmapAdmin(repo, user).activity(callback_data.id)
-        except NotFoundError:
-            await query.answer(texts.STALE_BUTTON, show_alert=True)
-            return
+    admin = RoadmapAdmin(repo, user)
+    try:
+        if callback_data.action == "add":
+            await admin.check_can_add()
+        else:
+            await admin.activity(callback_data.id, edit=True)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    except InputError as exc:  # outside the officer's roadmap: the reason
+        await query.answer(exc.message, show_alert=True)
+        return
     await query.answer()
     await state.clear()
     flow = {
@@ -255,8 +287,11 @@ async def toggle(
         activity = await RoadmapAdmin(repo, user).toggle(
             callback_data.id, flag, user_today(user, settings, clock)
         )
-    except (NotFoundError, InputError):
+    except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    except InputError as exc:  # a foreign roadmap (or a forged flag: the stale-button text)
+        await query.answer(exc.message, show_alert=True)
         return
     await query.answer()
     if query.message is not None:
@@ -279,6 +314,9 @@ async def remove(
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
+    except InputError as exc:  # another municipality's or the regional roadmap
+        await query.answer(exc.message, show_alert=True)
+        return
     await query.answer()
     if query.message is not None:
         await query.message.answer(texts.ACTIVITY_REMOVED)
@@ -292,10 +330,12 @@ async def import_document(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    """A .docx / .txt roadmap sent to the bot: import it and reply with the summary."""
+    """A .docx / .txt roadmap sent to the bot: import it as the officer's roadmap (the region's,
+    or their municipality's own) and reply with the summary. The file is parsed in a worker
+    thread within the reading limits, so others are answered meanwhile."""
     assert message.document is not None
-    if (message.document.file_size or 0) > 10 * 1024 * 1024:
-        await message.answer(texts.ROADMAP_FILE_BIG)
+    if (message.document.file_size or 0) > MAX_FILE_BYTES:
+        await message.answer(tf.too_big(MAX_FILE_BYTES // 2**20))
         return
     buffer = BytesIO()
     await bot.download(message.document, destination=buffer)
@@ -309,7 +349,9 @@ async def import_document(
         return
     a, p = done.report.activities, done.report.plans
     await message.answer(
-        texts.roadmap_imported(
+        ts.roadmap_imported_for(roadmap_area(user))
+        + "\n"
+        + texts.roadmap_imported(
             name,
             len(done.result.activities),
             a.created,

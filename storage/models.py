@@ -160,6 +160,8 @@ class Activity(Base):
 
     ``key`` is the importer's stable identity of a row, so that a re-import updates in place.
     Activities missing from a newer import are archived, never deleted: plan items point at them.
+    ``municipality`` is None for the regional roadmap, or the municipality whose own roadmap
+    the activity belongs to (see :func:`bot.services.scope.roadmap_for`).
     """
 
     __tablename__ = "activities"
@@ -178,6 +180,8 @@ class Activity(Base):
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # None: the regional roadmap; a name: that municipality's own roadmap (migration 0008)
+    municipality: Mapped[str | None] = mapped_column(String(200))
 
 
 class IndividualPlan(Base):

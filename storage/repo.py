@@ -234,14 +234,23 @@ class ActivityRepo:
         )
         return rows.all()
 
-    async def upsert(self, rows: Sequence[dict[str, Any]]) -> ActivityUpsert:
-        """Bring the activities in line with an imported roadmap, matched by ``key``.
+    async def upsert(
+        self, rows: Sequence[dict[str, Any]], municipality: str | None = None
+    ) -> ActivityUpsert:
+        """Bring the activities of one roadmap in line with an imported file, matched by ``key``.
 
         ``rows`` are dicts of Activity columns (key, title, kind, schedule, responsible, result,
         section, source_line, position, for_reservists). Rows with a known key are updated in
-        place; new keys are inserted; activities whose key is absent are archived, not deleted.
+        place; new keys are inserted; activities of the same roadmap (the regional one, or
+        ``municipality``'s own, names compared case- and space-insensitively) whose key is
+        absent are archived, not deleted; other roadmaps are not touched.
         """
-        existing = {a.key: a for a in await self.s.scalars(select(Activity))}
+        area = " ".join((municipality or "").casefold().split())
+        existing = {
+            a.key: a
+            for a in await self.s.scalars(select(Activity))
+            if " ".join((a.municipality or "").casefold().split()) == area
+        }
         created = updated = unchanged = 0
         seen: set[str] = set()
         for row in rows:
@@ -339,6 +348,15 @@ class PlanRepo:
         """Every plan of ``year``."""
         rows = await self.s.scalars(select(IndividualPlan).where(IndividualPlan.year == year))
         return rows.all()
+
+    async def owner_municipalities(self, year: int) -> dict[int, str | None]:
+        """The municipality of each plan's owner, by plan id, for the plans of ``year``."""
+        rows = await self.s.execute(
+            select(IndividualPlan.id, User.municipality)
+            .join(User, User.id == IndividualPlan.user_id)
+            .where(IndividualPlan.year == year)
+        )
+        return {row[0]: row[1] for row in rows.all()}
 
     async def items(self, plan_id: int, *, include_archived: bool = False) -> Sequence[PlanItem]:
         """Items of a plan ordered by date (undated last), then by id."""

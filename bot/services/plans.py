@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.services.clock import end_of_month
 from bot.services.errors import InputError, NotFoundError
+from bot.services.scope import normalise, roadmap_for
 from storage.models import Activity, IndividualPlan, ItemStatus, PlanItem, User
 from storage.repo import Repo
 
@@ -126,7 +127,7 @@ class PlanService:
         plan = await self.repo.plans.plan(user.id, year)
         if plan is None:
             plan = await self.repo.plans.create_plan(user.id, year)
-            activities = await self.repo.activities.active()
+            activities = roadmap_for(await self.repo.activities.active(), user.municipality)
             await self.sync_plan(plan, activities, today)
         return plan
 
@@ -190,11 +191,18 @@ class PlanService:
         return SyncReport(len(new_items), updated, archived)
 
     async def sync_year(self, year: int, today: date) -> SyncReport:
-        """Sync every plan of ``year`` with the roadmap (after an import or an edit)."""
+        """Sync every plan of ``year`` with its owner's roadmap (their municipality's own, or
+        the region's) after an import or an edit."""
         activities = await self.repo.activities.active()
+        areas = await self.repo.plans.owner_municipalities(year)
+        roadmaps: dict[str, list[Activity]] = {}
         total = SyncReport()
         for plan in await self.repo.plans.plans_of_year(year):
-            report = await self.sync_plan(plan, activities, today)
+            area = areas.get(plan.id)
+            key = normalise(area)
+            if key not in roadmaps:
+                roadmaps[key] = roadmap_for(activities, area)
+            report = await self.sync_plan(plan, roadmaps[key], today)
             total = SyncReport(
                 total.added + report.added,
                 total.updated + report.updated,

@@ -17,6 +17,7 @@ from bot.services.roadmap import (
     ParseResult,
     parse_roadmap_file,
 )
+from bot.services.scope import scoped_key
 from storage.db import Database
 from storage.models import RoadmapImport
 from storage.repo import ActivityUpsert, Repo
@@ -61,14 +62,25 @@ def activity_rows(result: ParseResult) -> list[dict[str, Any]]:
 
 
 async def import_roadmap(
-    repo: Repo, result: ParseResult, source_name: str, data: bytes, today: date
+    repo: Repo,
+    result: ParseResult,
+    source_name: str,
+    data: bytes,
+    today: date,
+    municipality: str | None = None,
 ) -> ImportReport:
     """Upsert the activities of ``result`` and sync this year's plans (and next year's, if any).
 
-    Re-importing the same file changes nothing; a changed file updates activities in place
-    and archives the ones it no longer has; nothing reservists logged is deleted.
+    ``municipality`` None imports the regional roadmap; a name imports that municipality's own
+    roadmap (its reservists' plans follow it from then on). Re-importing the same file changes
+    nothing; a changed file updates activities in place and archives the ones of the same
+    roadmap it no longer has; nothing reservists logged is deleted.
     """
-    upsert = await repo.activities.upsert(activity_rows(result))
+    rows = activity_rows(result)
+    for row in rows:
+        row["key"] = scoped_key(row["key"], municipality)
+        row["municipality"] = municipality or None
+    upsert = await repo.activities.upsert(rows, municipality)
     await repo.activities.log_import(
         RoadmapImport(
             source_name=source_name,
