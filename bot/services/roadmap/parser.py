@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -434,10 +434,57 @@ def _parse_tables(tables: Iterable[Iterable[tuple[int, Sequence[str]]]], what: s
     return collector.result()
 
 
-def _text_tables(text: str) -> list[list[tuple[int, Sequence[str]]]]:
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """How much of a file the bot reads: table rows in all, cells in a row, characters in a
+    cell; ``check_time`` is called now and then and raises when the time is up."""
+
+    rows: int = 500
+    columns: int = 30
+    cell: int = 5000
+    check_time: Callable[[], None] | None = None
+
+
+class RoadmapLimitError(RoadmapFormatError):
+    """The file is over a reading limit: ``what`` is ``rows``, ``columns`` or ``cell``."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"more than {limit} {what}")
+        self.what = what
+        self.limit = limit
+
+
+class _Counter:
+    """Counts rows against :class:`ReadLimits` (no limits: counts only)."""
+
+    def __init__(self, limits: ReadLimits | None) -> None:
+        self.limits = limits
+        self.rows = 0
+
+    def row(self, width: int) -> None:
+        limits = self.limits
+        if limits is None:
+            return
+        self.rows += 1
+        if self.rows > limits.rows:
+            raise RoadmapLimitError("rows", limits.rows)
+        if width > limits.columns:
+            raise RoadmapLimitError("columns", limits.columns)
+        if limits.check_time is not None and self.rows % 50 == 0:
+            limits.check_time()
+
+    def cells(self, cells: Sequence[str]) -> None:
+        if self.limits is not None and any(len(c) > self.limits.cell for c in cells):
+            raise RoadmapLimitError("cell", self.limits.cell)
+
+
+def _text_tables(
+    text: str, limits: ReadLimits | None = None
+) -> list[list[tuple[int, Sequence[str]]]]:
     """Split text into tables: runs of tab-separated lines, ended by a non-blank tabless line."""
     tables: list[list[tuple[int, Sequence[str]]]] = []
     current: list[tuple[int, Sequence[str]]] | None = None
+    counter = _Counter(limits)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -445,36 +492,49 @@ def _text_tables(text: str) -> list[list[tuple[int, Sequence[str]]]]:
         if "\t" not in line:
             current = None
             continue
+        counter.row(line.count("\t") + 1)
         if current is None:
             current = []
             tables.append(current)
-        current.append((number, line.split("\t")))
+        cells = line.split("\t")
+        counter.cells(cells)
+        current.append((number, cells))
     return tables
 
 
-def parse_roadmap_text(text: str) -> ParseResult:
+def parse_roadmap_text(text: str, limits: ReadLimits | None = None) -> ParseResult:
     """Parse a roadmap converted from Word to plain text (table cells separated by tabs).
 
     Returns the activities of every activity table with warnings (line numbers are 1-based
     lines of ``text``) and counts. Raises ``RoadmapFormatError`` when the text has no
     tab-separated table, none of its tables is an activity table, or the activity table has
-    no rows. See the module docstring for the table rules.
+    no rows (``RoadmapLimitError`` when over ``limits``). See the module docstring for the
+    table rules.
     """
     return _parse_tables(
-        _text_tables(text),
+        _text_tables(text, limits),
         "the text has no tab-separated table (save the Word document as plain text, "
         "or upload the .docx)",
     )
 
 
-def _docx_rows(document: object) -> list[list[tuple[int, Sequence[str]]]]:
+def _docx_rows(
+    document: object, limits: ReadLimits | None = None
+) -> list[list[tuple[int, Sequence[str]]]]:
     """Rows of every top-level table, in document order, as (row number, cell texts)."""
     tables: list[list[tuple[int, Sequence[str]]]] = []
     number = 0
+    counter = _Counter(limits)
     for table in getattr(document, "tables", []):
         rows: list[tuple[int, Sequence[str]]] = []
         for row in table.rows:
             number += 1
+            # the row's width from its XML before python-docx expands spans into cells
+            counter.row(
+                int(row.grid_cols_before)
+                + int(row.grid_cols_after)
+                + sum(int(tc.grid_span) for tc in row._tr.tc_lst)
+            )
             cells: list[str] = [""] * int(row.grid_cols_before)
             previous: object = None
             for cell in row.cells:
@@ -482,19 +542,23 @@ def _docx_rows(document: object) -> list[list[tuple[int, Sequence[str]]]]:
                 cells.append("" if cell._tc is previous else str(cell.text))
                 previous = cell._tc
             cells.extend([""] * int(row.grid_cols_after))
+            counter.cells(cells)
             rows.append((number, cells))
         tables.append(rows)
     return tables
 
 
-def parse_roadmap_docx(source: Path | bytes | BinaryIO) -> ParseResult:
+def parse_roadmap_docx(
+    source: Path | bytes | BinaryIO, limits: ReadLimits | None = None
+) -> ParseResult:
     """Parse a roadmap .docx: every table of the document, through the same table logic.
 
     ``source`` is a path, the file's bytes or a binary file object. ``source_line`` and warning
     lines are 1-based row numbers counted over all rows of all tables in document order.
     Horizontally merged cells count once (the first grid column keeps the text); vertically
     merged cells repeat the text of their top cell, as python-docx gives them. Raises
-    ``RoadmapFormatError`` when the file is not a readable .docx or has no activity table.
+    ``RoadmapFormatError`` when the file is not a readable .docx or has no activity table
+    (``RoadmapLimitError`` when over ``limits``).
     """
     import docx  # noqa: PLC0415 (python-docx is only needed for .docx input)
 
@@ -509,7 +573,7 @@ def parse_roadmap_docx(source: Path | bytes | BinaryIO) -> ParseResult:
         document = docx.Document(opened)
     except Exception as exc:  # python-docx raises several kinds for a bad package
         raise RoadmapFormatError(f"not a readable .docx file: {exc}") from exc
-    return _parse_tables(_docx_rows(document), "the document has no tables")
+    return _parse_tables(_docx_rows(document, limits), "the document has no tables")
 
 
 def _decode(data: bytes) -> str:
