@@ -2,8 +2,11 @@
 
 Builds a fresh SQLite (or DATABASE_URL) database with N reservists, then times two scans at a
 moment when every plan owes notices: the first records and "sends" them (to a notifier that
-only counts), the second finds nothing new. Prints wall time, notices, and peak Python memory
-(tracemalloc). Usage: .venv/bin/python -m bench.reminder_scan [N] [--memory] [--profile]
+only counts), the second finds nothing new; then the steady state: a scan five minutes later
+(nothing new due), a ``--dry-run`` scan, and a scan in quiet hours with every notice of the
+first one pending again (targets: steady state ≤ 1 s at 10,000 reservists). Prints wall time,
+notices, and peak Python memory (tracemalloc).
+Usage: .venv/bin/python -m bench.reminder_scan [N] [--memory] [--profile]
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import insert, update
 
 from bot.app import prepare_database, reminder_service
 from bot.config import load_settings
-from bot.services.plans import PlanService
+from scheduler.jobs import ensure_plans
 from storage.db import Database
-from storage.models import Role, User
+from storage.models import Notice, Role, User
 
 
 class CountingNotifier:
@@ -45,13 +50,21 @@ async def main(count: int) -> None:
     db = Database(settings.database_url)
     await prepare_database(settings, db)
     started = time.perf_counter()
+    joined = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
     async with db.session() as repo:
-        plans = PlanService(repo)
-        for n in range(count):
-            user = await repo.users.add(
-                User(telegram_id=10_000 + n, role=Role.RESERVIST, full_name=f"Резервист {n}")
-            )
-            await plans.ensure_plan(user, 2027, date(2027, 1, 1))
+        await repo.session.execute(
+            insert(User),
+            [
+                {
+                    "telegram_id": 10_000 + n,
+                    "role": Role.RESERVIST,
+                    "full_name": f"Резервист {n}",
+                    "registered_at": joined,
+                }
+                for n in range(count)
+            ],
+        )
+    await ensure_plans(db, settings, joined)
     if "--profile" in sys.argv:
         import cProfile  # noqa: PLC0415
         import pstats  # noqa: PLC0415
@@ -78,6 +91,18 @@ async def main(count: int) -> None:
     started = time.perf_counter()
     second = await service.scan(at)
     second_s = time.perf_counter() - started
+    started = time.perf_counter()
+    await service.scan(at + timedelta(minutes=5))
+    steady_s = time.perf_counter() - started
+    started = time.perf_counter()
+    dry = await reminder_service(settings, db, CountingNotifier()).scan(at, dry_run=True)
+    dry_s = time.perf_counter() - started
+    async with db.session() as repo:  # every notice pending again, the scan in quiet hours
+        await repo.session.execute(update(Notice).values(status="pending"))
+    quiet = at.replace(hour=20)  # 23:00 in Moscow
+    started = time.perf_counter()
+    deferred = await service.scan(quiet)
+    quiet_s = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
     tracemalloc.stop()
     await db.dispose()
@@ -86,6 +111,9 @@ async def main(count: int) -> None:
         f"({notifier.sent / first_s:.0f} notices/s without network)"
     )
     print(f"second scan: {second.recorded} recorded, {second.sent} sent in {second_s:.2f} s")
+    print(f"steady state, 5 minutes later: {steady_s:.2f} s (target ≤ 1 s at 10,000)")
+    print(f"dry run: {len(dry.planned)} would be sent, {dry_s:.2f} s")
+    print(f"quiet hours, {deferred.deferred} pending: {quiet_s:.2f} s")
     if peak:
         print(f"peak traced memory during the scans: {peak / 2**20:.1f} MiB")
 

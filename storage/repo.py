@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, false, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -314,6 +315,40 @@ class NoticeRow:
     item: PlanItem
 
 
+@dataclass(frozen=True, slots=True)
+class OwingFilter:
+    """The reminder scan's candidates in SQL: an item may owe a notice only when its window
+    opens between ``first`` and ``last_window`` (a ``window`` notice), it is due between
+    ``first`` and ``last_due`` (``due``), or it is past due this year (``overdue``: due from
+    ``year_start``, before ``last_overdue``) and its due date is in one of ``overdue_ranges``
+    (the items whose next repeat began since the previous scan; None: every overdue item).
+    The dates are wide of every zone's today by a day; the rules (``owed_notices``) decide
+    the rest, so a scan reads what is due, not every open item."""
+
+    first: date
+    last_window: date
+    last_due: date
+    year_start: date
+    last_overdue: date
+    overdue_ranges: tuple[tuple[date, date], ...] | None = None
+
+    def clause(self) -> Any:
+        """The WHERE clause (over PlanItem)."""
+        overdue: Any = and_(
+            PlanItem.due_on >= self.year_start, PlanItem.due_on < self.last_overdue
+        )
+        if self.overdue_ranges is not None:
+            overdue = and_(
+                overdue,
+                or_(false(), *(PlanItem.due_on.between(a, b) for a, b in self.overdue_ranges)),
+            )
+        return or_(
+            PlanItem.starts_on.between(self.first, self.last_window),
+            PlanItem.due_on.between(self.first, self.last_due),
+            overdue,
+        )
+
+
 class PlanRepo:
     """Individual plans, their items and the items' history."""
 
@@ -412,8 +447,11 @@ class PlanRepo:
         )
         return rows.all()
 
-    async def open_items_of_years(self, years: Sequence[int]) -> list[OpenItem]:
-        """Not-done, dated items of these years' plans owned by active, unmuted reservists."""
+    async def open_items_of_years(
+        self, years: Sequence[int], owing: OwingFilter | None = None
+    ) -> list[OpenItem]:
+        """Not-done, dated items of these years' plans owned by active, unmuted reservists;
+        with ``owing``, only those that may owe a notice now (see :class:`OwingFilter`)."""
         stmt = (
             select(
                 PlanItem.id,
@@ -443,7 +481,72 @@ class PlanRepo:
             )
             .order_by(User.id, PlanItem.id)
         )
+        if owing is not None:
+            stmt = stmt.where(owing.clause())
         return [OpenItem(*row) for row in (await self.s.execute(stmt)).all()]
+
+    async def missing_plan_owners(
+        self, year: int, *, after_id: int = 0, limit: int = 500
+    ) -> list[tuple[int, str | None]]:
+        """(id, municipality) of registered, not anonymised reservists with no plan for
+        ``year``, by id, after ``after_id`` (a page of at most ``limit``): one query a page."""
+        has_plan = (
+            select(IndividualPlan.id)
+            .where(IndividualPlan.user_id == User.id, IndividualPlan.year == year)
+            .exists()
+        )
+        rows = await self.s.execute(
+            select(User.id, User.municipality)
+            .where(
+                User.id > after_id,
+                User.role == Role.RESERVIST,
+                User.anonymised_at.is_(None),
+                User.registered_at.is_not(None),
+                ~has_plan,
+            )
+            .order_by(User.id)
+            .limit(limit)
+        )
+        return [(user_id, municipality) for user_id, municipality in rows.all()]
+
+    async def create_plans(self, user_ids: Sequence[int], year: int) -> dict[int, int]:
+        """Create the plans of ``year`` of these users in one statement, skipping those that
+        exist; returns the new plans' ids by user id (a plan made meanwhile is not in it)."""
+        if not user_ids:
+            return {}
+        table: Any = IndividualPlan.__table__
+        now = utcnow()
+        dialect: Any = postgresql if self.s.get_bind().dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=["user_id", "year"])
+        result = await self.s.execute(
+            stmt.returning(table.c.user_id, table.c.id),
+            [{"user_id": u, "year": year, "created_at": now} for u in user_ids],
+        )
+        return {int(user_id): int(plan_id) for user_id, plan_id in result.all()}
+
+    async def insert_items(
+        self, rows: Sequence[dict[str, Any]], actor_id: int | None, source: str
+    ) -> int:
+        """Insert plan items given as column dicts, each with its ``created`` history entry:
+        two statements (``INSERT … RETURNING``, batched by SQLAlchemy), no ORM objects.
+        Returns how many were inserted."""
+        if not rows:
+            return 0
+        items: Any = PlanItem.__table__
+        ids = (await self.s.execute(items.insert().returning(items.c.id), list(rows))).scalars()
+        now = utcnow()
+        events = [
+            {
+                "item_id": item_id,
+                "actor_id": actor_id,
+                "action": "created",
+                "data": {"source": source},
+                "at": now,
+            }
+            for item_id in ids.all()
+        ]
+        await self.s.execute(insert(PlanItemEvent), events)
+        return len(events)
 
 
 class NoticeRepo:
@@ -464,6 +567,66 @@ class NoticeRepo:
             [{**r, "status": "pending", "created_at": now} for r in rows],
             ["user_id", "item_id", "kind", "occasion"],
         )
+
+    async def pending_users(
+        self, now: datetime, *, after_id: int = 0, limit: int = 500
+    ) -> list[int]:
+        """Ids of users (after ``after_id``, at most ``limit``, ascending) with a pending notice
+        whose ``not_before`` has come: the pages :meth:`pending_of` reads."""
+        rows = await self.s.scalars(
+            select(Notice.user_id)
+            .where(Notice.status == "pending", Notice.not_before <= now, Notice.user_id > after_id)
+            .group_by(Notice.user_id)
+            .order_by(Notice.user_id)
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def pending_of(self, user_ids: Sequence[int], now: datetime) -> Sequence[NoticeRow]:
+        """The pending notices of these users whose ``not_before`` has come, oldest first."""
+        if not user_ids:
+            return []
+        stmt = (
+            select(Notice, User, PlanItem)
+            .join(User, User.id == Notice.user_id)
+            .join(PlanItem, PlanItem.id == Notice.item_id)
+            .where(
+                Notice.status == "pending",
+                Notice.not_before <= now,
+                Notice.user_id.in_(list(user_ids)),
+            )
+            .order_by(Notice.not_before, Notice.id)
+        )
+        return [NoticeRow(n, u, i) for n, u, i in (await self.s.execute(stmt)).all()]
+
+    async def recorded_keys(self, item_ids: Iterable[int]) -> set[tuple[int, int, str, str]]:
+        """(user, item, kind, occasion) of every notice recorded about these items, in any
+        status: one query per 5,000 items (a dry run's check, not one query per notice)."""
+        ids = sorted(set(item_ids))
+        found: set[tuple[int, int, str, str]] = set()
+        for start in range(0, len(ids), 5000):
+            rows = await self.s.execute(
+                select(Notice.user_id, Notice.item_id, Notice.kind, Notice.occasion).where(
+                    Notice.item_id.in_(ids[start : start + 5000])
+                )
+            )
+            found.update((u, i, k, o) for u, i, k, o in rows.all())
+        return found
+
+    async def purge_older(self, before: datetime, *, limit: int = 5000) -> int:
+        """Delete up to ``limit`` notices whose moment (``not_before``) is before ``before``;
+        returns how many. Call it in a loop, a transaction per batch."""
+        ids = (
+            await self.s.scalars(
+                select(Notice.id)
+                .where(Notice.not_before < before)
+                .order_by(Notice.id)
+                .limit(limit)
+            )
+        ).all()
+        if ids:
+            await self.s.execute(delete(Notice).where(Notice.id.in_(list(ids))))
+        return len(ids)
 
     async def pending(self, now: datetime) -> Sequence[NoticeRow]:
         """Every pending notice whose ``not_before`` has come, oldest first."""

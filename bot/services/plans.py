@@ -112,6 +112,33 @@ class SyncReport:
     archived: int = 0
 
 
+def new_plan_rows(activities: Sequence[Activity], year: int, today: date) -> list[dict[str, Any]]:
+    """The items (column dicts without ``plan_id``) of a new plan of ``year`` built from
+    ``activities`` on ``today``: the rules of :meth:`PlanService.sync_plan` for an empty plan
+    (windows whose due date is before ``today`` are left out). Pure: computed once per
+    roadmap and shared by every new plan of it."""
+    rows: list[dict[str, Any]] = []
+    for activity in activities:
+        if activity.archived or not activity.for_reservists:
+            continue
+        for index, window in enumerate(windows_in_year(activity.schedule, year)):
+            if window.due_on is not None and window.due_on < today:
+                continue
+            rows.append(
+                {
+                    "activity_id": activity.id,
+                    "occurrence": index,
+                    "title": activity.title,
+                    "kind": activity.kind,
+                    "starts_on": window.starts_on,
+                    "due_on": window.due_on,
+                    "status": ItemStatus.PLANNED,
+                    "needs_confirmation": activity.needs_confirmation,
+                }
+            )
+    return rows
+
+
 class PlanService:
     """Plans of reservists over a :class:`Repo` (one transaction)."""
 
@@ -130,6 +157,37 @@ class PlanService:
             activities = roadmap_for(await self.repo.activities.active(), user.municipality)
             await self.sync_plan(plan, activities, today)
         return plan
+
+    async def create_missing_batch(
+        self,
+        year: int,
+        today: date,
+        activities: Sequence[Activity],
+        *,
+        after_id: int = 0,
+        limit: int = 200,
+    ) -> tuple[int, int | None]:
+        """Create the missing plans of ``year`` of the next ``limit`` reservists (by id, after
+        ``after_id``) in a fixed handful of statements: one page query, one ``INSERT`` of the
+        plans, one of their items, one of the items' history. ``activities`` are the active
+        ones (read once by the caller). Returns (plans created, the last user id seen, or None
+        when no reservist is left)."""
+        owners = await self.repo.plans.missing_plan_owners(year, after_id=after_id, limit=limit)
+        if not owners:
+            return 0, None
+        created = await self.repo.plans.create_plans([u for u, _ in owners], year)
+        templates: dict[str, list[dict[str, Any]]] = {}
+        rows: list[dict[str, Any]] = []
+        for user_id, municipality in owners:
+            plan_id = created.get(user_id)
+            if plan_id is None:
+                continue  # made meanwhile (the reservist opened /plan): it has its items
+            key = normalise(municipality)
+            if key not in templates:
+                templates[key] = new_plan_rows(roadmap_for(activities, municipality), year, today)
+            rows.extend({**row, "plan_id": plan_id} for row in templates[key])
+        await self.repo.plans.insert_items(rows, actor_id=None, source="roadmap")
+        return len(created), owners[-1][0]
 
     async def sync_plan(
         self, plan: IndividualPlan, activities: Sequence[Activity], today: date

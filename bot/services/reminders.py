@@ -18,9 +18,15 @@ Notices (defaults from the settings):
 - ``window``: an activity's window opens in ``days_before`` days (7 and 1); only the latest
   applicable one is sent, and none for whole-year or undated items;
 - ``due``: a planned item is due in at most ``due_soon_days`` days (3);
-- ``overdue``: a planned item is past due, at most once a week per item, while its year lasts;
+- ``overdue``: a planned item is past due, while its year lasts: in its first and second week
+  past due, then every four weeks (:func:`overdue_slot`: weeks 0, 1, 2, 6, 10…; about 14 a year
+  at most instead of 52);
 - ``snoozed``: the user pressed «Напомнить позже» (comes back the next day).
 Nothing is sent in the user's quiet hours (21:00-09:00 local by default): notices wait.
+
+Cost: a scan reads only the items that may owe a notice now (:class:`storage.repo.OwingFilter`,
+computed in SQL), and the pending notices a page of users at a time (:data:`PENDING_PAGE`);
+old notices are deleted by the daily retention job (:data:`NOTICE_RETENTION`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -38,7 +44,7 @@ from bot.services.clock import in_quiet_hours, local_today, zone_of
 from bot.services.delivery import DeliveryError, Notifier, RecipientBlockedError, mark_blocked
 from storage.db import Database
 from storage.models import ItemStatus, PlanItem, User
-from storage.repo import NoticeRow, Repo
+from storage.repo import NoticeRow, OwingFilter, Repo
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +53,23 @@ SNOOZE = timedelta(days=1)
 TEXT_LIMIT = 4096
 #: At most this many notices in one gathered message (two buttons each).
 NOTICES_PER_MESSAGE = 10
+#: Users whose pending notices one page of the sending part of a scan reads.
+PENDING_PAGE = 500
+#: Notices older than this are deleted (``notices.purge``): an item owes ``overdue`` notices
+#: only in its own year and the other kinds a few days ahead, so none could be owed again.
+NOTICE_RETENTION = timedelta(days=400)
+#: Weeks past due with an ``overdue`` notice of their own; later ones share the slot of
+#: :data:`OVERDUE_MONTHLY` weeks.
+OVERDUE_WEEKLY = 2
+OVERDUE_MONTHLY = 4
+
+
+def overdue_slot(week: int) -> int:
+    """The repeat an ``overdue`` notice in ``week`` past due (0-based) belongs to: weeks 0 and 1
+    their own, then every :data:`OVERDUE_MONTHLY` weeks (2, 6, 10…)."""
+    if week < OVERDUE_WEEKLY:
+        return week
+    return week - (week - OVERDUE_WEEKLY) % OVERDUE_MONTHLY
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +151,7 @@ def owed_notices(
     if 0 <= left <= rules.due_soon_days and not (starts is not None and today < starts):
         found.append(Candidate(user.id, item.id, "due", item.due_on.isoformat()))
     if left < 0 and today.year == item.due_on.year:
-        week = (-left - 1) // 7
+        week = overdue_slot((-left - 1) // 7)
         found.append(Candidate(user.id, item.id, "overdue", f"{item.due_on.isoformat()}/w{week}"))
     return found
 
@@ -173,6 +196,8 @@ class ReminderService:
         self.notifier = notifier
         self.clock = clock
         self.concurrency = max(1, concurrency)
+        #: the moment of the last scan that recorded its notices (None: none since the start)
+        self._last_scan: datetime | None = None
 
     async def scan(self, now: datetime | None = None, *, dry_run: bool = False) -> ScanReport:
         """Record the notices owed at ``now`` (default: the clock) and send the pending ones.
@@ -183,15 +208,17 @@ class ReminderService:
         report = ScanReport()
         years = [now.year - 1, now.year, now.year + 1]
         async with self.db.session() as repo:
-            rows = await repo.plans.open_items_of_years(years)
+            since = None if dry_run else self._last_scan
+            rows = await repo.plans.open_items_of_years(years, self.owing(now, since))
             candidates: list[Candidate] = []
             by_id = {row.id: row for row in rows}
             for row in rows:
                 owner = _Owner(row.user_id, row.timezone)
                 candidates.extend(owed_notices(row, owner, now, self.rules))
             if dry_run:
+                known = await repo.notices.recorded_keys(c.item_id for c in candidates)
                 for c in candidates:
-                    if not await repo.notices.exists(c.user_id, c.item_id, c.kind, c.occasion):
+                    if (c.user_id, c.item_id, c.kind, c.occasion) not in known:
                         row = by_id[c.item_id]
                         who = row.full_name or str(row.user_id)
                         report.planned.append((who, row.title, c.kind, c.occasion))
@@ -209,6 +236,7 @@ class ReminderService:
                     for c in candidates
                 ]
             )
+        self._last_scan = now
         await self._send_pending(now, report)
         log.info(
             "reminder scan",
@@ -221,9 +249,47 @@ class ReminderService:
         )
         return report
 
+    def owing(self, now: datetime, since: datetime | None = None) -> OwingFilter:
+        """The SQL prefilter of the items that may owe a notice at ``now`` (a day wide of
+        every zone's date; :func:`owed_notices` decides). ``since``: the previous scan's
+        moment; the ``overdue`` items read are then only those whose next repeat
+        (:func:`overdue_slot`) began since it (None: every overdue item, as the first scan
+        after a start reads them: nothing that fell due while the bot was down is missed)."""
+        day = now.astimezone(UTC).date()
+        first, last = day - timedelta(days=1), day + timedelta(days=1)
+        ranges: tuple[tuple[date, date], ...] | None = None
+        if since is not None and since <= now:
+            low = since.astimezone(UTC).date() - timedelta(days=1)
+            # slot s repeats from due + 1 + 7 s on: the due dates whose repeat began in [low, last]
+            starts = sorted({overdue_slot(w) for w in range(54)})
+            ranges = tuple(
+                (low - timedelta(days=1 + 7 * s), last - timedelta(days=1 + 7 * s)) for s in starts
+            )
+        return OwingFilter(
+            first=first,
+            last_window=last + timedelta(days=max(self.rules.days_before, default=0)),
+            last_due=last + timedelta(days=self.rules.due_soon_days),
+            year_start=date(first.year, 1, 1),
+            last_overdue=last,
+            overdue_ranges=ranges,
+        )
+
     async def _send_pending(self, now: datetime, report: ScanReport) -> None:
-        async with self.db.session() as repo:
-            pending = await repo.notices.pending(now)
+        """Send the pending notices whose moment has come, :data:`PENDING_PAGE` users at a
+        time (memory stays flat however many wait, in quiet hours)."""
+        after = 0
+        while True:
+            async with self.db.session() as repo:
+                users = await repo.notices.pending_users(now, after_id=after, limit=PENDING_PAGE)
+                pending = await repo.notices.pending_of(users, now) if users else []
+            if not users:
+                return
+            after = users[-1]
+            await self._send_page(pending, now, report)
+
+    async def _send_page(
+        self, pending: Sequence[NoticeRow], now: datetime, report: ScanReport
+    ) -> None:
         superseded = _superseded_window_notices(pending)
         stale_ids: list[int] = []
         due: dict[int, list[NoticeRow]] = {}
