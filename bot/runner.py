@@ -17,6 +17,11 @@ Telegram's posts on ``WEBHOOK_LISTEN`` and ``setWebhook`` is called once it list
 the server takes no new posts and the updates being handled finish within the same grace. The
 same server has ``/healthz`` and ``/metrics``; in polling mode they are served on
 ``HEALTH_LISTEN`` when it is set.
+
+Several processes on one PostgreSQL (webhook mode behind a load balancer, or a standby): all
+answer updates; only the leader, the holder of an advisory lock (:mod:`storage.leader`), runs
+the scheduler and sends broadcasts, and a standby takes over within seconds of its death. On
+SQLite a second process refuses to start.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from handlers.commands import set_default_commands, set_user_commands
 from handlers.notify import TelegramDigestNotifier
 from scheduler.jobs import create_scheduler, finish_running_jobs
 from storage.db import Database
+from storage.leader import AnotherInstanceError, Leadership, migration_lock, sqlite_lock
 from storage.models import Role
 
 log = structlog.get_logger("bot")
@@ -126,7 +132,12 @@ async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> Non
     transient: tuple[type[BaseException], ...] = ()
     if db.dialect == "postgresql":
         transient = (OSError, TimeoutError, OperationalError, InterfaceError)
-    await _retrying("database", lambda: prepare_database(settings, db), transient, stop)
+
+    async def attempt() -> None:
+        async with migration_lock(db):  # PostgreSQL: instances starting together take turns
+            await prepare_database(settings, db)
+
+    await _retrying("database", attempt, transient, stop)
 
 
 async def _connect(bot: Bot, stop: asyncio.Event) -> TelegramUser:
@@ -191,11 +202,30 @@ async def run(settings: Settings, *, webhook: bool = False) -> int:
     token or WEBHOOK_URL, 1 when the database cannot be prepared or the web server cannot
     listen).
 
-    Order: migrate → default roadmap → officers → getMe → command menus → scheduler →
-    resumption of broadcasts left running → web server (if any) → polling, or ``setWebhook``
-    with ``webhook``. On a signal polling (or the web server) stops, updates and broadcast
-    sends in flight finish, the scheduler is shut down and sessions closed.
+    Order: (SQLite: the database's lock file, or exit 1 when another process holds it) →
+    migrate (PostgreSQL: one process at a time) → default roadmap → officers → getMe →
+    command menus → the leader election (:mod:`storage.leader`; the leader starts the
+    scheduler and the broadcast runner, which resumes broadcasts left running) → web server
+    (if any) → polling, or ``setWebhook`` with ``webhook``. On a signal polling (or the web
+    server) stops, updates and broadcast sends in flight finish, the scheduler is shut down,
+    the leader lock released and sessions closed. A leader that loses its lock stops leading
+    at once and exits 1.
     """
+    instance_lock = sqlite_lock(settings.database_url)
+    if instance_lock is not None:
+        try:
+            instance_lock.acquire()
+        except AnotherInstanceError as exc:
+            log.error("another bot process uses this database; not starting", lock=str(exc))
+            return EXIT_FAILED
+    try:
+        return await _run(settings, webhook=webhook)
+    finally:
+        if instance_lock is not None:
+            instance_lock.release()
+
+
+async def _run(settings: Settings, *, webhook: bool) -> int:
     stop = asyncio.Event()
     _install_stop_signals(stop)
     db = Database(settings.database_url)
@@ -252,9 +282,33 @@ async def _serve(
     broadcasts = BroadcastService(db, TelegramBroadcastTransport(bot), limiter)
     dp["broadcasts"] = broadcasts
     metrics = _observe(dp, bot, scheduler, limiter)
-    server = build_server(settings, db, bot, dp, metrics, clock, webhook=webhook)
-    resuming: asyncio.Task[object] | None = None
+    # several processes on one PostgreSQL: replies everywhere, the scheduler and the broadcast
+    # runner only in the leader (storage.leader); on SQLite this process leads at once
+    leadership = Leadership(db)
+    broadcasts.leading = False  # until elected: a press of «Отправить» is left to the leader
+    server = build_server(
+        settings, db, bot, dp, metrics, clock, webhook=webhook, leadership=leadership
+    )
+    campaign: asyncio.Task[None] | None = None
     stopper: asyncio.Task[None] | None = None
+
+    def lead() -> None:
+        scheduler.start()
+        # resumes the broadcasts left running, then runs those started on other instances
+        broadcasts.lead(lambda b: progress_editor(bot, b))
+
+    async def campaign_until_stop() -> None:
+        await leadership.campaign(stop, lead)
+        if leadership.lost:
+            # the lock may be another instance's already: stop leading at once (only the
+            # sends in flight may go out twice), then stop; a restart makes this a standby
+            log.error("leader lock lost; stopping so that another instance leads")
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            await broadcasts.shutdown(0.0)
+            await finish_running_jobs(0.0)
+            stop.set()
+
     try:
         mode = "webhook" if webhook else "polling"
         log.info("bot starting", username=me.username, database=db.dialect, mode=mode)
@@ -263,18 +317,14 @@ async def _serve(
         await set_default_commands(bot)
         for officer_id in settings.officer_ids:
             await set_user_commands(bot, officer_id, Role.OFFICER)
-        scheduler.start()
-        resuming = asyncio.create_task(
-            broadcasts.resume_unfinished(lambda b: progress_editor(bot, b)),
-            name="broadcasts.resume",
-        )
+        campaign = asyncio.create_task(campaign_until_stop(), name="leadership")
         if server is not None and not await _listen(server):
             return EXIT_FAILED
         if webhook:
             if not await _webhook_accepted(bot, dp, settings):
                 return EXIT_SETTINGS
             await stop.wait()
-            return EXIT_OK
+            return EXIT_FAILED if leadership.lost else EXIT_OK
 
         async def stop_polling_on_signal() -> None:
             await stop.wait()
@@ -289,22 +339,26 @@ async def _serve(
         stopper = asyncio.create_task(stop_polling_on_signal(), name="stop-polling")
         if not stop.is_set():
             await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+        if leadership.lost:
+            return EXIT_FAILED
     finally:
         if server is not None:
             await server.stop()  # webhook mode: the updates in flight finish here
         await _finish_updates(dp, settings.shutdown_grace_seconds)
-        await broadcasts.shutdown()  # the sends in flight finish; the rest resume next start
-        for task in (resuming, stopper):
+        # the sends in flight finish; the rest resume at the next start or on the next leader
+        await broadcasts.shutdown()
+        for task in (campaign, stopper):
             if task is not None and not task.done():
                 task.cancel()
         for outcome in await asyncio.gather(
-            *(t for t in (resuming, stopper) if t is not None), return_exceptions=True
+            *(t for t in (campaign, stopper) if t is not None), return_exceptions=True
         ):
             if isinstance(outcome, Exception):
-                log.error("resuming broadcasts failed", exc_info=outcome)
+                log.error("leader election failed", exc_info=outcome)
         if scheduler.running:
             scheduler.shutdown(wait=False)  # no new job runs; those in progress finish here
         await finish_running_jobs(settings.shutdown_grace_seconds)
+        await leadership.close()  # another instance may lead from now on
         await bot.session.close()
         await db.dispose()
         log.info("bot stopped")

@@ -1,9 +1,11 @@
 """The bot's web server (aiohttp): ``/healthz``, ``/metrics`` and, in webhook mode, the webhook.
 
-- ``GET /healthz``: 200 ``{"status": "ok", "checks": {...}}`` when the database answers
-  ``SELECT 1``, the reminder scan ran within two intervals (``REMINDER_SCAN_MINUTES``) and
-  Telegram answered in the last minute (else a ``getMe`` must answer now); otherwise 503 with
-  ``"failing"``: the names of the failed checks. Each check is bounded by a few seconds.
+- ``GET /healthz``: 200 ``{"status": "ok", "role": "leader", "checks": {...}}`` when the
+  database answers ``SELECT 1``, the reminder scan ran within two intervals
+  (``REMINDER_SCAN_MINUTES``) and Telegram answered in the last minute (else a ``getMe`` must
+  answer now); otherwise 503 with ``"failing"``: the names of the failed checks. Each check is
+  bounded by a few seconds. ``role`` is ``leader`` or ``standby`` (:mod:`storage.leader`); a
+  standby runs no scheduler, so its ``checks`` have no ``scheduler``.
 - ``GET /metrics``: Prometheus' text format (:mod:`bot.metrics`).
 - ``POST <path of WEBHOOK_URL>`` (webhook mode): aiogram's
   :class:`~aiogram.webhook.aiohttp_server.SimpleRequestHandler`, which answers 401 to a request
@@ -32,6 +34,7 @@ from aiohttp import web
 from bot.config import Settings, parse_listen
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from storage.db import Database
+from storage.leader import Leadership
 from storage.monitoring import ping
 
 log = structlog.get_logger("bot.web")
@@ -52,10 +55,19 @@ class Health:
     metrics: Metrics
     scan_interval: float
     started: float = field(default_factory=time.monotonic)
+    leadership: Leadership | None = None
+
+    @property
+    def role(self) -> str:
+        """``leader`` or ``standby`` (always ``leader`` without a :class:`Leadership`)."""
+        return self.leadership.role if self.leadership is not None else "leader"
 
     async def check(self) -> dict[str, str]:
-        """Each check's result: ``"ok"`` or why it failed (one line)."""
+        """Each check's result: ``"ok"`` or why it failed (one line). The scheduler runs only
+        in the leader, so a standby is not checked for it."""
         database, telegram = await asyncio.gather(self._database(), self._telegram())
+        if self.role != "leader":
+            return {"database": database, "telegram": telegram}
         return {"database": database, "scheduler": self._scheduler(), "telegram": telegram}
 
     async def _database(self) -> str:
@@ -67,7 +79,10 @@ class Health:
 
     def _scheduler(self) -> str:
         last = self.metrics.scan_ran_at
-        age = time.monotonic() - (last if last is not None else self.started)
+        reference = self.started
+        if self.leadership is not None and self.leadership.since is not None:
+            reference = max(reference, self.leadership.since)  # a standby that took over
+        age = time.monotonic() - (last if last is not None else reference)
         if age > 2 * self.scan_interval:
             since = "ended" if last is not None else "started (no scan yet)"
             return f"the reminder scan last {since} {age:.0f} s ago"
@@ -99,7 +114,11 @@ def create_app(
     async def healthz(_request: web.Request) -> web.Response:
         checks = await health.check()
         failing = [name for name, result in checks.items() if result != "ok"]
-        body: dict[str, object] = {"status": "failing" if failing else "ok", "checks": checks}
+        body: dict[str, object] = {
+            "status": "failing" if failing else "ok",
+            "role": health.role,
+            "checks": checks,
+        }
         if failing:
             body["failing"] = failing
             log.warning("health check failed", failing=failing)
@@ -190,6 +209,7 @@ def build_server(
     clock: Callable[[], datetime],
     *,
     webhook: bool,
+    leadership: Leadership | None = None,
 ) -> WebServer | None:
     """The bot process's web server: on ``WEBHOOK_LISTEN`` with the webhook in webhook mode,
     on ``HEALTH_LISTEN`` in polling mode (None when that is unset).
@@ -200,7 +220,13 @@ def build_server(
     listen = settings.webhook_listen if webhook else settings.health_listen
     if listen is None:
         return None
-    health = Health(db, bot, metrics, scan_interval=settings.reminder_scan_minutes * 60.0)
+    health = Health(
+        db,
+        bot,
+        metrics,
+        scan_interval=settings.reminder_scan_minutes * 60.0,
+        leadership=leadership,
+    )
     app = create_app(health, metrics, db, clock)
     if webhook:
         url, secret = settings.require_webhook()

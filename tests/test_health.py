@@ -93,6 +93,7 @@ async def test_healthy(settings: Settings, db: Database, fake: FakeTelegramServe
         assert status == 200, body
         assert body == {
             "status": "ok",
+            "role": "leader",
             "checks": {"database": "ok", "scheduler": "ok", "telegram": "ok"},
         }
         assert [c.method for c in fake.calls] == ["getMe"]  # nobody had heard from Telegram

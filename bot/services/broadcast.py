@@ -47,6 +47,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import Context
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -473,6 +474,11 @@ class BroadcastService:
         self._writer = _Writer(db, linger=linger)
         self._runs: dict[int, _Run] = {}
         self._closing = False
+        #: Whether this process sends broadcasts (False: a standby, see :meth:`lead`).
+        self.leading = True
+        self._starting: dict[int, asyncio.Lock] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self._picked: set[asyncio.Task[BroadcastProgress]] = set()
 
     # ------------------------------------------------------------------ creating
 
@@ -621,35 +627,19 @@ class BroadcastService:
         Raises:
             NotFoundError: no such broadcast.
         """
-        current = self._runs.get(broadcast_id)
-        while current is not None:
-            await current.finished.wait()
-            assert current.final is not None
-            if self._closing:
-                return current.final
-            current = self._runs.get(broadcast_id)
-        async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
-            broadcast = await broadcasts.get(broadcast_id)
-            if broadcast is None:
-                raise NotFoundError(broadcast_id)
-            if broadcast.status == BroadcastStatus.DRAFT:
-                await broadcasts.set_status(
-                    broadcast_id, BroadcastStatus.RUNNING, started_at=self.clock()
-                )
-                broadcast.status = BroadcastStatus.RUNNING
-            released = 0
-            if broadcast.status == BroadcastStatus.RUNNING:
-                released = await broadcasts.release_in_flight(broadcast_id)
-            counts = await broadcasts.counts(broadcast_id)
-        run = _Run(broadcast, parts_of(broadcast), counts)
-        if broadcast.status != BroadcastStatus.RUNNING or self._closing:
-            run.status = broadcast.status
-            run.final = run.snapshot(final=True)
-            return run.final
-        if released:
-            log.warning("resending deliveries in doubt", broadcast_id=broadcast_id, n=released)
-        self._runs[broadcast_id] = run
+        if not self.leading:
+            # a standby process: the leader's watcher (:meth:`lead`) picks it up within
+            # seconds and edits the stored progress message
+            log.info("broadcast left to the leading instance", broadcast_id=broadcast_id)
+            return await self.progress(broadcast_id)
+        # one start at a time per broadcast: two runs of one broadcast in this process (the
+        # watcher and a handler's press) would release each other's rows in flight
+        starting = self._starting.setdefault(broadcast_id, asyncio.Lock())
+        async with starting:
+            started = await self._start(broadcast_id)
+        if isinstance(started, BroadcastProgress):
+            return started
+        run = started
         workers = self.concurrency_for(len(run.parts))
         log.info(
             "broadcast running", broadcast_id=broadcast_id, pending=run.pending, workers=workers
@@ -687,6 +677,43 @@ class BroadcastService:
             pending=run.final.pending,
         )
         return run.final
+
+    async def _start(self, broadcast_id: int) -> _Run | BroadcastProgress:
+        """Register the run of a broadcast in this process after the one still going (if
+        any); or the final snapshot when there is nothing to send (not running, or
+        closing). Rows left ``sending`` are released for sending again: only this process
+        sends this broadcast now (it is the only one, or the leader), so they are a dead
+        process's, or a run of this process that ended before its sends were recorded."""
+        current = self._runs.get(broadcast_id)
+        while current is not None:
+            await current.finished.wait()
+            assert current.final is not None
+            if self._closing:
+                return current.final
+            current = self._runs.get(broadcast_id)
+        async with self.db.session() as repo:
+            broadcasts = BroadcastRepo(repo.session)
+            broadcast = await broadcasts.get(broadcast_id)
+            if broadcast is None:
+                raise NotFoundError(broadcast_id)
+            if broadcast.status == BroadcastStatus.DRAFT:
+                await broadcasts.set_status(
+                    broadcast_id, BroadcastStatus.RUNNING, started_at=self.clock()
+                )
+                broadcast.status = BroadcastStatus.RUNNING
+            released = 0
+            if broadcast.status == BroadcastStatus.RUNNING and not self._closing:
+                released = await broadcasts.release_in_flight(broadcast_id)
+            counts = await broadcasts.counts(broadcast_id)
+        run = _Run(broadcast, parts_of(broadcast), counts)
+        if broadcast.status != BroadcastStatus.RUNNING or self._closing:
+            run.status = broadcast.status
+            run.final = run.snapshot(final=True)
+            return run.final
+        if released:
+            log.warning("resending deliveries in doubt", broadcast_id=broadcast_id, n=released)
+        self._runs[broadcast_id] = run
+        return run
 
     async def _finish(self, run: _Run) -> BroadcastProgress:
         """Mark the broadcast done when nobody is left; the final snapshot from the database."""
@@ -836,11 +863,71 @@ class BroadcastService:
                 finals.append(outcome)
         return finals
 
+    def lead(self, progress: ProgressFactory | None = None, interval: float = 3.0) -> None:
+        """Make this process the broadcast runner (the leader among processes on one
+        database): every broadcast ``running`` in the database and not sent here yet is run,
+        now and then every ``interval`` s. That resumes what a previous (or a dead leader)
+        process left running, and runs what an officer started on a standby process, whose
+        :meth:`run` leaves it to the leader. ``progress`` makes each one's progress callback
+        (e.g. editing its stored progress message)."""
+        self.leading = True
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(
+                self._watch(progress, interval), name="broadcasts.watch", context=Context()
+            )
+
+    async def _watch(self, progress: ProgressFactory | None, interval: float) -> None:
+        while not self._closing:
+            try:
+                await self._pick_up(progress)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be back at the next look
+                log.exception("looking for running broadcasts failed")
+            await asyncio.sleep(interval)
+
+    async def _pick_up(self, progress: ProgressFactory | None) -> None:
+        async with self.db.session() as repo:
+            unfinished = await BroadcastRepo(repo.session).unfinished()
+        busy = set(self._runs) | set(self._starting_now())
+        new = [b for b in unfinished if b.id not in busy]
+        if not new or self._closing:
+            return
+        log.info("resuming broadcasts", ids=[b.id for b in new])
+        for broadcast in new:
+            task = asyncio.create_task(
+                self.run(broadcast.id, progress(broadcast) if progress else None),
+                name=f"broadcast-{broadcast.id}-picked",
+            )
+            self._picked.add(task)
+            task.add_done_callback(self._picked_done)
+
+    def _starting_now(self) -> list[int]:
+        return [i for i, lock in self._starting.items() if lock.locked()]
+
+    def _picked_done(self, task: asyncio.Task[BroadcastProgress]) -> None:
+        self._picked.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("broadcast run failed", exc_info=task.exception())
+
     async def shutdown(self, grace: float = 10.0) -> None:
         """Let the sends in flight finish and record them, take no new recipients; after
         ``grace`` s cancel what is left. Running broadcasts stay ``running`` in the database
-        and are resumed at the next start."""
+        and are resumed at the next start (or by the instance that leads next)."""
         self._closing = True
+        self.leading = False
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+        await self._halt_runs(grace)
+        picked = list(self._picked)
+        if picked:
+            _done, late = await asyncio.wait(picked, timeout=max(grace, 0.1))
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*picked, return_exceptions=True)
+
+    async def _halt_runs(self, grace: float) -> None:
         runs = list(self._runs.values())
         for run in runs:
             run.halt()
