@@ -21,6 +21,7 @@ from aiohttp import ClientError
 
 from bot.config import Settings
 from bot.services.clock import local_today, zone_of
+from bot.services.file_limits import Deadline, FileLimitError, off_loop
 from bot.services.people_import import (
     MAX_FILE_BYTES,
     ImportFormatError,
@@ -31,6 +32,7 @@ from bot.services.people_import import (
     render_output,
     table_kind,
 )
+from bot.texts import files as tf
 from bot.texts import people as tp
 from handlers.filters import HasRole
 from storage.models import Role, User
@@ -71,7 +73,7 @@ async def import_list(
     assert document is not None
     name = document.file_name or "people.xlsx"
     if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
-        await message.answer(tp.file_error(name, tp.file_too_big(MAX_FILE_BYTES // 2**20)))
+        await message.answer(tp.file_error(name, tf.too_big(MAX_FILE_BYTES // 2**20)))
         return
     try:
         downloaded = await bot.download(document)
@@ -83,9 +85,10 @@ async def import_list(
     now = clock()
     zone = zone_of(user.timezone, settings.default_timezone)
     try:
-        # parsing and writing workbooks is CPU work: off the event loop
+        # parsing and writing workbooks is CPU work: off the event loop, within the reading
+        # limits and the time limit (others are answered meanwhile)
         kind = table_kind(name, document.mime_type)
-        table = await asyncio.to_thread(read_table, name, downloaded.read(), kind)
+        table = await off_loop(read_table, name, downloaded.read(), kind, Deadline())
         result = await PeopleImportService(repo).import_people(
             table,
             actor=user,
@@ -94,7 +97,7 @@ async def import_list(
             today=local_today(now, settings.zone),
             ttl=timedelta(days=settings.invite_ttl_days),
         )
-    except ImportFormatError as exc:
+    except (ImportFormatError, FileLimitError) as exc:
         await message.answer(tp.file_error(name, exc.message))
         return
     if not result.ok:

@@ -13,8 +13,15 @@ Rules (from the issue "durable broadcasts at Telegram's limit"):
   (9 for a one-message broadcast at 30 messages/s; see there); an in-doubt recipient of a
   broadcast of several messages gets all of them again. A graceful shutdown
   (:meth:`BroadcastService.shutdown`) lets the sends in flight finish and leaves none in doubt.
-  Rows left ``sending`` are taken for a dead process's when a run starts: one bot process per
-  database, as for long polling.
+  Rows left ``sending`` are taken for a dead process's when a run starts: only one process
+  sends broadcasts, the leader among the processes on one database (:mod:`storage.leader`;
+  on SQLite there is only one), so when a leader dies the next one resends its rows in flight
+  and nothing else.
+- Several processes: :meth:`BroadcastService.run` in a standby (``leading`` False) sends
+  nothing and leaves the broadcast, ``running`` in the database, to the leader, whose watcher
+  (:meth:`BroadcastService.lead`) runs every ``running`` broadcast it is not sending yet,
+  every few seconds (at start that is the resumption of what was left running). Within one
+  process one run of a broadcast starts at a time.
 - Limits: every send waits for a :class:`~bot.services.delivery.RateLimiter` slot in the
   ``BROADCAST`` lane (the request middleware takes it), so replies and reminders go first and
   all broadcasts running at once share one budget: ≈30 messages/s in all, 1/s per chat.

@@ -49,9 +49,12 @@ from pathlib import PurePath
 from typing import Any
 
 from bot.services.errors import InputError
+from bot.services.file_limits import MAX_FILE_BYTES as FILE_LIMIT_BYTES
+from bot.services.file_limits import Deadline, FileLimitError, TimeLimitError, check_archive
 from bot.services.people import CODE_BYTES
 from bot.services.scope import officer_municipality
 from bot.services.validation import clean_full_name, clean_text
+from bot.texts import files as tf
 from bot.texts import people as tp
 from storage.models import (
     Invite,
@@ -64,8 +67,11 @@ from storage.models import (
 from storage.people_repo import PeopleRepo
 from storage.repo import Repo
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 5000
+MAX_FILE_BYTES = FILE_LIMIT_BYTES  # 10 MB
+MAX_ROWS = 5000  # people (data rows)
+MAX_LINES = 10_000  # rows of the sheet read at all, empty ones included, all sheets together
+MAX_COLUMNS = 50
+MAX_CELL = 1000  # characters
 HEADER_SEARCH_ROWS = 30
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
@@ -252,18 +258,59 @@ def _find_header(rows: Sequence[Sequence[str]]) -> _Header | None:
     return None
 
 
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+class _Lines:
+    """Counts the lines read against :data:`MAX_LINES`, checks each row's width and cells,
+    and the time now and then."""
+
+    def __init__(self, deadline: Deadline | None) -> None:
+        self.deadline = deadline
+        self.count = 0
+
+    def line(self, width: int) -> None:
+        self.count += 1
+        if self.count > MAX_LINES:
+            raise FileLimitError(tf.too_many_lines(MAX_LINES))
+        if width > MAX_COLUMNS:
+            raise FileLimitError(tf.too_many_columns(MAX_COLUMNS))
+        if self.deadline is not None and self.count % 200 == 0:
+            self.deadline.check()
+
+    @staticmethod
+    def cells(cells: Sequence[str]) -> None:
+        if any(len(c) > MAX_CELL for c in cells):
+            raise FileLimitError(tf.cell_too_long(MAX_CELL))
+
+
+def _xlsx_rows(data: bytes, deadline: Deadline | None = None) -> list[list[str]]:
+    """The active sheet's rows as text. The archive's unpacked size is checked first; the
+    workbook is read in openpyxl's read-only mode row by row, its declared dimension ignored
+    (a lone cell at XFD1048576 is one cell, not a billion), stopping at the limits. Every
+    sheet is read within the limits (the answer is written from the whole workbook)."""
     from openpyxl import load_workbook  # noqa: PLC0415 - heavy; only the import needs it
 
+    check_archive(data)
+    lines = _Lines(deadline)
+    rows: list[list[str]] = []
     try:
-        book = load_workbook(io.BytesIO(data), data_only=True)
-        sheet = book.active
-        rows = [
-            [_cell_text(v) for v in row]
-            for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)
-        ]
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign file
         raise ImportFormatError(tp.FILE_BAD_XLSX) from exc
+    try:
+        active = book.active
+        for sheet in book.worksheets:
+            sheet.reset_dimensions()  # never trust the declared <dimension>
+            for row in sheet.iter_rows(values_only=True):
+                lines.line(len(row))
+                cells = [_cell_text(v) for v in row]
+                lines.cells(cells)
+                if sheet is active:
+                    rows.append(cells)
+    except FileLimitError:
+        raise
+    except Exception as exc:  # a damaged sheet
+        raise ImportFormatError(tp.FILE_BAD_XLSX) from exc
+    finally:
+        book.close()
     return rows
 
 
@@ -276,23 +323,44 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1251")
 
 
-def _csv_variants(data: bytes) -> list[tuple[str, list[list[str]]]]:
+def _csv_variants(
+    data: bytes, deadline: Deadline | None = None
+) -> list[tuple[str, list[list[str]] | FileLimitError]]:
+    """The file read with each separator, row by row within the limits; a separator whose
+    reading passed a limit gives that error instead of rows (a wrong separator can make a
+    whole line one long cell, so the limits decide only once the separator is known)."""
     try:
         text = _decode(data)
     except UnicodeDecodeError as exc:
         raise ImportFormatError(tp.FILE_BAD_CSV) from exc
-    variants = []
+    variants: list[tuple[str, list[list[str]] | FileLimitError]] = []
     for delimiter in (";", ",", "\t"):
+        lines = _Lines(deadline)
+        rows: list[list[str]] = []
         try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+                lines.line(len(row))
+                lines.cells(row)
+                rows.append(row)
+        except TimeLimitError:
+            raise
+        except FileLimitError as exc:
+            variants.append((delimiter, exc))
+            continue
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                variants.append((delimiter, FileLimitError(tf.cell_too_long(MAX_CELL))))
+                continue
             raise ImportFormatError(tp.FILE_BAD_CSV) from exc
         variants.append((delimiter, rows))
     return variants
 
 
-def read_table(name: str, data: bytes, kind: TableKind | None = None) -> PeopleTable:
+def read_table(
+    name: str, data: bytes, kind: TableKind | None = None, deadline: Deadline | None = None
+) -> PeopleTable:
     """Read a list of people from ``data`` (the file's bytes; ``name`` is its file name).
+    Runs in a worker thread (``deadline``: the time limit it stops at).
 
     ``kind`` defaults to :func:`table_kind` of ``name``. The active sheet of a workbook is read.
     Rows with no recognised value are skipped. Columns are described in the module docstring.
@@ -301,6 +369,8 @@ def read_table(name: str, data: bytes, kind: TableKind | None = None) -> PeopleT
         ImportFormatError: unknown kind, empty, too big, unreadable, no header row, a column
             named twice, a required column (ФИО, организация, должность) missing, no data rows
             or more than :data:`MAX_ROWS` of them.
+        FileLimitError: over a reading limit: 10 MB, 30 MB unpacked, :data:`MAX_LINES`
+            lines, :data:`MAX_COLUMNS` columns, :data:`MAX_CELL` characters in a cell, time.
     """
     kind = kind or table_kind(name, None)
     if kind is None:
@@ -308,17 +378,25 @@ def read_table(name: str, data: bytes, kind: TableKind | None = None) -> PeopleT
     if not data.strip():
         raise ImportFormatError(tp.FILE_EMPTY)
     if len(data) > MAX_FILE_BYTES:
-        raise ImportFormatError(tp.file_too_big(MAX_FILE_BYTES // (1024 * 1024)))
+        raise FileLimitError(tf.too_big(MAX_FILE_BYTES // (1024 * 1024)))
     if kind == TableKind.XLSX:
-        cells = _xlsx_rows(data)
+        cells = _xlsx_rows(data, deadline)
         header = _find_header(cells)
     else:
         best: tuple[_Header, list[list[str]]] | None = None
-        for _delimiter, variant in _csv_variants(data):
+        variants = _csv_variants(data, deadline)
+        for _delimiter, variant in variants:
+            if isinstance(variant, FileLimitError):
+                continue
             found = _find_header(variant)
             # the separator that recognises the most columns wins (";" first on a tie)
             if found is not None and (best is None or len(found.columns) > len(best[0].columns)):
                 best = (found, variant)
+        if best is None:
+            # no separator finds the header: a limit one of them passed is the reason
+            over = [v for _d, v in variants if isinstance(v, FileLimitError)]
+            if over:
+                raise over[0]
         header, cells = best if best is not None else (None, [])
     if header is None:
         raise ImportFormatError(tp.NO_HEADER)

@@ -45,6 +45,17 @@ def roadmap_too_many_rows(limit: int) -> str:
     )
 
 
+def _seconds(n: int) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return "секунду"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "секунды"
+    return "секунд"
+
+
 def too_slow(seconds: int) -> str:
     """Reading the file took longer than the time limit."""
-    return f"Файл не удалось прочитать за {seconds} секунд — это предел времени на один файл."
+    return (
+        f"Файл не удалось прочитать за {seconds} {_seconds(seconds)} — это предел времени "
+        "на один файл."
+    )
