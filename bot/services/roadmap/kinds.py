@@ -245,10 +245,17 @@ def _rule(
 
 _RESERVE = r"(?:резерв|кандидат|претендент|лиц,?\s+включенн)"
 
-# First rule that matches the title wins; the order settles overlaps (a mentor assigned to
+# First rule that matches the title wins; the order settles overlaps (monitoring the plans of
+# reservists is monitoring, not carrying out a plan; a mentor assigned to
 # newly appointed heads is not for the reserve; drawing up one's plan is not "разработка
 # программы"; "Назначение наставника" is a mentor, not an appointment to a post).
 AUDIENCE_RULES: tuple[AudienceRule, ...] = (
+    _rule(
+        False,
+        None,
+        "monitoring is the department's check, not a reservist's task",
+        kinds=frozenset({K.MONITORING}),
+    ),
     _rule(
         False,
         r"(?:для|от)\s+(?:[а-я-]+\s+){0,2}?(?:вновь\s+назначенн|управленческ[а-я]*\s+команд)",
@@ -269,12 +276,6 @@ AUDIENCE_RULES: tuple[AudienceRule, ...] = (
         True,
         r"(?:подбор|закреплени|назначени)[а-я]*\s+(?:[а-я()]+\s+)?наставник",
         "the reservist gets a mentor",
-    ),
-    _rule(
-        False,
-        None,
-        "monitoring is the department's check, not a reservist's task",
-        kinds=frozenset({K.MONITORING}),
     ),
     _rule(
         False,
@@ -311,7 +312,7 @@ AUDIENCE_RULES: tuple[AudienceRule, ...] = (
         (
             r"^(?:разработк|подготовк|издани|принят)[а-я]*\s+(?:[а-я-]+\s+){0,2}?"
             r"(?:концепци|положени|порядк|программ|рекомендаци|приказ|распоряжени|критери"
-            r"|методик|нормативн|регламент|плана?\s+(?:работы|мероприяти))"
+            r"|методик|нормативн|регламент|справк|отчет|доклад|плана?\s+(?:работы|мероприяти))"
         ),
         "the department drafts documents",
     ),

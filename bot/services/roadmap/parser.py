@@ -399,6 +399,9 @@ def _parse_tables(tables: Iterable[Iterable[tuple[int, Sequence[str]]]], what: s
     collector = _Collector()
     seen_tables = 0
     first_rows: list[str] = []
+    # A table continued after a page break as a new table with the same header keeps the
+    # section it was in.
+    carried: tuple[_Layout, str] | None = None
     for table in tables:
         seen_tables += 1
         reader: _TableReader | None = None
@@ -416,10 +419,14 @@ def _parse_tables(tables: Iterable[Iterable[tuple[int, Sequence[str]]]], what: s
                 if reader is not None:
                     reader.close()
                 reader = _TableReader(layout, collector)
+                if carried is not None and carried[0] == layout:
+                    reader.heading = carried[1]
+                carried = None
             elif reader is not None:
                 reader.feed(line, cells)
         if reader is not None:
             reader.close()
+            carried = (reader.layout, reader.heading)
 
     if collector.tables == 0:
         if seen_tables == 0:
@@ -543,9 +550,23 @@ def _docx_rows(
                 previous = cell._tc
             cells.extend([""] * int(row.grid_cols_after))
             counter.cells(cells)
-            rows.append((number, cells))
+            rows.append((number, _merged_section(row._tr.tc_lst, cells)))
         tables.append(rows)
     return tables
+
+
+def _merged_section(tcs: Sequence[object], cells: list[str]) -> list[str]:
+    """A section row merged across the table («Раздел 1. …», or «2.» | «Подготовка …» merged
+    over all but "№") as a one-cell row, so that it reads as a section; other rows unchanged.
+
+    A row is such a section when it has at most two cells and the last spans at least half the
+    table's grid columns.
+    """
+    spans = [int(getattr(tc, "grid_span", 1)) for tc in tcs]
+    if not spans or len(spans) > 2 or spans[-1] < 2 or 2 * spans[-1] < len(cells):
+        return cells
+    text = " ".join(cell for cell in cells if cell.strip())
+    return [text] if text else cells
 
 
 def parse_roadmap_docx(

@@ -51,7 +51,7 @@ _MONTH_WORD_RE: tuple[tuple[re.Pattern[str], int], ...] = tuple(
 
 # Wordings that mean "whenever needed / by someone else's plan" (understood, no months).
 _ON_DEMAND_RE = re.compile(
-    r"по мере (?:необходимости|потребности)|по запрос|по заявк|по согласовани"
+    r"по мере\b|по запрос|по заявк|по согласовани"
     r"|по (?:отдельному )?(?:плану|графику)|(?:в соответствии|согласно)\b.*\b(?:план|график)"
 )
 # Wordings that mean "all the time".
