@@ -135,3 +135,25 @@ class BroadcastStepCb(CallbackData, prefix="bst"):
 
     step: str
     value: str = ""
+
+
+class ListPageCb(CallbackData, prefix="lst"):
+    """A page of a long list: ``pairs`` (/pairs) or ``mentees`` (/mentees)."""
+
+    kind: str
+    page: Number
+
+
+class MenteePlanCb(CallbackData, prefix="mpl"):
+    """A page of a mentee's plan seen by the mentor (``id`` = the mentee)."""
+
+    id: Id
+    page: Number
+
+
+class CommentsCb(CallbackData, prefix="cmt"):
+    """Earlier comments of a plan item: those before the ``before``-th (0-based, oldest
+    first) that fit one message."""
+
+    item_id: Id
+    before: Number

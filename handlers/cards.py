@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
 
 from bot import texts
 from bot.config import Settings
@@ -13,17 +14,22 @@ from storage.models import PlanItem, User
 from storage.repo import Repo
 
 
-async def render_item_card(
-    repo: Repo, item: PlanItem, viewer: User, settings: Settings, clock: Callable[[], datetime]
-) -> str:
-    """The card text of ``item`` as ``viewer`` sees it: dates in the viewer's zone, history with
-    who did what (you / the mentor / an officer / the bot), the mentor's confirmation and
-    comments."""
+class Card(NamedTuple):
+    """An item card's text and how many earlier comments page back from it (0: none)."""
+
+    text: str
+    older: int
+
+
+async def _comment_lines(
+    repo: Repo, item: PlanItem, viewer: User, settings: Settings
+) -> tuple[list[str], Callable[[int | None], str]]:
+    """The item's comments as card lines (oldest first) and the namer of people."""
     zone = zone_of(viewer.timezone, settings.default_timezone)
-    today = local_today(clock(), zone)
+    comments = await repo.mentoring.comments(item.id)
     people = await repo.users.by_ids(
         [actor for _, _, actor in await PlanService(repo).history(item) if actor is not None]
-        + [c.author_id for c in await repo.mentoring.comments(item.id) if c.author_id is not None]
+        + [c.author_id for c in comments if c.author_id is not None]
     )
 
     def who(user_id: int | None) -> str:
@@ -33,6 +39,40 @@ async def render_item_card(
             return "вы"
         person = people.get(user_id)
         return (person.full_name if person else None) or "—"
+
+    lines = [
+        texts.comment_line(
+            texts.cut(who(c.author_id), texts.NAME_SHOWN),
+            f"{c.created_at.astimezone(zone):%d.%m.%Y}",
+            c.text,
+        )
+        for c in comments
+    ]
+    return lines, who
+
+
+async def render_comments_page(
+    repo: Repo, item: PlanItem, viewer: User, settings: Settings, before: int
+) -> Card:
+    """The comments of ``item`` before the ``before``-th (oldest first) that fit one message,
+    newest of them last; ``older`` counts those still earlier."""
+    lines, _who = await _comment_lines(repo, item, viewer, settings)
+    earlier = lines[: max(0, min(before, len(lines)))]
+    kept = texts.fits_last(earlier, texts.MESSAGE_LIMIT - 400, lambda _n: "")
+    first = len(earlier) - kept
+    header = texts.comments_page(item.title, first + 1, len(earlier), len(lines))
+    return Card("\n".join([header, "", *earlier[first:]]), first)
+
+
+async def render_item_card(
+    repo: Repo, item: PlanItem, viewer: User, settings: Settings, clock: Callable[[], datetime]
+) -> Card:
+    """The card of ``item`` as ``viewer`` sees it: dates in the viewer's zone, history with
+    who did what (you / the mentor / an officer / the bot), the mentor's confirmation and the
+    newest comments that fit (:data:`bot.texts.COMMENTS_BUDGET`); earlier ones page back."""
+    zone = zone_of(viewer.timezone, settings.default_timezone)
+    today = local_today(clock(), zone)
+    comment_lines, who = await _comment_lines(repo, item, viewer, settings)
 
     history = [
         texts.history_line(
@@ -45,13 +85,15 @@ async def render_item_card(
     notes = []
     if item.confirmed_at is not None:
         notes.append(texts.confirmed_line(f"{item.confirmed_at.astimezone(zone):%d.%m.%Y}"))
-    for comment in await repo.mentoring.comments(item.id):
-        stamp = f"{comment.created_at.astimezone(zone):%d.%m.%Y}"
-        notes.append(texts.comment_line(who(comment.author_id), stamp, comment.text))
+    shown = texts.fits_last(comment_lines, texts.COMMENTS_BUDGET, texts.older_comments)
+    older = len(comment_lines) - shown
+    if older:
+        notes.append(texts.older_comments(older))
+    notes.extend(comment_lines[older:])
     evidence = None
     if item.evidence_kind:
         evidence = item.evidence_name or ("фото" if item.evidence_kind == "photo" else "файл")
-    return texts.item_card(
+    text = texts.item_card(
         title=item.title,
         kind=item.kind,
         status=display_status(item, today),
@@ -64,3 +106,4 @@ async def render_item_card(
         history=history,
         notes=notes,
     )
+    return Card(text, older)

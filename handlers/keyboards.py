@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -11,13 +11,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot import texts
 from handlers.callbacks import (
     AssignCb,
+    CommentsCb,
     ConsentCb,
     ConsultCb,
     ConsultPickCb,
     DeleteCb,
     ItemCb,
+    ListPageCb,
     LogStepCb,
     MenteeCb,
+    MenteePlanCb,
     MonthCb,
     PeopleCb,
     PlanPageCb,
@@ -76,9 +79,47 @@ def plan_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def item_keyboard(item_id: int, status: str, page: int) -> InlineKeyboardMarkup:
-    """Actions on an item card."""
+def _older_button(kb: InlineKeyboardBuilder, item_id: int, older: int) -> None:
+    if older > 0:
+        kb.button(
+            text=texts.BTN_OLDER_COMMENTS, callback_data=CommentsCb(item_id=item_id, before=older)
+        )
+
+
+def older_comments_keyboard(item_id: int, older: int) -> InlineKeyboardMarkup | None:
+    """Under a page of earlier comments: «Более ранние», when there are some."""
     kb = InlineKeyboardBuilder()
+    _older_button(kb, item_id, older)
+    return kb.as_markup() if older > 0 else None
+
+
+def _nav(
+    kb: InlineKeyboardBuilder,
+    page: int,
+    pages: int,
+    data: Callable[[int], ListPageCb | MenteePlanCb],
+) -> None:
+    nav = InlineKeyboardBuilder()
+    if page > 1:
+        nav.button(text=texts.BTN_PREV, callback_data=data(page - 1))
+    if page < pages:
+        nav.button(text=texts.BTN_NEXT, callback_data=data(page + 1))
+    kb.attach(nav)
+
+
+def list_keyboard(kind: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    """Page navigation of a long list (/pairs), or None for a single page."""
+    if pages <= 1:
+        return None
+    kb = InlineKeyboardBuilder()
+    _nav(kb, page, pages, lambda p: ListPageCb(kind=kind, page=p))
+    return kb.as_markup()
+
+
+def item_keyboard(item_id: int, status: str, page: int, older: int = 0) -> InlineKeyboardMarkup:
+    """Actions on an item card (and «Более ранние комментарии» when some page back)."""
+    kb = InlineKeyboardBuilder()
+    _older_button(kb, item_id, older)
     if status == "done":
         kb.button(text=texts.BTN_CORRECT, callback_data=ItemCb(action="correct", item_id=item_id))
         kb.button(text=texts.BTN_REOPEN, callback_data=ItemCb(action="reopen", item_id=item_id))
@@ -270,17 +311,22 @@ def digest_keyboard(entries: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def mentees_keyboard(mentees: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
-    """One button per mentee."""
+def mentees_keyboard(
+    mentees: Sequence[tuple[int, str]], page: int = 1, pages: int = 1
+) -> InlineKeyboardMarkup:
+    """One button per mentee of the page, then page navigation."""
     kb = InlineKeyboardBuilder()
     for user_id, name in mentees:
         kb.button(text=short(name), callback_data=MenteeCb(action="open", id=user_id))
     kb.adjust(1)
+    _nav(kb, page, pages, lambda p: ListPageCb(kind="mentees", page=p))
     return kb.as_markup()
 
 
-def mentee_plan_keyboard(entries: Sequence[tuple[int, str, str]]) -> InlineKeyboardMarkup:
-    """The items of a mentee's plan (id, status, title) for the mentor."""
+def mentee_plan_keyboard(
+    entries: Sequence[tuple[int, str, str]], mentee_id: int = 0, page: int = 1, pages: int = 1
+) -> InlineKeyboardMarkup:
+    """The items of a page of a mentee's plan (id, status, title) for the mentor."""
     kb = InlineKeyboardBuilder()
     for item_id, status, title in entries:
         kb.button(
@@ -288,14 +334,16 @@ def mentee_plan_keyboard(entries: Sequence[tuple[int, str, str]]) -> InlineKeybo
             callback_data=MenteeCb(action="item", id=item_id),
         )
     kb.adjust(1)
+    _nav(kb, page, pages, lambda p: MenteePlanCb(id=mentee_id, page=p))
     return kb.as_markup()
 
 
 def mentor_item_keyboard(
-    item_id: int, owner_id: int, *, can_confirm: bool, has_evidence: bool
+    item_id: int, owner_id: int, *, can_confirm: bool, has_evidence: bool, older: int = 0
 ) -> InlineKeyboardMarkup:
-    """The mentor's actions on a mentee's item."""
+    """The mentor's actions on a mentee's item (and «Более ранние комментарии»)."""
     kb = InlineKeyboardBuilder()
+    _older_button(kb, item_id, older)
     if can_confirm:
         kb.button(
             text=texts.BTN_CONFIRM_ITEM, callback_data=MenteeCb(action="confirm", id=item_id)

@@ -9,28 +9,46 @@ from datetime import date, datetime
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.config import Settings
 from bot.services.clock import zone_of
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
-from bot.services.mentoring import MentoringService, confirmable, parse_minutes, search_people
+from bot.services.mentoring import (
+    MentoringService,
+    confirmable,
+    cut_page,
+    parse_minutes,
+    search_people,
+)
 from bot.services.plans import PlanService
 from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_id, parse_user_date
 from bot.texts import scope as ts
-from handlers.callbacks import AssignCb, ConsultCb, ConsultPickCb, LogStepCb, MenteeCb, PeopleCb
-from handlers.cards import render_item_card
+from handlers.callbacks import (
+    AssignCb,
+    CommentsCb,
+    ConsultCb,
+    ConsultPickCb,
+    ListPageCb,
+    LogStepCb,
+    MenteeCb,
+    MenteePlanCb,
+    PeopleCb,
+)
+from handlers.cards import render_comments_page, render_item_card
 from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import (
     consult_decision_keyboard,
     consult_items_keyboard,
     formats_keyboard,
+    list_keyboard,
     mentee_plan_keyboard,
     mentees_keyboard,
     mentor_item_keyboard,
+    older_comments_keyboard,
     people_keyboard,
     reservist_card_keyboard,
     skip_keyboard,
@@ -38,12 +56,15 @@ from handlers.keyboards import (
 )
 from handlers.notify import tell
 from handlers.states import AssignFlow, CommentFlow, ConsultFlow, DeclineFlow
-from storage.models import Consultation, Role, User
+from storage.models import Consultation, PlanItem, Role, User
 from storage.repo import Repo
 
 OFFICER = HasRole(Role.OFFICER)
 PARTIES = HasRole(Role.RESERVIST, Role.MENTOR)
 MENTOR = HasRole(Role.MENTOR)
+#: Pairs (/pairs) or mentees (/mentees) a page: their lines shorten names, so a page of them
+#: stays far within a message's 4096 characters.
+LIST_PAGE = 10
 
 
 def setup() -> Router:
@@ -52,6 +73,7 @@ def setup() -> Router:
     # officers
     router.message.register(assign_start, Command("assign"), OFFICER)
     router.message.register(pairs_report, Command("pairs"), OFFICER)
+    router.callback_query.register(pairs_page, ListPageCb.filter(F.kind == "pairs"), OFFICER)
     router.message.register(search_typed, StateFilter(AssignFlow), OFFICER)
     router.callback_query.register(
         people_page,
@@ -92,6 +114,9 @@ def setup() -> Router:
     router.message.register(decline_reason, DeclineFlow.reason, PARTIES)
     # mentors
     router.message.register(mentees, Command("mentees"), MENTOR)
+    router.callback_query.register(mentees_page, ListPageCb.filter(F.kind == "mentees"), MENTOR)
+    router.callback_query.register(mentee_plan_page, MenteePlanCb.filter(), MENTOR)
+    router.callback_query.register(older_comments, CommentsCb.filter(), PARTIES)
     router.callback_query.register(mentee_open, MenteeCb.filter(F.action == "open"), MENTOR)
     router.callback_query.register(mentee_item, MenteeCb.filter(F.action == "item"), MENTOR)
     router.callback_query.register(confirm_item, MenteeCb.filter(F.action == "confirm"), MENTOR)
@@ -306,13 +331,42 @@ async def mentor_picked(
 async def pairs_report(
     message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
 ) -> None:
-    """/pairs: every pair with confirmed consultations and progress; stalled pairs marked."""
+    """/pairs: every pair with confirmed consultations and progress; stalled pairs marked;
+    :data:`LIST_PAGE` pairs a page."""
+    page = await _pairs_page(repo, user, settings, clock, 1)
+    if page is None:
+        await message.answer(texts.PAIRS_EMPTY)
+        return
+    await message.answer(page[0], reply_markup=page[1])
+
+
+async def pairs_page(
+    query: CallbackQuery,
+    callback_data: ListPageCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """Paging of /pairs (edits the message in place)."""
+    await query.answer()
+    page = await _pairs_page(repo, user, settings, clock, callback_data.page)
+    if query.message is not None:
+        if page is None:
+            await query.message.answer(texts.PAIRS_EMPTY)
+        else:
+            await query.message.edit_text(page[0], reply_markup=page[1])  # type: ignore[union-attr]
+
+
+async def _pairs_page(
+    repo: Repo, user: User, settings: Settings, clock: Clock, number: int
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
     today = user_today(user, settings, clock)
     reports = [r for r in await MentoringService(repo).pairs(today) if in_scope(user, r.reservist)]
     if not reports:
-        await message.answer(texts.PAIRS_EMPTY)
-        return
+        return None
     now = clock()
+    chunk, number, pages = cut_page(reports, number, LIST_PAGE)
     lines = [
         texts.pairs_header(
             len(reports),
@@ -321,7 +375,7 @@ async def pairs_report(
         ),
         "",
     ]
-    for r in reports:
+    for r in chunk:
         lines.append(
             texts.pair_line(
                 r.reservist.full_name or "—",
@@ -333,7 +387,9 @@ async def pairs_report(
                 r.progress.stalled(now),
             )
         )
-    await message.answer("\n".join(lines))
+    if pages > 1:
+        lines += ["", texts.list_page_footer(number, pages)]
+    return "\n".join(lines), list_keyboard("pairs", number, pages)
 
 
 # --- consultations -------------------------------------------------------------------------
@@ -645,15 +701,44 @@ async def _decide(
 async def mentees(
     message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
 ) -> None:
-    """/mentees: each mentee with progress; buttons open their plans."""
+    """/mentees: each mentee with progress, :data:`LIST_PAGE` a page; buttons open their
+    plans."""
+    page = await _mentees_page(repo, user, settings, clock, 1)
+    if page is None:
+        await message.answer(texts.MENTEES_EMPTY)
+        return
+    await message.answer(page[0], reply_markup=page[1])
+
+
+async def mentees_page(
+    query: CallbackQuery,
+    callback_data: ListPageCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """Paging of /mentees (edits the message in place)."""
+    await query.answer()
+    page = await _mentees_page(repo, user, settings, clock, callback_data.page)
+    if query.message is not None:
+        if page is None:
+            await query.message.answer(texts.MENTEES_EMPTY)
+        else:
+            await query.message.edit_text(page[0], reply_markup=page[1])  # type: ignore[union-attr]
+
+
+async def _mentees_page(
+    repo: Repo, user: User, settings: Settings, clock: Clock, number: int
+) -> tuple[str, InlineKeyboardMarkup] | None:
     today = user_today(user, settings, clock)
     progress = await MentoringService(repo).mentees_progress(user, today)
     if not progress:
-        await message.answer(texts.MENTEES_EMPTY)
-        return
+        return None
     now = clock()
+    chunk, number, pages = cut_page(progress, number, LIST_PAGE)
     lines = [texts.mentees_header(len(progress)), ""]
-    for p in progress:
+    for p in chunk:
         lines.append(
             texts.mentee_line(
                 p.user.full_name or "—",
@@ -666,10 +751,10 @@ async def mentees(
                 p.stalled(now),
             )
         )
-    await message.answer(
-        "\n".join(lines),
-        reply_markup=mentees_keyboard([(p.user.id, p.user.full_name or "—") for p in progress]),
-    )
+    if pages > 1:
+        lines += ["", texts.list_page_footer(number, pages)]
+    entries = [(p.user.id, p.user.full_name or "—") for p in chunk]
+    return "\n".join(lines), mentees_keyboard(entries, number, pages)
 
 
 async def mentee_open(
@@ -680,9 +765,33 @@ async def mentee_open(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    """A mentee's plan: done vs confirmed."""
+    """A mentee's plan: done vs confirmed; its first page."""
+    await _mentee_plan(query, callback_data.id, 1, repo, user, settings, clock)
+
+
+async def mentee_plan_page(
+    query: CallbackQuery,
+    callback_data: MenteePlanCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """Another page of a mentee's plan."""
+    await _mentee_plan(query, callback_data.id, callback_data.page, repo, user, settings, clock)
+
+
+async def _mentee_plan(
+    query: CallbackQuery,
+    mentee_id: int,
+    number: int,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
     try:
-        reservist = await MentoringService(repo).check_mentee(user, callback_data.id)
+        reservist = await MentoringService(repo).check_mentee(user, mentee_id)
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -696,7 +805,8 @@ async def mentee_open(
         ),
         "",
     ]
-    for item in view.items:
+    number, items = view.page(number)
+    for item in items:
         lines.append(
             texts.plan_line(
                 view.statuses[item.id],
@@ -706,9 +816,12 @@ async def mentee_open(
                 confirmed=item.confirmed_at is not None,
             )
         )
-    entries = [(i.id, view.statuses[i.id], i.title) for i in view.items]
+    if view.pages > 1:
+        lines += ["", texts.plan_page_footer(number, view.pages)]
+    entries = [(i.id, view.statuses[i.id], i.title) for i in items]
+    markup = mentee_plan_keyboard(entries, reservist.id, number, view.pages)
     if query.message is not None:
-        await query.message.answer("\n".join(lines), reply_markup=mentee_plan_keyboard(entries))
+        await query.message.answer("\n".join(lines), reply_markup=markup)
 
 
 async def mentee_item(
@@ -732,9 +845,38 @@ async def mentee_item(
         owner.id,
         can_confirm=confirmable(item) and item.confirmed_at is None,
         has_evidence=item.evidence_file_id is not None,
+        older=card.older,
     )
     if query.message is not None:
-        await query.message.answer(card, reply_markup=markup)
+        await query.message.answer(card.text, reply_markup=markup)
+
+
+async def older_comments(
+    query: CallbackQuery,
+    callback_data: CommentsCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+) -> None:
+    """«Более ранние комментарии» of an item card: the reservist's own item, or a mentee's
+    item for the mentor."""
+    item: PlanItem | None
+    if user.role == Role.MENTOR:
+        try:
+            item, _owner = await MentoringService(repo).mentee_item(user, callback_data.item_id)
+        except NotFoundError:
+            item = None
+    else:
+        item = await repo.plans.item_of_user(callback_data.item_id, user.id)
+    if item is None or callback_data.before < 1:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    page = await render_comments_page(repo, item, user, settings, callback_data.before)
+    if query.message is not None:
+        await query.message.answer(
+            page.text, reply_markup=older_comments_keyboard(item.id, page.older)
+        )
 
 
 async def confirm_item(

@@ -146,7 +146,8 @@ async def open_item(
     status = display_status(item, user_today(user, settings, clock))
     if query.message is not None:
         await query.message.answer(
-            card, reply_markup=item_keyboard(item.id, status, callback_data.page)
+            card.text,
+            reply_markup=item_keyboard(item.id, status, callback_data.page, card.older),
         )
 
 

@@ -358,6 +358,6 @@ async def import_document(
             a.updated,
             a.archived,
             p.added,
-            [f"строка {w.line}: {w.message}" for w in done.result.warnings],
+            [texts.roadmap_warning(w.line, w.message) for w in done.result.warnings],
         )
     )

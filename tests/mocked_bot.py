@@ -14,7 +14,7 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, File, Message, User
@@ -53,6 +53,31 @@ class Call:
         raise AssertionError(msg)
 
 
+#: Telegram's limits, as the Bot API answers 400 when a request exceeds them. Lengths are
+#: counted with the HTML markup (Telegram counts after parsing: this errs on the strict side).
+MESSAGE_LIMIT, CAPTION_LIMIT, ALERT_LIMIT, CALLBACK_DATA_LIMIT = 4096, 1024, 200, 64
+
+
+def over_limits(name: str, params: dict[str, Any]) -> str | None:
+    """What Telegram would refuse in this call (text, caption, alert, callback data), or None."""
+    text = params.get("text")
+    if name == "answerCallbackQuery":
+        if text is not None and len(str(text)) > ALERT_LIMIT:
+            return "MESSAGE_TOO_LONG"
+    elif text is not None and len(str(text)) > MESSAGE_LIMIT:
+        return "message is too long"
+    caption = params.get("caption")
+    if caption is not None and len(str(caption)) > CAPTION_LIMIT:
+        return "message caption is too long"
+    markup = params.get("reply_markup")
+    for row in getattr(markup, "inline_keyboard", None) or []:
+        for button in row:
+            data = button.callback_data
+            if data is not None and len(data.encode()) > CALLBACK_DATA_LIMIT:
+                return "BUTTON_DATA_INVALID"
+    return None
+
+
 @dataclass
 class RecordingSession(BaseSession):
     """Records calls; answers Message-returning methods with a Message and others with True."""
@@ -82,6 +107,8 @@ class RecordingSession(BaseSession):
             await self.on_request(name, params)
         if isinstance(chat_id, int) and chat_id in self.blocked and name.startswith("send"):
             raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
+        if problem := over_limits(name, params):
+            raise TelegramBadRequest(method, f"Bad Request: {problem}")
         self.calls.append(Call(name, params))
         returning = method.__returning__
         if name == "getFile":

@@ -8,6 +8,8 @@ are sent with HTML parse mode, so values inserted here are escaped with :func:`e
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
 from html import escape
 
@@ -47,6 +49,79 @@ def esc(value: object) -> str:
 def fmt_date(value: date) -> str:
     """A date as ДД.ММ.ГГГГ."""
     return value.strftime("%d.%m.%Y")
+
+
+# --- Telegram's limits (Bot API): every text built here keeps within them ----------------------
+MESSAGE_LIMIT = 4096  # a message text; counted here with its HTML markup, which errs safe
+CAPTION_LIMIT = 1024  # a photo's or document's caption
+ALERT_LIMIT = 200  # the text of answerCallbackQuery (an alert or a toast)
+CALLBACK_DATA_LIMIT = 64  # bytes of a button's callback data
+NAME_SHOWN = 100  # a person's name inside a list line
+CARD_HISTORY_BUDGET = 2500  # a person's card keeps the newest steps of its history in this
+TITLE_SHOWN = 200  # an item's title inside a list line (the card shows it whole)
+
+
+def cut(value: str, limit: int) -> str:
+    """``value`` shortened to ``limit`` characters with «…» (before escaping)."""
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def more_lines(count: int) -> str:
+    """The line standing for ``count`` lines of a list that did not fit."""
+    return f"…и ещё {count}"
+
+
+def earlier_lines(count: int) -> str:
+    """The line standing for ``count`` earlier entries that did not fit."""
+    return f"…и ещё {count} раньше"
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
+def fits_first(lines: list[str], budget: int, more: Callable[[int], str] = more_lines) -> int:
+    """How many of the first ``lines`` fit in ``budget`` characters (joined by line breaks),
+    leaving room for ``more(rest)`` when not all of them fit."""
+    if _size(lines) <= budget:
+        return len(lines)
+    kept = 0
+    while kept < len(lines) and _size([*lines[: kept + 1], more(len(lines))]) <= budget:
+        kept += 1
+    return kept
+
+
+def fit_first(lines: list[str], budget: int, more: Callable[[int], str] = more_lines) -> list[str]:
+    """The first ``lines`` that fit in ``budget`` characters, followed by ``more(rest)`` when
+    some did not fit."""
+    kept = fits_first(lines, budget, more)
+    if kept == len(lines):
+        return list(lines)
+    return [*lines[:kept], more(len(lines) - kept)]
+
+
+def fits_last(lines: list[str], budget: int, more: Callable[[int], str] = earlier_lines) -> int:
+    """How many of the last ``lines`` fit in ``budget`` characters (joined by line breaks),
+    leaving room for ``more(rest)`` when not all of them fit."""
+    if _size(lines) <= budget:
+        return len(lines)
+    kept = 0
+    for line in reversed(lines):
+        if _size([more(len(lines)), line]) + _size(lines[len(lines) - kept :]) > budget:
+            break
+        kept += 1
+    return kept
+
+
+def fit_last(
+    lines: list[str], budget: int, more: Callable[[int], str] = earlier_lines
+) -> list[str]:
+    """The last ``lines`` that fit in ``budget`` characters, preceded by ``more(rest)`` when
+    earlier ones did not fit."""
+    kept = fits_last(lines, budget, more)
+    if kept == len(lines):
+        return list(lines)
+    return [more(len(lines) - kept), *lines[len(lines) - kept :]]
 
 
 # --- commands menu (setMyCommands); Telegram allows 3-256 chars per description -------------
@@ -314,6 +389,11 @@ def plan_year_usage(year: int) -> str:
     )
 
 
+def list_page_footer(page: int, pages: int) -> str:
+    """Page counter of a long list (/pairs, /mentees)."""
+    return f"Страница {page} из {pages}."
+
+
 def plan_page_footer(page: int, pages: int) -> str:
     """Page counter of a long plan."""
     return f"Страница {page} из {pages}. Нажмите на пункт, чтобы открыть его."
@@ -337,7 +417,7 @@ def plan_line(
     """One line of /plan; 🏅 marks an item its mentor confirmed."""
     tail = f" — выполнено {fmt_date(done_on)}" if done_on else f" — {when}"
     mark = " 🏅" if confirmed else ""
-    return f"{STATUS_ICON[icon_status]} {esc(title)}{tail}{mark}"
+    return f"{STATUS_ICON[icon_status]} {esc(cut(title, TITLE_SHOWN))}{tail}{mark}"
 
 
 def item_card(
@@ -366,12 +446,31 @@ def item_card(
         lines.append(f"Комментарий: {esc(comment)}")
     if evidence:
         lines.append(f"Подтверждение: {esc(evidence)}")
+    history = fit_last(history, HISTORY_BUDGET)
     if notes:
-        lines.extend(notes)
+        lines.extend(fit_last(notes, MESSAGE_LIMIT - _size(lines) - _size(history) - 20))
     if history:
         lines.append("\n<i>История</i>")
         lines.extend(history)
     return "\n".join(lines)
+
+
+#: The part of an item card its history may take (the newest entries are kept); the rest is
+#: for the title, the comment and the mentor's comments.
+HISTORY_BUDGET = 800
+#: The part of an item card the mentor's comments may take; older ones page back.
+COMMENTS_BUDGET = 2000
+BTN_OLDER_COMMENTS = "‹ Более ранние комментарии"
+
+
+def older_comments(count: int) -> str:
+    """The card's line standing for comments that page back."""
+    return f"Более ранних комментариев: {count} — кнопка ниже."
+
+
+def comments_page(title: str, first: int, last: int, total: int) -> str:
+    """The header of a page of an item's earlier comments (numbered from the oldest)."""
+    return f"<b>{esc(cut(title, TITLE_SHOWN))}</b>\nКомментарии {first}–{last} из {total}"
 
 
 def history_line(at: str, action: str, who: str) -> str:
@@ -585,7 +684,7 @@ def reservist_card(
         f"Наставник: {esc(mentor) if mentor else 'не назначен'}",
     ]
     if history:
-        lines += ["", "<i>История наставничества</i>", *history]
+        lines += ["", "<i>История наставничества</i>", *fit_last(history, CARD_HISTORY_BUDGET)]
     return "\n".join(lines)
 
 
@@ -716,7 +815,8 @@ def mentee_line(
     last: str | None, stalled: bool,
 ) -> str:  # fmt: skip
     """One mentee in /mentees."""
-    parts = [f"<b>{esc(name)}</b>: выполнено {done} из {total}, подтверждено {confirmed}"]
+    who = esc(cut(name, NAME_SHOWN))
+    parts = [f"<b>{who}</b>: выполнено {done} из {total}, подтверждено {confirmed}"]
     if overdue:
         parts.append(f"просрочено {overdue}")
     parts.append(f"консультаций в этом году: {consultations}")
@@ -770,7 +870,9 @@ def confirmed_line(at: str) -> str:
 
 def mentor_weekly(lines: list[str]) -> str:
     """The mentors' weekly digest."""
-    return "<b>Подопечные, которым нужно внимание</b>\n" + "\n".join(lines)
+    return "<b>Подопечные, которым нужно внимание</b>\n" + "\n".join(
+        fit_first(lines, MESSAGE_LIMIT - 100)
+    )
 
 
 def weekly_line(name: str, overdue: int, stalled: bool) -> str:
@@ -780,7 +882,7 @@ def weekly_line(name: str, overdue: int, stalled: bool) -> str:
         reasons.append(f"просрочено пунктов: {overdue}")
     if stalled:
         reasons.append("нет активности 30 дней")
-    return f"• {esc(name)}: " + ", ".join(reasons)
+    return f"• {esc(cut(name, NAME_SHOWN))}: " + ", ".join(reasons)
 
 
 # --- mentoring: officers' report ----------------------------------------------------------
@@ -801,7 +903,8 @@ def pair_line(
 ) -> str:  # fmt: skip
     """One pair in /pairs."""
     line = (
-        f"{esc(reservist)} ← {esc(mentor)}: консультаций подтверждено {confirmed}"
+        f"{esc(cut(reservist, NAME_SHOWN))} ← {esc(cut(mentor, NAME_SHOWN))}: "
+        f"консультаций подтверждено {confirmed}"
         + (f", ждут подтверждения {pending}" if pending else "")
         + f"; план: {done} из {total}"
     )
@@ -863,7 +966,7 @@ def person_card(
     if progress:
         lines.append(progress)
     if history:
-        lines += ["", "<i>Движение в резерве</i>", *history]
+        lines += ["", "<i>Движение в резерве</i>", *fit_last(history, CARD_HISTORY_BUDGET)]
     return "\n".join(lines)
 
 
@@ -969,10 +1072,54 @@ def roadmap_imported(
     ]
     if warnings:
         lines.append("\nПредупреждения:")
-        lines.extend(esc(w) for w in warnings[:20])
-        if len(warnings) > 20:
-            lines.append(f"…и ещё {len(warnings) - 20}")
+        shown = [esc(w) for w in warnings[:WARNINGS_SHOWN]]
+        budget = MESSAGE_LIMIT - ROADMAP_REPLY_RESERVE - _size(lines) - 30
+        kept = fits_first(shown, budget)
+        lines.extend(shown[:kept])
+        if kept < len(warnings):
+            lines.append(more_lines(len(warnings) - kept))
     return "\n".join(lines)
+
+
+WARNINGS_SHOWN = 20  # at most this many warnings in the reply to a roadmap document
+ROADMAP_REPLY_RESERVE = 300  # room left for the line the handler puts above the reply
+_WARNING_PATTERNS = (
+    (
+        re.compile(r"cells without a title were joined to the row at line (\d+)"),
+        "ячейки без названия мероприятия присоединены к строке {0}",
+    ),
+    (
+        re.compile(r"row has (\d+) cells but the table has (\d+) columns.*"),
+        "в строке {0} ячеек, а в таблице {1} столбцов; лишние ячейки добавлены в последний",
+    ),
+    (
+        re.compile(r"row (\d+) has no activity title; skipped"),
+        "в строке №{0} нет названия мероприятия; пропущена",
+    ),
+    (
+        re.compile(r"row has no activity title; skipped"),
+        "в строке нет названия мероприятия; пропущена",
+    ),
+    (
+        re.compile(r"empty schedule for '(.*)'; treated as on demand", re.S),
+        "не указаны сроки мероприятия «{0}»; считается «по мере необходимости»",
+    ),
+    (
+        re.compile(r"unreadable schedule '(.*)' for '(.*)'; treated as on demand", re.S),
+        "не удалось прочитать сроки «{0}» мероприятия «{1}»; считается «по мере необходимости»",
+    ),
+)
+
+
+def roadmap_warning(line: int, message: str) -> str:
+    """A warning of the roadmap importer (its ``message`` is in English, for the command line)
+    in Russian, with the values it quotes shortened; plain text (escaped by
+    :func:`roadmap_imported`)."""
+    for pattern, russian in _WARNING_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found:
+            return f"строка {line}: " + russian.format(*(cut(g, 60) for g in found.groups()))
+    return f"строка {line}: строка прочитана не полностью"
 
 
 # --- broadcasts: composing (the progress and report texts are in bot.texts.broadcast) --------

@@ -5,7 +5,9 @@ values are escaped with :func:`bot.texts.esc`.
 
 from __future__ import annotations
 
-from bot.texts import ROLE_NAMES, esc
+from bot.texts import MESSAGE_LIMIT, ROLE_NAMES, cut, esc, fit_first, fits_first
+
+FILE_NAME_SHOWN = 100  # a file name quoted in a reply
 
 # --- the table ------------------------------------------------------------------------------
 # How each field is named in messages (the canonical header of its column).
@@ -126,16 +128,19 @@ def row_error(line: int, message: str) -> str:
 
 def import_failed(name: str, lines: list[str], more: int) -> str:
     """The file had errors: nothing was imported."""
-    tail = f"\n…и ещё ошибок: {more}" if more else ""
-    return (
-        f"<b>Файл «{esc(name)}» не загружен</b> — в нём есть ошибки. Ничего не сохранено: "
-        "исправьте строки и отправьте файл целиком ещё раз.\n\n" + "\n".join(lines) + tail
+    head = (
+        f"<b>Файл «{esc(cut(name, FILE_NAME_SHOWN))}» не загружен</b> — в нём есть ошибки. "
+        "Ничего не сохранено: исправьте строки и отправьте файл целиком ещё раз.\n\n"
     )
+    kept = fits_first(lines, MESSAGE_LIMIT - len(head) - 40, lambda _n: "")
+    more += len(lines) - kept
+    tail = f"\n…и ещё ошибок: {more}" if more else ""
+    return head + "\n".join(lines[:kept]) + tail
 
 
 def file_error(name: str, message: str) -> str:
     """The file as a whole could not be read."""
-    return f"<b>Файл «{esc(name)}» не загружен.</b> {esc(message)}"
+    return f"<b>Файл «{esc(cut(name, FILE_NAME_SHOWN))}» не загружен.</b> {esc(message)}"
 
 
 # --- the result -----------------------------------------------------------------------------
@@ -152,7 +157,7 @@ def import_done(
 ) -> str:
     """The officer's summary of a successful import (the caption of the returned table)."""
     total_new = sum(created.values())
-    lines = [f"<b>Список «{esc(name)}» загружен.</b>"]
+    lines = [f"<b>Список «{esc(cut(name, FILE_NAME_SHOWN))}» загружен.</b>"]
     if total_new:
         parts = [
             f"{ROLE_NAMES.get(role, role)} — {count}" for role, count in created.items() if count
@@ -188,7 +193,7 @@ def mentor_differs(name: str, current: str) -> str:
 
 def warnings(lines: list[str]) -> str:
     """Warnings that did not stop the import."""
-    return "<b>Обратите внимание</b>\n" + "\n".join(lines)
+    return "<b>Обратите внимание</b>\n" + "\n".join(fit_first(lines, MESSAGE_LIMIT - 100))
 
 
 # --- registration by a personal link --------------------------------------------------------
