@@ -42,6 +42,7 @@ from storage.models import Consultation, Notice, PlanItemEvent, User
 from tests import conftest
 from tests.e2e_support import (
     OFFICER,
+    START_WAIT,
     TOKEN,
     WAIT,
     Bot,
@@ -705,7 +706,7 @@ async def test_start_up_waits_for_telegram(
     await wait_until(
         lambda: len(attempt_lines(bot.log())) >= 2 or not bot.running,
         "two log lines about attempts to reach Telegram",
-        timeout=60,
+        timeout=START_WAIT,
     )
     assert bot.running, f"the bot exited ({bot.proc and bot.proc.returncode}) without Telegram"
     await server.end_outage()
@@ -730,7 +731,7 @@ async def test_a_rejected_token_exits_2_with_one_line(
         {**env, "BOT_TOKEN": "654321:WRONG-token-rejected-by-the-fake"}, tmp_path / "bot.log"
     )
     await bot.start()
-    code = await bot.exit_code(timeout=60)
+    code = await bot.exit_code(timeout=START_WAIT)
     log = bot.log()
     assert code == 2, f"exit code {code}:\n{log}"
     assert "Traceback" not in log, log
