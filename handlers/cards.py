@@ -85,25 +85,29 @@ async def render_item_card(
     notes = []
     if item.confirmed_at is not None:
         notes.append(texts.confirmed_line(f"{item.confirmed_at.astimezone(zone):%d.%m.%Y}"))
-    shown = texts.fits_last(comment_lines, texts.COMMENTS_BUDGET, texts.older_comments)
-    older = len(comment_lines) - shown
-    if older:
-        notes.append(texts.older_comments(older))
-    notes.extend(comment_lines[older:])
     evidence = None
     if item.evidence_kind:
         evidence = item.evidence_name or ("фото" if item.evidence_kind == "photo" else "файл")
-    text = texts.item_card(
-        title=item.title,
-        kind=item.kind,
-        status=display_status(item, today),
-        when=texts.when_text(item.starts_on, item.due_on),
-        due=item.due_on,
-        done_on=item.done_on,
-        comment=item.comment,
-        evidence=evidence,
-        personal=item.personal,
-        history=history,
-        notes=notes,
-    )
-    return Card(text, older)
+
+    def card(with_notes: list[str]) -> str:
+        return texts.item_card(
+            title=item.title,
+            kind=item.kind,
+            status=display_status(item, today),
+            when=texts.when_text(item.starts_on, item.due_on),
+            due=item.due_on,
+            done_on=item.done_on,
+            comment=item.comment,
+            evidence=evidence,
+            personal=item.personal,
+            history=history,
+            notes=with_notes,
+        )
+
+    # the newest comments that fit beside the rest of the card; the earlier ones page back
+    room = texts.MESSAGE_LIMIT - len(card(notes)) - 40
+    budget = min(texts.COMMENTS_BUDGET, room)
+    older = len(comment_lines) - texts.fits_last(comment_lines, budget, texts.older_comments)
+    if older:
+        notes.append(texts.older_comments(older))
+    return Card(card([*notes, *comment_lines[older:]]), older)

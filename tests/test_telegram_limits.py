@@ -79,7 +79,7 @@ LENGTHS = {
     "label": 320,
     "zone_label": 40,
     "timezone": 64,
-    "query": 100,
+    "query": 4000,  # /report's words are not checked: a list header shortens them
     "title": 500,  # an activity (roadmap_admin: 500); personal items 300
     "text": 1000,
     "comment": 1000,

@@ -664,7 +664,7 @@ BTN_END = "Завершить наставничество"
 
 def people_page(title: str, query: str | None, total: int, page: int, pages: int) -> str:
     """Header of a searchable list of people."""
-    found = f"Поиск: «{esc(query)}». " if query else ""
+    found = f"Поиск: «{esc(cut(query, NAME_SHOWN))}». " if query else ""
     return f"{title}\n\n{found}Найдено: {total}. Страница {page} из {pages}."
 
 
