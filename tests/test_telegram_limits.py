@@ -307,7 +307,9 @@ KEY_VALUES = {
     "kind": "mentees",
     "purpose": "ar",
     "status": "appointed",
-    "value": "x" * 16,  # a draft key (BroadcastStepCb «Отправить») or a format / an index
+    # an item id as text (ConsultPickCb: 19 digits at most), a draft key (BroadcastStepCb
+    # «Отправить»: 16 characters), a format or an index
+    "value": str(MAX_ID),
 }
 
 
