@@ -236,6 +236,24 @@ async def test_people_rows_columns_cells(world: Harness, db: Database) -> None:
     assert await people_count(db) == people
 
 
+async def test_filled_cells_counted_on_every_sheet(world: Harness, db: Database) -> None:
+    """A valid first sheet and a second one of 105,000 filled cells: refused (the answer would
+    be written from the whole workbook)."""
+    book = Workbook(write_only=True)
+    first = book.create_sheet("Люди")
+    for row in (HEADER, person_row(1)):
+        first.append(row)
+    second = book.create_sheet("Прочее")
+    for _ in range(2100):
+        second.append(["x"] * 50)
+    out = io.BytesIO()
+    book.save(out)
+    people = await people_count(db)
+    answer = texts_of(await world.send_document(OFFICER_TG, "people.xlsx", out.getvalue()))
+    assert "больше 100 000 заполненных ячеек" in answer
+    assert await people_count(db) == people
+
+
 async def test_roadmap_rows_columns_cells(world: Harness, db: Database) -> None:
     before = await roadmap_count(db)
     many = ROADMAP_HEAD + "".join(

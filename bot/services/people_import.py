@@ -72,6 +72,7 @@ MAX_ROWS = 5000  # people (data rows)
 MAX_LINES = 10_000  # rows of the sheet read at all, empty ones included, all sheets together
 MAX_COLUMNS = 50
 MAX_CELL = 1000  # characters
+MAX_FILLED = 100_000  # cells with a value, all sheets together (5,000 people × 20 columns)
 HEADER_SEARCH_ROWS = 30
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
@@ -265,6 +266,7 @@ class _Lines:
     def __init__(self, deadline: Deadline | None) -> None:
         self.deadline = deadline
         self.count = 0
+        self.filled = 0
 
     def line(self, width: int) -> None:
         self.count += 1
@@ -275,10 +277,12 @@ class _Lines:
         if self.deadline is not None and self.count % 200 == 0:
             self.deadline.check()
 
-    @staticmethod
-    def cells(cells: Sequence[str]) -> None:
+    def cells(self, cells: Sequence[str]) -> None:
         if any(len(c) > MAX_CELL for c in cells):
             raise FileLimitError(tf.cell_too_long(MAX_CELL))
+        self.filled += sum(1 for c in cells if c)
+        if self.filled > MAX_FILLED:
+            raise FileLimitError(tf.too_many_cells(MAX_FILLED))
 
 
 def _xlsx_rows(data: bytes, deadline: Deadline | None = None) -> list[list[str]]:
@@ -370,7 +374,8 @@ def read_table(
             named twice, a required column (ФИО, организация, должность) missing, no data rows
             or more than :data:`MAX_ROWS` of them.
         FileLimitError: over a reading limit: 10 MB, 30 MB unpacked, :data:`MAX_LINES`
-            lines, :data:`MAX_COLUMNS` columns, :data:`MAX_CELL` characters in a cell, time.
+            lines, :data:`MAX_COLUMNS` columns, :data:`MAX_CELL` characters in a cell,
+            :data:`MAX_FILLED` filled cells, time.
     """
     kind = kind or table_kind(name, None)
     if kind is None:

@@ -38,6 +38,11 @@ def cell_too_long(limit: int) -> str:
     return f"В ячейке таблицы больше {_n(limit)} символов, а бот принимает не больше {_n(limit)}."
 
 
+def too_many_cells(limit: int) -> str:
+    """A table with more filled cells than the bot reads."""
+    return f"В таблице больше {_n(limit)} заполненных ячеек, а бот читает не больше {_n(limit)}."
+
+
 def roadmap_too_many_rows(limit: int) -> str:
     """A roadmap document with more table rows than the bot reads."""
     return (
