@@ -317,36 +317,41 @@ class NoticeRow:
 
 @dataclass(frozen=True, slots=True)
 class OwingFilter:
-    """The reminder scan's candidates in SQL: an item may owe a notice only when its window
-    opens between ``first`` and ``last_window`` (a ``window`` notice), it is due between
-    ``first`` and ``last_due`` (``due``), or it is past due this year (``overdue``: due from
-    ``year_start``, before ``last_overdue``) and its due date is in one of ``overdue_ranges``
-    (the items whose next repeat began since the previous scan; None: every overdue item).
-    The dates are wide of every zone's today by a day; the rules (``owed_notices``) decide
-    the rest, so a scan reads what is due, not every open item."""
+    """The reminder scan's candidates in SQL: the items that may owe a notice now. An item is
+    read when its window starts within one of ``starts_ranges`` (``window`` notices), it is
+    due within one of ``due_ranges`` (``due``), it is past due this year (due from
+    ``year_start``, before ``last_overdue``) and, unless ``overdue_ranges`` is None, due
+    within one of them (``overdue``: the items whose next repeat began since the previous
+    scan), or it was changed since ``changed_since`` (aware UTC, real time). The scan builds
+    the ranges a day wide of every zone's today; the rules (``owed_notices``) decide the rest,
+    so a scan reads what may be due, not every open item."""
 
-    first: date
-    last_window: date
-    last_due: date
     year_start: date
     last_overdue: date
+    starts_ranges: tuple[tuple[date, date], ...]
+    due_ranges: tuple[tuple[date, date], ...]
     overdue_ranges: tuple[tuple[date, date], ...] | None = None
+    changed_since: datetime | None = None
 
     def clause(self) -> Any:
         """The WHERE clause (over PlanItem)."""
+
+        def within(column: Any, ranges: tuple[tuple[date, date], ...]) -> Any:
+            return or_(false(), *(column.between(a, b) for a, b in ranges))
+
         overdue: Any = and_(
             PlanItem.due_on >= self.year_start, PlanItem.due_on < self.last_overdue
         )
         if self.overdue_ranges is not None:
-            overdue = and_(
-                overdue,
-                or_(false(), *(PlanItem.due_on.between(a, b) for a, b in self.overdue_ranges)),
-            )
-        return or_(
-            PlanItem.starts_on.between(self.first, self.last_window),
-            PlanItem.due_on.between(self.first, self.last_due),
+            overdue = and_(overdue, within(PlanItem.due_on, self.overdue_ranges))
+        parts = [
+            within(PlanItem.starts_on, self.starts_ranges),
+            within(PlanItem.due_on, self.due_ranges),
             overdue,
-        )
+        ]
+        if self.changed_since is not None:
+            parts.append(PlanItem.updated_at >= self.changed_since)
+        return or_(*parts)
 
 
 class PlanRepo:

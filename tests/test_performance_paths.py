@@ -92,7 +92,7 @@ async def _owed_now(
     async with db.session() as repo:
         rows = await repo.plans.open_items_of_years(
             [at.year - 1, at.year, at.year + 1],
-            service.owing(at, service._last_scan) if sql else None,
+            service.owing(at, *service._last_scan) if sql else None,
         )
         owed = {
             (c.user_id, c.item_id, c.kind, c.occasion)
@@ -152,3 +152,28 @@ async def test_old_notices_are_purged(db: Database, settings: Settings) -> None:
     assert before
     assert await purge_notices(db, datetime(2027, 6, 1, tzinfo=UTC)) == 0
     assert await purge_notices(db, datetime(2028, 6, 1, tzinfo=UTC)) == before
+
+
+async def test_an_item_added_between_two_scans_is_read_by_the_next(
+    db: Database, settings: Settings
+) -> None:
+    """The steady-state scan reads only crossings, and the items changed since the last scan:
+    a personal item due in two days, added after a scan, gets its ``due`` notice."""
+    await prepare_database(settings, db)
+    [user_id] = await _reservists(db, 1)
+    await ensure_plans(db, settings, JAN)
+    service = reminder_service(settings, db, None)
+    at = datetime(2027, 5, 12, 9, 0, tzinfo=UTC)
+    await service.scan(at)
+    async with db.session() as repo:
+        plan = await repo.plans.plan(user_id, 2027)
+        assert plan is not None
+        item = await repo.plans.add_item(
+            PlanItem(plan_id=plan.id, title="Личный пункт", kind="personal", personal=True,
+                     due_on=date(2027, 5, 14))
+        )  # fmt: skip
+    report = await service.scan(at + timedelta(minutes=5))
+    async with db.session() as repo:
+        kinds = await repo.session.scalars(select(Notice.kind).where(Notice.item_id == item.id))
+        assert list(kinds) == ["due"]
+    assert report.recorded == 1

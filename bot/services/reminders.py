@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import structlog
 
 from bot import texts
-from bot.services.clock import in_quiet_hours, local_today, zone_of
+from bot.services.clock import in_quiet_hours, local_today, utcnow, zone_of
 from bot.services.delivery import DeliveryError, Notifier, RecipientBlockedError, mark_blocked
 from storage.db import Database
 from storage.models import ItemStatus, PlanItem, User
@@ -196,8 +196,9 @@ class ReminderService:
         self.notifier = notifier
         self.clock = clock
         self.concurrency = max(1, concurrency)
-        #: the moment of the last scan that recorded its notices (None: none since the start)
-        self._last_scan: datetime | None = None
+        #: the moment (the bot's clock) of the last scan that recorded its notices, and the
+        #: real time it began reading (None: none since the start)
+        self._last_scan: tuple[datetime | None, datetime | None] = (None, None)
 
     async def scan(self, now: datetime | None = None, *, dry_run: bool = False) -> ScanReport:
         """Record the notices owed at ``now`` (default: the clock) and send the pending ones.
@@ -208,8 +209,9 @@ class ReminderService:
         report = ScanReport()
         years = [now.year - 1, now.year, now.year + 1]
         async with self.db.session() as repo:
-            since = None if dry_run else self._last_scan
-            rows = await repo.plans.open_items_of_years(years, self.owing(now, since))
+            since, changed = (None, None) if dry_run else self._last_scan
+            started = utcnow()
+            rows = await repo.plans.open_items_of_years(years, self.owing(now, since, changed))
             candidates: list[Candidate] = []
             by_id = {row.id: row for row in rows}
             for row in rows:
@@ -236,7 +238,7 @@ class ReminderService:
                     for c in candidates
                 ]
             )
-        self._last_scan = now
+        self._last_scan = (now, started - timedelta(seconds=1))
         await self._send_pending(now, report)
         log.info(
             "reminder scan",
@@ -249,29 +251,46 @@ class ReminderService:
         )
         return report
 
-    def owing(self, now: datetime, since: datetime | None = None) -> OwingFilter:
+    def owing(
+        self, now: datetime, since: datetime | None = None, changed_since: datetime | None = None
+    ) -> OwingFilter:
         """The SQL prefilter of the items that may owe a notice at ``now`` (a day wide of
-        every zone's date; :func:`owed_notices` decides). ``since``: the previous scan's
-        moment; the ``overdue`` items read are then only those whose next repeat
-        (:func:`overdue_slot`) began since it (None: every overdue item, as the first scan
-        after a start reads them: nothing that fell due while the bot was down is missed)."""
+        every zone's date; :func:`owed_notices` decides).
+
+        Without ``since`` (the first scan after a start, a dry run): every item in a window's
+        lead time, due soon, or overdue this year. With ``since`` (the previous scan's moment)
+        only the items for which a rule's date was crossed since then — a window's lead of
+        ``d`` days began, the due-soon days began, the window opened, the next overdue repeat
+        (:func:`overdue_slot`) began — and those changed since ``changed_since`` (real time: a
+        new or edited item). Between two scans nothing else can start to owe a notice, so the
+        steady state reads a handful of rows, not every open item."""
         day = now.astimezone(UTC).date()
         first, last = day - timedelta(days=1), day + timedelta(days=1)
-        ranges: tuple[tuple[date, date], ...] | None = None
-        if since is not None and since <= now:
-            low = since.astimezone(UTC).date() - timedelta(days=1)
-            # slot s repeats from due + 1 + 7 s on: the due dates whose repeat began in [low, last]
-            starts = sorted({overdue_slot(w) for w in range(54)})
-            ranges = tuple(
-                (low - timedelta(days=1 + 7 * s), last - timedelta(days=1 + 7 * s)) for s in starts
+        lead = max(self.rules.days_before, default=0)
+        soon = timedelta(days=self.rules.due_soon_days)
+        year_start, one = date(first.year, 1, 1), timedelta(days=1)
+        if since is None or since > now:
+            return OwingFilter(
+                year_start=year_start,
+                last_overdue=last,
+                starts_ranges=((first, last + timedelta(days=lead)),),
+                due_ranges=((first, last + soon),),
             )
+        low = since.astimezone(UTC).date() - one
+        leads = (*self.rules.days_before, 0)
+        slots = sorted({overdue_slot(w) for w in range(54)})
         return OwingFilter(
-            first=first,
-            last_window=last + timedelta(days=max(self.rules.days_before, default=0)),
-            last_due=last + timedelta(days=self.rules.due_soon_days),
-            year_start=date(first.year, 1, 1),
+            year_start=year_start,
             last_overdue=last,
-            overdue_ranges=ranges,
+            starts_ranges=tuple(
+                (low + timedelta(days=d), last + timedelta(days=d)) for d in leads
+            ),
+            due_ranges=((low + soon, last + soon),),
+            # slot s repeats from due + 1 + 7 s on: the due dates whose repeat began in [low, last]
+            overdue_ranges=tuple(
+                (low - timedelta(days=1 + 7 * s), last - timedelta(days=1 + 7 * s)) for s in slots
+            ),
+            changed_since=changed_since,
         )
 
     async def _send_pending(self, now: datetime, report: ScanReport) -> None:
