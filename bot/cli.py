@@ -240,8 +240,15 @@ def _print_summary(path: Path, result: ParseResult) -> None:
     )
     for kind, count in sorted(result.counts_by_kind().items(), key=lambda kv: -kv[1]):
         print(f"  {kind}: {count}")
-    applies = sum(1 for a in result.activities if a.for_reservists)
+    applies = len(result.in_plans())
     print(f"  for reservists' plans: {applies}")
+    print(f"  department's work (not in plans): {len(result.activities) - applies}")
+    guessed = result.guessed()
+    if guessed:
+        print(f"  to check (kind or audience not decided by the wording): {len(guessed)}")
+        for a in guessed:
+            where = "in plans" if a.for_reservists else "not in plans"
+            print(f"    line {a.source_line}: {a.kind}, {where}: {a.title[:70]}")
     if result.warnings:
         print(f"warnings ({len(result.warnings)}):")
         for w in result.warnings:

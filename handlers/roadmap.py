@@ -23,6 +23,7 @@ from bot.services.file_limits import MAX_FILE_BYTES
 from bot.services.roadmap_admin import DOCUMENT_SUFFIXES, RoadmapAdmin
 from bot.services.scope import may_edit_activity, roadmap_area
 from bot.texts import files as tf
+from bot.texts import roadmap as tr
 from bot.texts import scope as ts
 from handlers.callbacks import ActivityCb
 from handlers.dates import Clock, user_today
@@ -359,5 +360,13 @@ async def import_document(
             a.archived,
             p.added,
             [texts.roadmap_warning(w.line, w.message) for w in done.result.warnings],
+        )
+    )
+    result = done.result
+    await message.answer(
+        tr.roadmap_audience(
+            len(result.activities),
+            len(result.in_plans()),
+            [(x.title, str(x.kind), x.for_reservists) for x in result.guessed()],
         )
     )

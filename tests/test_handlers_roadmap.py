@@ -95,6 +95,10 @@ async def test_import_document_and_bad_document(world: Harness, db: Database) ->
     calls = await world.send_document(OFFICER_TG, "kamyshin.txt", data)
     text = texts_of(calls)
     assert "Дорожная карта загружена" in text and "Мероприятий: 16" in text
+    # who the activities are for, in Russian: the reserve module less the needs analysis and
+    # the competition for inclusion; the row whose kind is a guess is named
+    assert "В планы резервистов входят мероприятий: 4 из 16." in text
+    assert "Сопровождение выполнения индивидуальных планов" in text
     async with db.session() as repo:
         active = (
             await repo.session.scalars(select(Activity).where(Activity.archived.is_(False)))

@@ -70,6 +70,8 @@ def test_cli_summary_import_and_reimport(database_url: str, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "34 activities" in result.stdout
     assert "line 212" in result.stdout  # the row with no schedule is reported
+    assert "for reservists' plans: 8" in result.stdout
+    assert "department's work (not in plans): 26" in result.stdout
     assert "imported: 34 new" in result.stdout
     again = cli(["roadmap", "import", str(seed)], database_url, tmp_path)
     assert "imported: 0 new, 0 updated, 34 unchanged, 0 archived" in again.stdout

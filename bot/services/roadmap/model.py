@@ -249,6 +249,20 @@ class ParseResult:
     tables: int
     rows: int
 
+    def in_plans(self) -> tuple[ParsedActivity, ...]:
+        """The activities that go into reservists' plans (``for_reservists``)."""
+        return tuple(activity for activity in self.activities if activity.for_reservists)
+
+    def guessed(self) -> tuple[ParsedActivity, ...]:
+        """Activities an officer should check: no rule on the wording decided whether they go
+        into plans, or they go into plans with a kind no rule on the title decided."""
+        return tuple(
+            activity
+            for activity in self.activities
+            if not activity.audience_certain
+            or (activity.for_reservists and not activity.kind_certain)
+        )
+
     def counts_by_kind(self) -> dict[ActivityKind, int]:
         """Number of activities per kind, in ``ActivityKind`` order; kinds absent are left out."""
         counts = dict.fromkeys(ActivityKind, 0)
