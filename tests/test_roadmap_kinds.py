@@ -398,3 +398,37 @@ def test_audience_without_a_rule_is_a_guess() -> None:
     assert audience.for_reservists
     assert audience.reason == "under a section about the reserve"
     assert not audience.certain
+
+
+@pytest.mark.parametrize(
+    ("title", "reason"),
+    [
+        (
+            "Составление списка кандидатов в резерв",
+            "the department forms or updates the reserve, its lists, programmes or systems",
+        ),
+        (
+            "Включение в кадровый резерв по итогам конкурса",
+            "including people in the reserve or excluding them is the department's decision",
+        ),
+        (
+            "Исключение из резерва лиц, не выполнивших план",
+            "including people in the reserve or excluding them is the department's decision",
+        ),
+        (
+            "Заседание комиссии по формированию резерва",
+            "a meeting of the department's commission or working group",
+        ),
+        (
+            "Размещение информации о кадровом резерве на сайте",
+            "the department publishes information or collects applications",
+        ),
+        (
+            "Сбор заявлений кандидатов на включение в резерв",
+            "the department publishes information or collects applications",
+        ),
+    ],
+)
+def test_more_department_work_stays_out_of_plans(title: str, reason: str) -> None:
+    audience = decide_audience(title, RESERVE, classify_kind(title))
+    assert (audience.for_reservists, audience.reason) == (False, reason)
