@@ -1,9 +1,11 @@
 """Callback data of every inline button (aiogram CallbackData; 64 bytes at most, Bot API).
 
-Numbers are typed :data:`Id` (a database id: 0 to 2**63-1) or :data:`Number` (a page, a year, an
-index: a signed 64-bit integer). A button whose number is out of range, or not written in ASCII
-digits, fails validation; aiogram's filter then does not match it and the deny-by-default
-fallback answers «Кнопка устарела», so no handler and no query ever sees such a number.
+Numbers are typed :data:`Id` (a database id: 0 to 2**31-1, the range of the id columns, which
+are INTEGER on PostgreSQL) or :data:`Number` (a page, a year, an index: a signed 32-bit
+integer, as the year columns). A button whose number is out of range (a 20-digit id, or one
+beyond what PostgreSQL's columns take), or not written in ASCII digits, fails validation;
+aiogram's filter then does not match it and the deny-by-default fallback answers «Кнопка
+устарела», so no handler and no query ever sees such a number.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated
 from aiogram.filters.callback_data import CallbackData
 from pydantic import BeforeValidator, Field
 
-MAX_ID = 2**63 - 1
+from bot.services.validation import MAX_ID
 
 
 def _ascii_digits(value: object) -> object:
@@ -25,7 +27,7 @@ def _ascii_digits(value: object) -> object:
 
 
 Id = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, le=MAX_ID)]
-Number = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=-MAX_ID - 1, le=MAX_ID)]
+Number = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=-(2**31), le=2**31 - 1)]
 
 
 class ConsentCb(CallbackData, prefix="consent"):

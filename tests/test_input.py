@@ -18,7 +18,7 @@ from tests.test_handlers_mentoring import assign, register_as
 from tests.test_handlers_registration import invite_code
 
 RES, MENTOR, NEWCOMER = 2001, 3001, 2005
-HUGE = "9" * 20  # beyond a signed 64-bit id
+HUGE = "9" * 20  # beyond a signed 64-bit integer
 
 
 @pytest.fixture
@@ -70,14 +70,23 @@ async def test_superscript_digits_get_the_usual_answer(world: Harness) -> None:
         (OFFICER_TG, f"bctl:stop:{HUGE}"),
         (OFFICER_TG, f"act:open:{HUGE}"),
         (RES, f"bcast:{HUGE}:yes"),
+        # within 64 bits, beyond PostgreSQL's INTEGER id and year columns
+        (RES, f"item:open:{2**63 - 1}:1"),
+        (RES, f"item:done:{2**31}:1"),
+        (MENTOR, f"mnt:item:{2**63 - 1}"),
+        (OFFICER_TG, f"psn:open:{2**31}:"),
+        (OFFICER_TG, f"ppl:fd:pick:{2**40}"),
+        (OFFICER_TG, f"rpt:conclude:{2**31}:{2**40}"),
+        (OFFICER_TG, f"bctl:stop:{2**63 - 1}"),
+        (RES, f"bcast:{2**31}:yes"),
     ],
 )
-async def test_ids_beyond_64_bits_are_stale_buttons(world: Harness, who: int, data: str) -> None:
+async def test_ids_out_of_range_are_stale_buttons(world: Harness, who: int, data: str) -> None:
     calls = await world.press(who, data)
     assert alert_of(calls) == "Кнопка устарела или относится не к вам. Ничего не изменено."
 
 
-async def test_consultation_item_id_beyond_64_bits(world: Harness) -> None:
+async def test_consultation_item_id_out_of_range(world: Harness) -> None:
     await assign(world, "Иванова", "Кузнецова")
     calls = await world.send(RES, "/consult")
     calls = await world.press(RES, last_with_buttons(calls).button("Сегодня"))

@@ -133,6 +133,10 @@ def _value(name: str, annotation: Any) -> Any:
         return INTS[name]
     if text.startswith("list[str]"):
         return [long_text(300) for _ in range(300)]
+    if text.startswith(("Sequence[tuple[", "list[tuple[")):
+        inner = text.split("tuple[", 1)[1].split("]", 1)[0].split(", ")
+        row = tuple(_value("title" if t == "str" else name, t) for t in inner)
+        return [row] * 300
     if text.startswith("dict[str, int]"):
         return dict.fromkeys(catalogue.ROLE_NAMES, BIG)
     if "date" in text and "datetime" not in text:
@@ -322,8 +326,14 @@ def test_every_callback_data_class_fits_64_bytes() -> None:
         values: dict[str, Any] = {}
         for name, info in cls.model_fields.items():
             if info.annotation is int:
-                # an id is at most 2**63-1; any other number packs longest at -2**63
-                values[name] = MAX_ID if _non_negative(info) else -MAX_ID - 1
+                # the bound of the field's range that packs longest (-2**31 for a Number)
+                bounds = [
+                    b
+                    for m in info.metadata
+                    for b in (getattr(m, "ge", None), getattr(m, "le", None))
+                    if b is not None
+                ]
+                values[name] = max(bounds, key=lambda b: len(str(b))) if bounds else -(2**63)
             else:
                 values[name] = KEY_VALUES.get(name, "flag_conf")
         for action in ("flag_conf", "reschedule", "evidence"):
@@ -331,10 +341,6 @@ def test_every_callback_data_class_fits_64_bytes() -> None:
                 values["action"] = action
             packed = cls(**values).pack()
             assert len(packed.encode()) <= CALLBACK_DATA_LIMIT, (cls.__name__, packed)
-
-
-def _non_negative(info: Any) -> bool:
-    return any(getattr(m, "ge", -1) == 0 for m in info.metadata)
 
 
 def test_buttons_built_in_the_code_use_no_longer_keys() -> None:

@@ -11,9 +11,10 @@ from bot.services.errors import InputError
 
 _DATE_RE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})\s*$", re.ASCII)
 _NUMBER_RE = re.compile(r"[0-9]+", re.ASCII)
-#: The largest id a database row can have (a signed 64-bit integer): a larger number in a
-#: button's callback data is a forged or stale button, never a query.
-MAX_ID = 2**63 - 1
+#: The largest id a database row can have (the id columns are INTEGER: a signed 32-bit integer
+#: on PostgreSQL): a larger number in a button's callback data is a forged or stale button, never
+#: a query.
+MAX_ID = 2**31 - 1
 _NAME_WORD = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'’.-]*$")
 
 
