@@ -27,6 +27,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import text
 
 from bot.config import Settings
 from bot.metrics import Metrics
@@ -412,3 +413,45 @@ async def test_a_standby_leaves_a_broadcast_to_the_leader_which_picks_it_up(
     finally:
         await leader.shutdown(1.0)
     assert sorted(leader_transport.sent) == [FIRST + n for n in range(5)]
+
+
+async def test_the_advisory_lock_has_one_holder_and_a_lost_one_is_noticed(
+    database_url: str, db: Database
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the advisory lock is PostgreSQL's")
+    one_db, two_db = Database(database_url), Database(database_url)
+    one = Leadership(one_db, retry=0.05, check=0.05)
+    two = Leadership(two_db, retry=0.05, check=0.05)
+    stop = asyncio.Event()
+    elected: list[str] = []
+    first = asyncio.create_task(one.campaign(stop, lambda: elected.append("one")))
+    try:
+        await wait_until(lambda: one.leading, "the first to lead", WAIT)
+        second = asyncio.create_task(two.campaign(stop, lambda: elected.append("two")))
+        await asyncio.sleep(0.5)  # ten tries of the standby
+        assert (one.role, two.role, elected) == ("leader", "standby", ["one"])
+
+        # the leader's lock connection is cut (as when PostgreSQL drops it): it notices and
+        # steps down, and the standby leads
+        async with db.session() as repo:
+            await repo.session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                )
+            )
+        async with asyncio.timeout(WAIT):
+            await first
+        assert one.lost and one.role == "standby"
+        await wait_until(lambda: two.leading, "the standby to lead", WAIT)
+        assert elected == ["one", "two"]
+        stop.set()
+        async with asyncio.timeout(WAIT):
+            await second
+    finally:
+        stop.set()
+        await one.close()
+        await two.close()
+        await one_db.dispose()
+        await two_db.dispose()
