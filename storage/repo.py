@@ -354,6 +354,15 @@ class OwingFilter:
         return or_(*parts)
 
 
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    """What a progress count reads of a plan item (plain columns, no ORM object)."""
+
+    status: str
+    due_on: date | None
+    confirmed_at: datetime | None
+
+
 class PlanRepo:
     """Individual plans, their items and the items' history."""
 
@@ -489,6 +498,48 @@ class PlanRepo:
         if owing is not None:
             stmt = stmt.where(owing.clause())
         return [OpenItem(*row) for row in (await self.s.execute(stmt)).all()]
+
+    async def item_facts(self, user_ids: Sequence[int], year: int) -> dict[int, list[ItemFacts]]:
+        """Status, due date and confirmation of the (not archived) items of these users' plans
+        of ``year``, by user: one query per 5,000 users, whatever their number."""
+        found: dict[int, list[ItemFacts]] = {u: [] for u in user_ids}
+        ids = list(found)
+        for start in range(0, len(ids), 5000):
+            rows = await self.s.execute(
+                select(
+                    IndividualPlan.user_id, PlanItem.status, PlanItem.due_on, PlanItem.confirmed_at
+                )
+                .join(PlanItem, PlanItem.plan_id == IndividualPlan.id)
+                .where(
+                    IndividualPlan.user_id.in_(ids[start : start + 5000]),
+                    IndividualPlan.year == year,
+                    PlanItem.archived.is_(False),
+                )
+            )
+            for user_id, status, due_on, confirmed_at in rows.all():
+                found[user_id].append(ItemFacts(status, due_on, confirmed_at))
+        return found
+
+    async def with_overdue(self, user_ids: Sequence[int], year: int, today: date) -> set[int]:
+        """Those of ``user_ids`` whose plan of ``year`` has an overdue item on ``today`` (not
+        done, not archived, due before it): one query per 5,000 users."""
+        found: set[int] = set()
+        ids = list(user_ids)
+        for start in range(0, len(ids), 5000):
+            rows = await self.s.scalars(
+                select(IndividualPlan.user_id)
+                .join(PlanItem, PlanItem.plan_id == IndividualPlan.id)
+                .where(
+                    IndividualPlan.user_id.in_(ids[start : start + 5000]),
+                    IndividualPlan.year == year,
+                    PlanItem.archived.is_(False),
+                    PlanItem.status != ItemStatus.DONE,
+                    PlanItem.due_on < today,
+                )
+                .distinct()
+            )
+            found.update(rows.all())
+        return found
 
     async def missing_plan_owners(
         self, year: int, *, after_id: int = 0, limit: int = 500
@@ -796,6 +847,31 @@ class MentoringRepo:
             stmt = stmt.where(Consultation.held_on >= since)
         stmt = stmt.order_by(Consultation.held_on.desc(), Consultation.id.desc())
         return (await self.s.scalars(stmt)).all()
+
+    async def consultation_counts(
+        self, reservist_ids: Sequence[int], since: date
+    ) -> dict[tuple[int, int, str], int]:
+        """How many consultations held from ``since`` each (reservist, mentor, status) of these
+        reservists has: one grouped query per 5,000 reservists."""
+        found: dict[tuple[int, int, str], int] = {}
+        ids = list(reservist_ids)
+        for start in range(0, len(ids), 5000):
+            rows = await self.s.execute(
+                select(
+                    Consultation.reservist_id,
+                    Consultation.mentor_id,
+                    Consultation.status,
+                    func.count(),
+                )
+                .where(
+                    Consultation.reservist_id.in_(ids[start : start + 5000]),
+                    Consultation.held_on >= since,
+                )
+                .group_by(Consultation.reservist_id, Consultation.mentor_id, Consultation.status)
+            )
+            for reservist_id, mentor_id, status, count in rows.all():
+                found[(reservist_id, mentor_id, status)] = int(count)
+        return found
 
     async def confirmed_counts(self, year: int) -> dict[int, int]:
         """Confirmed consultations held in ``year``, per reservist id."""

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from bot.services.plans import display_status
 from bot.services.scope import normalise, within_scope
 from storage.models import Role, User
 from storage.repo import Repo
@@ -81,15 +80,9 @@ async def recipients(repo: Repo, officer: User, audience: Audience, today: date)
     if kind == AudienceKind.COHORT:
         return [p for p in people if p.role == Role.RESERVIST and str(p.cohort_year) == value]
     reservists = [p for p in people if p.role == Role.RESERVIST]
-    overdue = []
-    for person in reservists:
-        plan = await repo.plans.plan(person.id, today.year)
-        if plan is None:
-            continue
-        items = await repo.plans.items(plan.id)
-        if any(display_status(i, today) == "overdue" for i in items):
-            overdue.append(person)
-    return overdue
+    # one query for all of them (not a plan and its items per reservist)
+    late = await repo.plans.with_overdue([p.id for p in reservists], today.year, today)
+    return [p for p in reservists if p.id in late]
 
 
 async def choices(repo: Repo, officer: User, kind: AudienceKind) -> Sequence[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Protocol
 
@@ -28,7 +28,7 @@ import structlog
 from bot import texts
 from bot.services.clock import in_quiet_hours, local_today, zone_of
 from bot.services.delivery import DeliveryError, RecipientBlockedError, mark_blocked
-from bot.services.mentoring import MentoringService
+from bot.services.mentoring import MenteeProgress, MentoringService
 from bot.services.reminders import ReminderRules
 from storage.db import Database
 from storage.models import Consultation, Role, User
@@ -132,13 +132,33 @@ class DigestService:
             mentors = await repo.users.by_role(Role.MENTOR)
             plans: list[tuple[User, list[str]]] = []
             service = MentoringService(repo)
+            # a fixed number of queries: every active pair at once, the mentees' progress once
+            # per distinct local date of the mentors (not the mentees and progress per mentor)
+            mentees: dict[int, list[User]] = {}
+            for _, reservist, pair_mentor in await repo.mentoring.active_pairs():
+                if reservist.anonymised_at is None:
+                    mentees.setdefault(pair_mentor.id, []).append(reservist)
+            days: dict[int, date] = {}
             for mentor in mentors:
                 if mentor.telegram_id is None or not mentor.active or mentor.muted:
                     continue
-                today = local_today(now, zone_of(mentor.timezone, self.rules.default_timezone))
+                zone = zone_of(mentor.timezone, self.rules.default_timezone)
+                days[mentor.id] = local_today(now, zone)
+            progress: dict[tuple[date, int], MenteeProgress] = {}
+            for day in set(days.values()):
+                people = [r for m, d in days.items() if d == day for r in mentees.get(m, [])]
+                for p in await service.progress(people, day):
+                    progress[(day, p.user.id)] = p
+            for mentor in mentors:
+                if mentor.id not in days:
+                    continue
+                today = days[mentor.id]
+                ordered = sorted(
+                    mentees.get(mentor.id, []), key=lambda u: (u.full_name or "", u.id)
+                )
                 lines = [
                     texts.weekly_line(p.user.full_name or "—", p.overdue, p.stalled(now))
-                    for p in await service.mentees_progress(mentor, today)
+                    for p in (progress[(today, r.id)] for r in ordered)
                     if p.overdue or p.stalled(now)
                 ]
                 if lines:

@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
-from bot.services.plans import display_status
 from bot.services.scope import in_scope
 from bot.services.validation import ascii_number, clean_text
 from storage.models import (
@@ -331,20 +330,26 @@ class MentoringService:
     async def progress(self, reservists: Sequence[User], today: date) -> list[MenteeProgress]:
         """Progress of each reservist in their plan of ``today``'s year."""
         year = today.year
-        last = await self.repo.mentoring.last_activity([u.id for u in reservists])
+        ids = [u.id for u in reservists]
+        last = await self.repo.mentoring.last_activity(ids)
         counts = await self.repo.mentoring.confirmed_counts(year)
+        facts = await self.repo.plans.item_facts(ids, year)  # one query, not two per reservist
         result = []
         for user in reservists:
-            plan = await self.repo.plans.plan(user.id, year)
-            items = await self.repo.plans.items(plan.id) if plan else []
-            statuses = [display_status(i, today) for i in items]
+            items = facts.get(user.id, [])
+            done = sum(1 for i in items if i.status == ItemStatus.DONE)
+            overdue = sum(
+                1
+                for i in items
+                if i.status != ItemStatus.DONE and i.due_on is not None and i.due_on < today
+            )
             result.append(
                 MenteeProgress(
                     user=user,
                     total=len(items),
-                    done=statuses.count("done"),
+                    done=done,
                     confirmed=sum(1 for i in items if i.confirmed_at is not None),
-                    overdue=statuses.count("overdue"),
+                    overdue=overdue,
                     last_activity=last.get(user.id),
                     consultations=counts.get(user.id, 0),
                 )
@@ -359,19 +364,19 @@ class MentoringService:
         """Every active pair with confirmed and pending consultations this year (officers)."""
         pairs = await self.repo.mentoring.active_pairs()
         progress = {p.user.id: p for p in await self.progress([r for _, r, _ in pairs], today)}
+        counts = await self.repo.mentoring.consultation_counts(
+            [r.id for _, r, _ in pairs], date(today.year, 1, 1)
+        )  # one grouped query, not one per pair
         reports = []
         for assignment, reservist, mentor in pairs:
-            consultations = await self.repo.mentoring.consultations_of(
-                reservist.id, since=date(today.year, 1, 1)
-            )
-            mine = [c for c in consultations if c.mentor_id == mentor.id]
+            pair = (reservist.id, mentor.id)
             reports.append(
                 PairReport(
                     reservist=reservist,
                     mentor=mentor,
                     since=assignment.started_at,
-                    confirmed=sum(1 for c in mine if c.status == ConsultationStatus.CONFIRMED),
-                    pending=sum(1 for c in mine if c.status == ConsultationStatus.PENDING),
+                    confirmed=counts.get((*pair, ConsultationStatus.CONFIRMED), 0),
+                    pending=counts.get((*pair, ConsultationStatus.PENDING), 0),
                     progress=progress[reservist.id],
                 )
             )

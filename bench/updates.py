@@ -1,0 +1,119 @@
+"""Benchmark: a storm of ``/plan`` updates through the fake Bot API, with a bare aiogram echo bot
+as the same-run reference.
+
+The fake server (no rate limits) runs in this process; the bot runs in a child process, polling
+it: the reserve bot's own dispatcher (``bot.app.create_dispatcher``, database, middlewares,
+handlers) with a send limiter that never waits ("Telegram's limits off"), or the echo bot. N
+reservists (each with a plan of the default roadmap) send M ``/plan`` updates in all, pushed at
+once; the time is from the push to the last reply, and the CPU is the child's (user + system)
+over the storm. Rounds alternate the two bots. Prints min / median / max of the rounds and the
+targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per update).
+
+Usage: .venv/bin/python -m bench.updates [M] [--users N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from bench.botproc import (
+    ECHO_BOT,
+    FIRST_ID,
+    TOKEN,
+    bot_env,
+    cpu_seconds,
+    make_database,
+    spawn,
+    spread,
+    stop,
+    temp_home,
+)
+from tests.fakes import FakeTelegramServer
+from tests.fakes.telegram_server import FakeUser
+
+#: The child: the reserve bot's dispatcher, polling, its sends never held by the limiter.
+OUR_BOT = """
+import asyncio
+from bot.app import create_dispatcher
+from bot.config import load_settings
+from bot.services.delivery import RateLimiter
+from bot.telegram import create_bot
+from storage.db import Database
+
+async def run() -> None:
+    settings = load_settings()
+    db = Database(settings.database_url)
+    bot = create_bot(settings, RateLimiter(per_second=1e9, chat_interval=1e-9))
+    await create_dispatcher(settings, db).start_polling(bot, handle_signals=True)
+
+asyncio.run(run())
+"""
+
+
+def _replies(server: FakeTelegramServer) -> int:
+    return sum(1 for c in server.calls if c.method == "sendMessage")
+
+
+async def _round(server: FakeTelegramServer, people: list[FakeUser], count: int) -> None:
+    """Push ``count`` /plan updates round-robin over ``people``; wait for as many replies."""
+    sent = _replies(server)
+    for n in range(count):
+        server.push_text(people[n % len(people)], "/plan")
+    deadline = time.perf_counter() + 600
+    while _replies(server) - sent < count:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{_replies(server) - sent} of {count} replies in 600 s")
+        await asyncio.sleep(0.02)
+
+
+async def storm(
+    server: FakeTelegramServer, env: dict[str, str], code: str, users: int, updates: int
+) -> tuple[float, float]:
+    """Start a bot, warm it up (one /plan per user), then push ``updates`` at once.
+
+    Returns (updates per second, CPU ms per update)."""
+    polls = server.poll_count
+    proc = await spawn(env, "-c", code)
+    try:
+        await server.wait_polling(120, newer_than=polls)
+        people = [server.user(FIRST_ID + n) for n in range(users)]
+        await _round(server, people, users)
+        cpu = cpu_seconds(proc.pid)
+        started = time.perf_counter()
+        await _round(server, people, updates)
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid) - cpu
+    finally:
+        await stop(proc)
+    return updates / elapsed, cpu / updates * 1000
+
+
+async def main(args: argparse.Namespace) -> None:
+    home = temp_home("bench-updates-")
+    url = await make_database(home, args.users)
+    ours: list[tuple[float, float]] = []
+    echo: list[tuple[float, float]] = []
+    async with FakeTelegramServer(TOKEN) as server:
+        env = bot_env(server, url, home)
+        for _ in range(args.rounds):
+            ours.append(await storm(server, env, OUR_BOT, args.users, args.updates))
+            echo.append(await storm(server, env, ECHO_BOT, args.users, args.updates))
+    ratios = [o[0] / e[0] for o, e in zip(ours, echo, strict=True)]
+    print(f"{args.updates} /plan updates from {args.users} users, {args.rounds} rounds")
+    print(f"reserve bot: {spread([o[0] for o in ours], '{:.0f}')} updates/s (min/median/max)")
+    print(f"  CPU per update: {spread([o[1] for o in ours])} ms (target ≤ 3 ms)")
+    print(f"echo bot: {spread([e[0] for e in echo], '{:.0f}')} updates/s")
+    print(f"  CPU per update: {spread([e[1] for e in echo])} ms")
+    median = statistics.median(ratios)
+    print(f"ratio (same round): {spread(ratios)}, median {median:.2f} (target ≥ 0.3)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("updates", nargs="?", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    asyncio.run(main(parser.parse_args()))
