@@ -53,20 +53,20 @@ asyncio.run(run())
 """
 
 
-def _replies(server: FakeTelegramServer) -> int:
-    return sum(1 for c in server.calls if c.method == "sendMessage")
+def _replies(server: FakeTelegramServer, start: int) -> int:
+    return sum(1 for c in server.calls[start:] if c.method == "sendMessage")
 
 
 async def _round(server: FakeTelegramServer, people: list[FakeUser], count: int) -> None:
     """Push ``count`` /plan updates round-robin over ``people``; wait for as many replies."""
-    sent = _replies(server)
+    start = len(server.calls)
     for n in range(count):
         server.push_text(people[n % len(people)], "/plan")
     deadline = time.perf_counter() + 600
-    while _replies(server) - sent < count:
+    while _replies(server, start) < count:
         if time.perf_counter() > deadline:
-            raise TimeoutError(f"{_replies(server) - sent} of {count} replies in 600 s")
-        await asyncio.sleep(0.02)
+            raise TimeoutError(f"{_replies(server, start)} of {count} replies in 600 s")
+        await asyncio.sleep(0.05)
 
 
 async def storm(

@@ -158,7 +158,7 @@ async def test_weekly_digests_are_a_fixed_number_of_queries(
     db: Database, settings: Settings
 ) -> None:
     async def digests(_officer: User, _mentors: list[User]) -> object:
-        service = digest_service(settings, db, _Silent())  # type: ignore[arg-type]
+        service = digest_service(settings, db, _Silent())
         report = await service.run(MAY)
         assert report.deferred >= 2  # both mentors have something to read, in quiet hours
         return report
