@@ -362,11 +362,22 @@ async def import_document(
             [texts.roadmap_warning(w.line, w.message) for w in done.result.warnings],
         )
     )
-    result = done.result
+    result, ids = done.result, done.report.ids
+    guessed = result.guessed()
+    review = InlineKeyboardBuilder()
+    for activity in guessed[: tr.GUESSES_SHOWN]:
+        if activity.key in ids:
+            review.button(
+                text=short(activity.title),
+                callback_data=ActivityCb(action="open", id=ids[activity.key]),
+            )
+    review.adjust(1)
     await message.answer(
         tr.roadmap_audience(
             len(result.activities),
             len(result.in_plans()),
-            [(x.title, str(x.kind), x.for_reservists) for x in result.guessed()],
-        )
+            [(x.title, str(x.kind), x.for_reservists) for x in guessed],
+            done.report.kept,
+        ),
+        reply_markup=review.as_markup() if guessed else None,
     )

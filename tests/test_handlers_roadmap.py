@@ -99,6 +99,11 @@ async def test_import_document_and_bad_document(world: Harness, db: Database) ->
     # the competition for inclusion; the row whose kind is a guess is named
     assert "В планы резервистов входят мероприятий: 4 из 16." in text
     assert "Сопровождение выполнения индивидуальных планов" in text
+    # the review's button opens the activity to check, whose card moves it in or out of plans
+    review = last_with_buttons(calls)
+    calls = await world.press(OFFICER_TG, review.button("Сопровождение выполнения"))
+    card = last_with_buttons(calls)
+    assert "Сопровождение выполнения индивидуальных планов" in card.text
     async with db.session() as repo:
         active = (
             await repo.session.scalars(select(Activity).where(Activity.archived.is_(False)))

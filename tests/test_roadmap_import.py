@@ -150,3 +150,34 @@ def test_windows_in_year() -> None:
     demand = {"months": [], "years": [], "recurrence": "on_demand", "windows": []}
     assert [(w.starts_on, w.due_on) for w in windows_in_year(demand, 2026)] == [(None, None)]
     assert datetime.now(UTC)  # keep the import honest
+
+
+async def test_the_officers_word_on_plans_is_kept_on_reimport(
+    settings: Settings, db: Database
+) -> None:
+    """An officer who moved an activity out of plans (or into them) in /roadmap keeps that when
+    the same document is imported again; the report counts it and maps keys to ids."""
+    from bot.services.roadmap_admin import RoadmapAdmin  # noqa: PLC0415
+
+    await prepare_database(settings, db)
+    today = date(2026, 1, 10)
+    result = parse_roadmap_text(TABLE)
+    async with db.session() as repo:
+        first = await import_roadmap(repo, result, "v1.txt", b"v1", today)
+        assert first.kept == 0
+        assert set(first.ids) == {a.key for a in result.activities}
+        officer = await repo.users.add(
+            User(telegram_id=9, role=Role.OFFICER, full_name="Петрова Анна", active=True)
+        )
+        interview = next(a for a in result.activities if a.kind == "interview")
+        assert interview.for_reservists
+        toggled = await RoadmapAdmin(repo, officer).toggle(
+            first.ids[interview.key], "for_reservists", today
+        )
+        assert not toggled.for_reservists
+    async with db.session() as repo:
+        again = await import_roadmap(repo, result, "v1.txt", b"v1", today)
+        assert again.kept == 1
+        assert (again.activities.created, again.activities.updated) == (0, 0)
+        stored = await repo.activities.get(first.ids[interview.key])
+        assert stored is not None and not stored.for_reservists

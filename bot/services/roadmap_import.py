@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.services.clock import local_today, utcnow
@@ -19,7 +20,7 @@ from bot.services.roadmap import (
 )
 from bot.services.scope import scoped_key
 from storage.db import Database
-from storage.models import RoadmapImport
+from storage.models import Activity, AuditEntry, RoadmapImport
 from storage.repo import ActivityUpsert, Repo
 
 log = structlog.get_logger(__name__)
@@ -31,6 +32,8 @@ class ImportReport:
 
     activities: ActivityUpsert
     plans: SyncReport
+    kept: int = 0  # activities whose «in plans» the officer set in the bot, kept over the file's
+    ids: dict[str, int] = field(default_factory=dict)  # the parser's key -> the activity's id
 
 
 def activity_rows(result: ParseResult) -> list[dict[str, Any]]:
@@ -77,9 +80,17 @@ async def import_roadmap(
     roadmap it no longer has; nothing reservists logged is deleted.
     """
     rows = activity_rows(result)
+    parsed_keys = {scoped_key(row["key"], municipality): row["key"] for row in rows}
     for row in rows:
         row["key"] = scoped_key(row["key"], municipality)
         row["municipality"] = municipality or None
+    choices = await officer_choices(repo, list(parsed_keys))
+    kept = 0
+    for row in rows:
+        choice = choices.get(row["key"])
+        if choice is not None and choice != row["for_reservists"]:
+            row["for_reservists"] = choice
+            kept += 1
     upsert = await repo.activities.upsert(rows, municipality)
     await repo.activities.log_import(
         RoadmapImport(
@@ -98,7 +109,34 @@ async def import_roadmap(
     total = SyncReport(
         report.added + nxt.added, report.updated + nxt.updated, report.archived + nxt.archived
     )
-    return ImportReport(upsert, total)
+    stored = await repo.session.scalars(select(Activity).where(Activity.key.in_(parsed_keys)))
+    ids = {parsed_keys[activity.key]: activity.id for activity in stored}
+    return ImportReport(upsert, total, kept, ids)
+
+
+async def officer_choices(repo: Repo, keys: list[str]) -> dict[str, bool]:
+    """The officer's last word on «in reservists' plans» for the activities with these keys:
+    a ``roadmap.edit`` entry of the audit log that set ``for_reservists`` (the toggle in
+    ``/roadmap``). A re-import of the document keeps it over what the importer decided."""
+    if not keys:
+        return {}
+    by_target = {
+        f"activity:{activity.id}": activity.key
+        for activity in await repo.session.scalars(select(Activity).where(Activity.key.in_(keys)))
+    }
+    if not by_target:
+        return {}
+    entries = await repo.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "roadmap.edit", AuditEntry.target.in_(by_target))
+        .order_by(AuditEntry.id)
+    )
+    choices: dict[str, bool] = {}
+    for entry in entries:
+        value = (entry.details or {}).get("for_reservists")
+        if isinstance(value, bool) and entry.target is not None:
+            choices[by_target[entry.target]] = value
+    return choices
 
 
 async def ensure_default_roadmap(db: Database, settings: Settings) -> bool:

@@ -10,9 +10,12 @@ from bot.texts import KIND_NAMES, cut, esc
 GUESSES_SHOWN = 5  # at most this many activities to check are named
 
 
-def roadmap_audience(total: int, in_plans: int, to_check: Sequence[tuple[str, str, bool]]) -> str:
+def roadmap_audience(
+    total: int, in_plans: int, to_check: Sequence[tuple[str, str, bool]], kept: int = 0
+) -> str:
     """Who the imported activities are for; ``to_check`` holds (title, kind, in plans) of the
-    activities no rule on the wording decided."""
+    activities no rule on the wording decided (their buttons open their cards); ``kept``
+    counts the activities whose «in plans» the officer had set and the import kept."""
     lines = [
         f"В планы резервистов входят мероприятий: {in_plans} из {total}.",
         (
@@ -20,10 +23,13 @@ def roadmap_audience(total: int, in_plans: int, to_check: Sequence[tuple[str, st
             "назначения, мониторинг): они остаются в дорожной карте."
         ),
     ]
+    if kept:
+        lines.append(f"Ваше решение «в планах / не в планах» сохранено для мероприятий: {kept}.")
     if to_check:
         lines.append(
             f"\nПроверьте ({len(to_check)}): вид или адресат определены по разделу, а не по "
-            "формулировке. Исправить можно в /roadmap."
+            "формулировке. Кнопка открывает мероприятие: там его можно включить в планы или "
+            "убрать из них."
         )
         for title, kind, planned in to_check[:GUESSES_SHOWN]:
             where = "в планах" if planned else "не в планах"
