@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.services.errors import InputError, NotFoundError
 from bot.services.plans import PlanService, PlanView, display_status
 from bot.services.reminders import snooze
-from bot.services.validation import ascii_number, clean_text, parse_user_date
+from bot.services.validation import ascii_number, clean_text, column_length, parse_user_date
 from handlers.callbacks import ItemCb, LogStepCb, MonthCb, PlanPageCb
 from handlers.cards import render_item_card
 from handlers.dates import Clock, user_today
@@ -28,7 +28,7 @@ from handlers.keyboards import (
     today_keyboard,
 )
 from handlers.states import AddItem, LogItem
-from storage.models import Role, User
+from storage.models import PlanItem, Role, User
 from storage.repo import Repo
 
 
@@ -279,7 +279,10 @@ async def log_evidence(
     if message.photo:
         evidence = (message.photo[-1].file_id, "photo", None)
     elif message.document:
-        evidence = (message.document.file_id, "document", message.document.file_name)
+        # the file's name as the card shows it: no NUL, no longer than its column
+        name = (message.document.file_name or "").replace("\x00", "")
+        limit = column_length(PlanItem.evidence_name)
+        evidence = (message.document.file_id, "document", texts.cut(name, limit) or None)
     else:
         await message.answer(texts.BAD_EVIDENCE, reply_markup=skip_keyboard())
         return

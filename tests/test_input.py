@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import ReserveStatusChange, User
+from storage.models import PlanItem, ReserveStatusChange, User
 from tests.conftest import OFFICER_TG
 from tests.harness import FakeClock, Harness, alert_of, last_with_buttons, texts_of
 from tests.test_handlers_mentoring import assign, register_as
@@ -183,3 +183,18 @@ async def test_command_while_composing_a_broadcast_acts_and_keeps_the_draft(
     assert "Добавлено сообщений: 3" in texts_of(calls)
     calls = await world.press(OFFICER_TG, last_with_buttons(calls).button("Готово"))
     assert "Кому отправить?" in texts_of(calls)
+
+
+async def test_evidence_file_name_fits_its_column(world: Harness, db: Database) -> None:
+    calls = await world.send(RES, "/log")
+    calls = await world.press(RES, last_with_buttons(calls).button("Психологические тренинги"))
+    calls = await world.press(RES, last_with_buttons(calls).button("Сегодня"))
+    calls = await world.send(RES, "Комментарий\x00")
+    assert "недопустимый символ" in texts_of(calls)
+    calls = await world.send(RES, "Тренинг пройден")
+    calls = await world.send_document(RES, "Сертификат\x00" + "ы" * 400 + ".pdf")
+    assert "Отмечено" in texts_of(calls)
+    async with db.session() as repo:
+        names = (await repo.session.scalars(select(PlanItem.evidence_name))).all()
+        saved = [n for n in names if n]
+        assert len(saved) == 1 and len(saved[0]) <= 256 and "\x00" not in saved[0]
