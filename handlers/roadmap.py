@@ -51,6 +51,8 @@ def setup() -> Router:
         toggle, ActivityCb.filter(F.action.in_({"flag_res", "flag_conf"}))
     )
     router.callback_query.register(remove, ActivityCb.filter(F.action == "remove"))
+    router.callback_query.register(pick_kind, ActivityCb.filter(F.action == "kinds"))
+    router.callback_query.register(set_kind, ActivityCb.filter(F.action.startswith("kind_")))
     router.message.register(add_title, RoadmapFlow.add_title)
     router.message.register(add_schedule, RoadmapFlow.add_schedule)
     router.message.register(edit_activity, StateFilter(RoadmapFlow.rename, RoadmapFlow.reschedule))
@@ -141,6 +143,7 @@ def _card_keyboard(activity: Activity, editable: bool = True) -> InlineKeyboardM
         text=texts.flag_button(texts.FLAG_NEEDS_CONFIRMATION, activity.needs_confirmation),
         callback_data=ActivityCb(action="flag_conf", id=activity.id),
     )
+    kb.button(text=tr.BTN_CHANGE_KIND, callback_data=ActivityCb(action="kinds", id=activity.id))
     kb.button(text=texts.BTN_REMOVE, callback_data=ActivityCb(action="remove", id=activity.id))
     kb.button(text=texts.BTN_TO_ROADMAP, callback_data=ActivityCb(action="page", id=1))
     kb.adjust(1)
@@ -292,6 +295,57 @@ async def toggle(
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     except InputError as exc:  # a foreign roadmap (or a forged flag: the stale-button text)
+        await query.answer(exc.message, show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None:
+        await query.message.edit_text(  # type: ignore[union-attr]
+            _card_text(activity), reply_markup=_card_keyboard(activity)
+        )
+
+
+async def pick_kind(
+    query: CallbackQuery, callback_data: ActivityCb, repo: Repo, user: User
+) -> None:
+    """«Изменить вид»: the kinds to choose from."""
+    try:
+        activity = await RoadmapAdmin(repo, user).activity(callback_data.id, edit=True)
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    except InputError as exc:  # another municipality's roadmap
+        await query.answer(exc.message, show_alert=True)
+        return
+    kb = InlineKeyboardBuilder()
+    for kind, name in texts.KIND_NAMES.items():
+        mark = "✓ " if kind == activity.kind else ""
+        kb.button(
+            text=mark + name, callback_data=ActivityCb(action=f"kind_{kind}", id=activity.id)
+        )
+    kb.adjust(2)
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(tr.pick_kind(activity.title), reply_markup=kb.as_markup())
+
+
+async def set_kind(
+    query: CallbackQuery,
+    callback_data: ActivityCb,
+    repo: Repo,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A kind chosen: set it and show the card again."""
+    kind = callback_data.action.removeprefix("kind_")
+    try:
+        activity = await RoadmapAdmin(repo, user).set_kind(
+            callback_data.id, kind, user_today(user, settings, clock)
+        )
+    except NotFoundError:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    except InputError as exc:  # a foreign roadmap, or a forged kind
         await query.answer(exc.message, show_alert=True)
         return
     await query.answer()

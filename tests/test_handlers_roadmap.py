@@ -104,6 +104,20 @@ async def test_import_document_and_bad_document(world: Harness, db: Database) ->
     calls = await world.press(OFFICER_TG, review.button("Сопровождение выполнения"))
     card = last_with_buttons(calls)
     assert "Сопровождение выполнения индивидуальных планов" in card.text
+    # the officer changes its kind and takes it out of plans; the same file again keeps both
+    calls = await world.press(OFFICER_TG, card.button("Изменить вид"))
+    kinds = last_with_buttons(calls)
+    calls = await world.press(OFFICER_TG, kinds.button("консультация"))
+    card = last_with_buttons(calls)
+    await world.press(OFFICER_TG, card.button("В планах резервистов"))
+    calls = await world.send_document(OFFICER_TG, "kamyshin.txt", data)
+    assert "сохранено для мероприятий: 1" in texts_of(calls)
+    async with db.session() as repo:
+        accompany = await repo.session.scalar(
+            select(Activity).where(Activity.title.startswith("Сопровождение выполнения"))
+        )
+    assert accompany is not None
+    assert (accompany.kind, accompany.for_reservists) == ("consultation", False)
     async with db.session() as repo:
         active = (
             await repo.session.scalars(select(Activity).where(Activity.archived.is_(False)))

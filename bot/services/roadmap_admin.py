@@ -24,6 +24,7 @@ from bot.services.file_limits import (
 )
 from bot.services.plans import PlanService, SyncReport
 from bot.services.roadmap import (
+    ActivityKind,
     ParseResult,
     RoadmapFormatError,
     activity_key,
@@ -191,6 +192,21 @@ class RoadmapAdmin:
         activity = await self.activity(activity_id, edit=True)
         setattr(activity, flag, not getattr(activity, flag))
         await self._audit("roadmap.edit", activity, {flag: getattr(activity, flag)})
+        await self._sync(today)
+        return activity
+
+    async def set_kind(self, activity_id: int, kind: str, today: date) -> Activity:
+        """Set an activity's kind: the officer's word, which a re-import of the same document
+        keeps (see :func:`bot.services.roadmap_import.officer_choices`).
+
+        Raises:
+            InputError: not a kind (a forged button: the stale-button text).
+        """
+        if kind not in {k.value for k in ActivityKind}:
+            raise InputError(texts.STALE_BUTTON)
+        activity = await self.activity(activity_id, edit=True)
+        activity.kind = kind
+        await self._audit("roadmap.edit", activity, {"kind": kind})
         await self._sync(today)
         return activity
 

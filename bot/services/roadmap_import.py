@@ -15,6 +15,7 @@ from bot.services.clock import local_today, utcnow
 from bot.services.plans import PlanService, SyncReport
 from bot.services.roadmap import (
     DEFAULT_ROADMAP_PATH,
+    ActivityKind,
     ParseResult,
     parse_roadmap_file,
 )
@@ -32,7 +33,7 @@ class ImportReport:
 
     activities: ActivityUpsert
     plans: SyncReport
-    kept: int = 0  # activities whose «in plans» the officer set in the bot, kept over the file's
+    kept: int = 0  # activities whose «in plans» or kind the officer set in the bot, kept
     ids: dict[str, int] = field(default_factory=dict)  # the parser's key -> the activity's id
 
 
@@ -87,10 +88,13 @@ async def import_roadmap(
     choices = await officer_choices(repo, list(parsed_keys))
     kept = 0
     for row in rows:
-        choice = choices.get(row["key"])
-        if choice is not None and choice != row["for_reservists"]:
-            row["for_reservists"] = choice
-            kept += 1
+        chosen = {
+            name: value
+            for name, value in choices.get(row["key"], {}).items()
+            if row[name] != value
+        }
+        row.update(chosen)
+        kept += bool(chosen)
     upsert = await repo.activities.upsert(rows, municipality)
     await repo.activities.log_import(
         RoadmapImport(
@@ -114,10 +118,11 @@ async def import_roadmap(
     return ImportReport(upsert, total, kept, ids)
 
 
-async def officer_choices(repo: Repo, keys: list[str]) -> dict[str, bool]:
-    """The officer's last word on «in reservists' plans» for the activities with these keys:
-    a ``roadmap.edit`` entry of the audit log that set ``for_reservists`` (the toggle in
-    ``/roadmap``). A re-import of the document keeps it over what the importer decided."""
+async def officer_choices(repo: Repo, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The officer's last word on «in reservists' plans» and on the kind of the activities with
+    these keys: ``roadmap.edit`` entries of the audit log that set ``for_reservists`` (the
+    toggle in ``/roadmap``) or ``kind``. A re-import of the document keeps them over what the
+    importer decided."""
     if not keys:
         return {}
     by_target = {
@@ -131,11 +136,17 @@ async def officer_choices(repo: Repo, keys: list[str]) -> dict[str, bool]:
         .where(AuditEntry.action == "roadmap.edit", AuditEntry.target.in_(by_target))
         .order_by(AuditEntry.id)
     )
-    choices: dict[str, bool] = {}
+    kinds = {kind.value for kind in ActivityKind}
+    choices: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        value = (entry.details or {}).get("for_reservists")
-        if isinstance(value, bool) and entry.target is not None:
-            choices[by_target[entry.target]] = value
+        details = entry.details or {}
+        if entry.target is None:
+            continue
+        chosen = choices.setdefault(by_target[entry.target], {})
+        if isinstance(details.get("for_reservists"), bool):
+            chosen["for_reservists"] = details["for_reservists"]
+        if details.get("kind") in kinds:
+            chosen["kind"] = details["kind"]
     return choices
 
 

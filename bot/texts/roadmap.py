@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from bot.texts import KIND_NAMES, cut, esc
 
 GUESSES_SHOWN = 5  # at most this many activities to check are named
+BTN_CHANGE_KIND = "Изменить вид"
+PICK_KIND = "Выберите вид мероприятия «{title}». Повторная загрузка того же файла его сохранит."
 
 
 def roadmap_audience(
@@ -29,7 +31,7 @@ def roadmap_audience(
         lines.append(
             f"\nПроверьте ({len(to_check)}): вид или адресат определены по разделу, а не по "
             "формулировке. Кнопка открывает мероприятие: там его можно включить в планы или "
-            "убрать из них."
+            "убрать из них и изменить вид."
         )
         for title, kind, planned in to_check[:GUESSES_SHOWN]:
             where = "в планах" if planned else "не в планах"
@@ -37,3 +39,8 @@ def roadmap_audience(
         if len(to_check) > GUESSES_SHOWN:
             lines.append(f"…и ещё {len(to_check) - GUESSES_SHOWN}")
     return "\n".join(lines)
+
+
+def pick_kind(title: str) -> str:
+    """The prompt above the kinds of an activity."""
+    return PICK_KIND.format(title=esc(cut(title, 200)))
