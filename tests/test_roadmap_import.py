@@ -181,3 +181,22 @@ async def test_the_officers_word_on_plans_is_kept_on_reimport(
         assert (again.activities.created, again.activities.updated) == (0, 0)
         stored = await repo.activities.get(first.ids[interview.key])
         assert stored is not None and not stored.for_reservists
+
+
+def test_half_yearly_and_quarter_schedules_give_plan_windows() -> None:
+    from bot.services.roadmap import parse_schedule  # noqa: PLC0415
+
+    half = parse_schedule("1 раз в полугодие")[0].to_storage()
+    assert [(w.starts_on, w.due_on) for w in windows_in_year(half, 2026)] == [
+        (date(2026, 1, 1), date(2026, 6, 30)),
+        (date(2026, 7, 1), date(2026, 12, 31)),
+    ]
+    quarter = parse_schedule("IV квартал")[0].to_storage()
+    assert [(w.starts_on, w.due_on) for w in windows_in_year(quarter, 2026)] == [
+        (date(2026, 10, 1), date(2026, 12, 31)),
+    ]
+    # "Ежегодно (Апрель-май, 2021 г.)" is in every year's plan, not only 2021's
+    yearly = parse_schedule("Ежегодно (Апрель-май, 2021 г.)")[0].to_storage()
+    assert [(w.starts_on, w.due_on) for w in windows_in_year(yearly, 2026)] == [
+        (date(2026, 4, 1), date(2026, 5, 31)),
+    ]
