@@ -4,6 +4,7 @@ User or None), and the count of updates handled for ``/metrics``."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics
 
 log = structlog.get_logger("bot.updates")
+
+# key of ``Session.info``: the task that handles the update owning the session
+_OWNER = "update_task"
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -93,6 +97,7 @@ class DatabaseMiddleware(BaseMiddleware):
         after_commit: list[Callable[[], object]] = []
         data["after_commit"] = after_commit
         session = self.db.raw_session()
+        session.info[_OWNER] = asyncio.current_task()
         token = current_session.set(session)
         try:
             result = await self._handle(handler, event, data, session)
@@ -126,8 +131,12 @@ class CommitBeforeSendMiddleware(BaseRequestMiddleware):
     """A request middleware: commits the current update's transaction before any Bot API call.
 
     Outside an update (:data:`storage.db.current_session` unset: the scheduler, broadcasts,
-    start-up) it does nothing. It must be the outermost request middleware, so that nothing
-    (the rate limiter's queue, a retry's back-off) is awaited with the transaction open; see
+    start-up) it does nothing; nor in a task the handler started that inherited its context
+    (aiogram's ``ChatActionSender`` sending «печатает…» while the handler works): only the
+    update's own task commits its session, never concurrently with the handler's queries.
+
+    It must be the outermost request middleware, so that nothing (the rate limiter's queue, a
+    retry's back-off) is awaited with the transaction open; see
     :func:`install_commit_before_send`.
 
     Raises whatever the commit raises (a full disk, a lost connection): the request is then not
@@ -141,7 +150,11 @@ class CommitBeforeSendMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         session = current_session.get()
-        if session is not None and session.in_transaction():
+        if (
+            session is not None
+            and session.info.get(_OWNER) is asyncio.current_task()
+            and session.in_transaction()
+        ):
             await session.commit()
         return await make_request(bot, method)
 

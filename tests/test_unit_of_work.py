@@ -224,3 +224,40 @@ async def test_the_commit_middleware_is_outermost(harness: Harness) -> None:
     middlewares = list(harness.bot.session.middleware)
     assert isinstance(middlewares[0], CommitBeforeSendMiddleware)
     assert sum(isinstance(m, CommitBeforeSendMiddleware) for m in middlewares) == 1
+
+
+async def test_only_the_update_task_commits(db: Database) -> None:
+    """A task the handler started inherits its context (aiogram's ChatActionSender sending
+    «печатает…»): its Bot API calls must not commit the update's session concurrently with the
+    handler's own queries (asyncpg: «another operation is in progress»)."""
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from bot.middlewares import _OWNER  # noqa: PLC0415
+    from storage.db import current_session  # noqa: PLC0415
+
+    session = db.raw_session()
+    session.info[_OWNER] = asyncio.current_task()
+    commits: list[str] = []
+    real_commit = session.commit
+
+    async def counted() -> None:
+        commits.append("commit")
+        await real_commit()
+
+    session.commit = counted  # type: ignore[method-assign]
+    middleware = CommitBeforeSendMiddleware()
+
+    async def request(bot: Any, method: Any) -> str:
+        return "sent"
+
+    token = current_session.set(session)
+    try:
+        await session.execute(text("SELECT 1"))
+        child = asyncio.create_task(middleware(request, None, None))  # type: ignore[arg-type]
+        assert await child == "sent"
+        assert commits == []
+        assert await middleware(request, None, None) == "sent"  # type: ignore[arg-type]
+        assert commits == ["commit"]
+    finally:
+        current_session.reset(token)
+        await session.close()
