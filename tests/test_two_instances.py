@@ -4,8 +4,10 @@ PostgreSQL (``TEST_DATABASE_URL``; skipped otherwise): two ``python -m bot run -
 processes against one database and the fake Bot API. The first leads (scheduler and broadcast
 runner), the second stands by and still answers its users: an officer's whole /broadcast
 dialogue, «Отправить» included, goes to the standby, and the leader sends it, with Telegram
-answering slowly. The leader is killed with SIGKILL mid-broadcast; the standby takes over
-within 30 s, resolves the rows left ``sending`` and finishes. Each recipient got the message;
+answering slowly. The leader is killed with SIGKILL mid-broadcast (the standby held still
+with SIGSTOP meanwhile, so that the rows left in doubt can be read before anyone touches them);
+the standby takes over within 30 s of the kill, resolves the rows left ``sending`` and
+finishes. Each recipient got the message;
 only those in flight at the kill (at most the leader's workers) may have got it twice. The
 reminder scan ran in the leader only, and in the standby only once it took over.
 
