@@ -22,9 +22,7 @@ from tests.fakes import FakeTelegramServer
 def import_seconds(module: str) -> float:
     """Wall time of ``python -c 'import MODULE'`` in a fresh interpreter."""
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", f"import {module}"], check=True, cwd=ROOT
-    )
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True, cwd=ROOT)
     return time.perf_counter() - started
 
 
