@@ -108,6 +108,11 @@ class CommentRow:
     created_at: datetime
 
 
+def _area(name: str) -> str:
+    """A municipality name for comparison (as bot.services.scope.normalise)."""
+    return " ".join(name.casefold().split())
+
+
 def _int(value: Any) -> int:
     return int(value or 0)
 
@@ -294,18 +299,38 @@ class ReportsRepo:
             ).all()
         ]
 
-    async def activities(self, extra_ids: Sequence[int] = ()) -> list[ActivityRow]:
+    async def activities(
+        self, extra_ids: Sequence[int] = (), municipalities: Sequence[str] | None = None
+    ) -> list[ActivityRow]:
         """The current roadmap's activities for reservists, plus the activities ``extra_ids``
-        (e.g. archived ones someone still did), in the roadmap's order."""
+        (e.g. archived ones someone still did), in the roadmap's order.
+
+        With ``municipalities`` (a municipal officer's scope: stored spellings), only the
+        regional roadmap's activities and those of these municipalities' own roadmaps, so that
+        another district's own roadmap is not shown; ``extra_ids`` are kept regardless.
+        """
+        extra = set(extra_ids)
         wanted = and_(Activity.archived.is_(False), Activity.for_reservists.is_(True))
-        if extra_ids:
-            wanted = or_(wanted, Activity.id.in_(list(set(extra_ids))))
+        if extra:
+            wanted = or_(wanted, Activity.id.in_(list(extra)))
         rows = await self.s.execute(
-            select(Activity.id, Activity.title, Activity.kind, Activity.section, Activity.archived)
+            select(
+                Activity.id,
+                Activity.title,
+                Activity.kind,
+                Activity.section,
+                Activity.archived,
+                Activity.municipality,
+            )
             .where(wanted)
             .order_by(Activity.archived, Activity.position, Activity.id)
         )
-        return [ActivityRow(*row) for row in rows.all()]
+        allowed = None if municipalities is None else {_area(m) for m in municipalities}
+        return [
+            ActivityRow(*row[:5])
+            for row in rows.all()
+            if allowed is None or row[5] is None or _area(row[5]) in allowed or row[0] in extra
+        ]
 
     async def comments_of_items(self, item_ids: Sequence[int]) -> dict[int, list[CommentRow]]:
         """Comments on these items with their authors' names, oldest first, per item id."""

@@ -230,3 +230,40 @@ async def test_ending_another_districts_pair_says_so(world: Harness, db: Databas
     calls = await world.press(OFF_B, f"asg:end:{reservist.id}")
     assert "не из вашего муниципалитета" not in alert_of(calls)
     assert "Кузнецова" in texts_of(calls)
+
+
+async def test_an_export_shows_no_other_districts_own_roadmap(
+    world: Harness, db: Database
+) -> None:
+    """A district's own roadmap is its own: another district's officer's /export does not list
+    its activities; its own officer's does."""
+    import io  # noqa: PLC0415
+
+    from openpyxl import load_workbook  # noqa: PLC0415
+
+    from tests.test_handlers_reports import document_of  # noqa: PLC0415
+
+    title = "Выездной семинар резервистов Камышинского района"
+    async with db.session() as repo:
+        repo.session.add(
+            Activity(
+                key="own-kamyshin-1",
+                title=title,
+                kind="seminar",
+                schedule={"months": [4]},
+                municipality=KAMYSHIN,
+            )
+        )
+
+    def cells(data: bytes) -> str:
+        book = load_workbook(io.BytesIO(data), read_only=True)
+        return "\n".join(
+            f"{sheet.title}\n"
+            + "\n".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v)
+            for sheet in book.worksheets
+        )
+
+    _, data, _ = document_of(await world.send(OFF_A, "/export"))
+    assert "Выездной семинар" not in cells(data)
+    _, data, _ = document_of(await world.send(OFF_B, "/export"))
+    assert title[:25] in cells(data)

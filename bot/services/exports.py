@@ -354,7 +354,9 @@ class ExportService:
         scope = await scope_municipalities(self.reports, area)
         last = await self.reports.last_activity(scope)
         done = await self.reports.done_items(year, scope)
-        activities = await self.reports.activities([d.activity_id for d in done])
+        activities = await self.reports.activities(
+            [d.activity_id for d in done], None if scope is None else [*scope, area or ""]
+        )
         by_id = {p.user_id: p for p in people}
         entries: dict[int, list[ActivityEntry]] = {}
         for row in done:
