@@ -149,6 +149,11 @@ def test_windows_in_year() -> None:
     assert [w.due_on.month for w in windows_in_year(quarterly, 2026) if w.due_on] == [3, 6, 9, 12]
     demand = {"months": [], "years": [], "recurrence": "on_demand", "windows": []}
     assert [(w.starts_on, w.due_on) for w in windows_in_year(demand, 2026)] == [(None, None)]
+    # «Ежегодно (Апрель-май, 2027 г.)»: yearly from 2027, nothing in the plans before it
+    from_2027 = {"months": [4, 5], "years": [], "recurrence": "yearly",
+                 "windows": [[4, 5]], "first_year": 2027}  # fmt: skip
+    assert windows_in_year(from_2027, 2026) == []
+    assert [w.due_on for w in windows_in_year(from_2027, 2028)] == [date(2028, 5, 31)]
     assert datetime.now(UTC)  # keep the import honest
 
 

@@ -36,6 +36,7 @@ def windows_in_year(schedule: Mapping[str, Any], year: int) -> list[Window]:
 
     Rules (from the roadmaps' wording, see bot.services.roadmap.schedule):
     - years written and ``year`` not among them: no window;
+    - a yearly activity with a first year («Ежегодно (апрель-май, 2027 г.)»): none before it;
     - on_demand ("По запросу", "По плану …"): one undated window;
     - continuous ("В течение года") or no months ("Ежегодно", "2023 г."): the whole year;
     - each (start, end) month span: the 1st of start to the last day of end; a span that wraps
@@ -44,6 +45,9 @@ def windows_in_year(schedule: Mapping[str, Any], year: int) -> list[Window]:
     """
     years = [int(y) for y in schedule.get("years") or []]
     if years and year not in years:
+        return []
+    first_year = schedule.get("first_year")
+    if isinstance(first_year, int) and year < first_year:
         return []
     recurrence = schedule.get("recurrence")
     if recurrence == "on_demand":
