@@ -22,9 +22,9 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.services.broadcast import BroadcastProgress, ContentPart, PartKind, ProgressCallback
+from bot.services.validation import Id
 from bot.telegram import delivery_errors
 from bot.texts import broadcast as t
-from handlers.callbacks import Id
 from storage.broadcast_models import Broadcast
 
 log = structlog.get_logger(__name__)

@@ -10,24 +10,11 @@ aiogram's filter then does not match it and the deny-by-default fallback answers
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aiogram.filters.callback_data import CallbackData
-from pydantic import BeforeValidator, Field
 
-from bot.services.validation import MAX_ID
+from bot.services.validation import Id, Number
 
-
-def _ascii_digits(value: object) -> object:
-    """Text from Telegram is a number only in ASCII digits (an optional leading minus)."""
-    if isinstance(value, str) and not value.removeprefix("-").isascii():
-        msg = "not an ASCII number"
-        raise ValueError(msg)
-    return value
-
-
-Id = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, le=MAX_ID)]
-Number = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=-(2**31), le=2**31 - 1)]
+__all__ = ["Id", "Number"]  # re-exported: the typed fields of every CallbackData here
 
 
 class ConsentCb(CallbackData, prefix="consent"):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
 
 from bot import texts
 from bot.services.errors import InputError
@@ -15,6 +17,20 @@ _NUMBER_RE = re.compile(r"[0-9]+", re.ASCII)
 #: on PostgreSQL): a larger number in a button's callback data is a forged or stale button, never
 #: a query.
 MAX_ID = 2**31 - 1
+
+
+def _ascii_digits(value: object) -> object:
+    """Text from Telegram is a number only in ASCII digits (an optional leading minus)."""
+    if isinstance(value, str) and not value.removeprefix("-").isascii():
+        msg = "not an ASCII number"
+        raise ValueError(msg)
+    return value
+
+
+#: A database id in a button's callback data: ASCII digits, 0 to :data:`MAX_ID` (pydantic type).
+Id = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, le=MAX_ID)]
+#: A page, a year or an index in callback data: ASCII digits, a signed 32-bit integer.
+Number = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=-(2**31), le=2**31 - 1)]
 _NAME_WORD = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'’.-]*$")
 
 
