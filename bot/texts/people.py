@@ -43,11 +43,6 @@ NO_ROWS = "В таблице нет ни одной строки с данным
 DOWNLOAD_FAILED = "Не удалось получить файл от Telegram. Попробуйте отправить его ещё раз."
 
 
-def file_too_big(limit_mb: int) -> str:
-    """The sent file is larger than the import accepts."""
-    return f"Файл слишком большой: принимаются таблицы до {limit_mb} МБ."
-
-
 def too_many_rows(limit: int) -> str:
     """More data rows than one import takes."""
     return f"Слишком много строк: за один раз можно загрузить не больше {limit}."
