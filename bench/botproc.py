@@ -20,10 +20,10 @@ from sqlalchemy import insert
 from bot import texts
 from bot.app import prepare_database
 from bot.config import load_settings
+from bot.sandbox.emulator import FakeTelegramServer
 from scheduler.jobs import ensure_plans
 from storage.db import Database
 from storage.models import Role, User
-from tests.fakes import FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:BENCH-token-for-the-fake-server-only"

@@ -31,13 +31,13 @@ from typing import Protocol
 
 from bot.broadcast_telegram import TelegramBroadcastTransport
 from bot.config import load_settings
+from bot.sandbox.emulator import FakeTelegramServer, RateLimit, ServerStats
 from bot.services.broadcast import BroadcastProgress, BroadcastService, ContentPart
 from bot.services.delivery import RateLimiter
 from bot.telegram import create_bot
 from storage import migrate
 from storage.db import Database
 from storage.models import Role, User
-from tests.fakes import FakeTelegramServer, RateLimit, ServerStats
 
 TOKEN = "123456:BENCH-token-for-the-fake-server-only"
 FIRST_ID = 50_000_000

@@ -22,7 +22,7 @@ from bench.botproc import (
     stop,
     temp_home,
 )
-from tests.fakes import FakeTelegramServer
+from bot.sandbox.emulator import FakeTelegramServer
 
 
 async def idle_rss(reservists: int, runs: int, settle: float) -> dict[str, list[float]]:

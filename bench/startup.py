@@ -16,7 +16,7 @@ import sys
 import time
 
 from bench.botproc import ROOT, TOKEN, bot_env, make_database, spread, start_bot, stop, temp_home
-from tests.fakes import FakeTelegramServer
+from bot.sandbox.emulator import FakeTelegramServer
 
 
 def import_seconds(module: str) -> float:

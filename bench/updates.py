@@ -31,8 +31,7 @@ from bench.botproc import (
     stop,
     temp_home,
 )
-from tests.fakes import FakeTelegramServer
-from tests.fakes.telegram_server import FakeUser
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser
 
 #: The child: the reserve bot's dispatcher, polling, its sends never held by the limiter.
 OUR_BOT = """

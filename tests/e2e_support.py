@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.config import settings_env_names
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentMessage
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
-from tests.fakes import FakeTelegramServer, FakeUser, SentMessage
 from tests.test_e2e import BotProcess
 
 ROOT = Path(__file__).resolve().parents[1]

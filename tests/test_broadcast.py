@@ -22,6 +22,7 @@ from bot.broadcast_telegram import (
     TelegramBroadcastTransport,
 )
 from bot.config import load_settings
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser, RateLimit
 from bot.services.broadcast import BroadcastProgress, BroadcastService, ContentPart
 from bot.services.delivery import Lane, RateLimiter
 from bot.services.errors import InputError, NotFoundError
@@ -31,7 +32,6 @@ from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStat
 from storage.broadcast_repo import BroadcastRepo, DeliveryResult, Recipient
 from storage.db import Database
 from storage.models import Role, User
-from tests.fakes import FakeTelegramServer, FakeUser, RateLimit
 
 TOKEN = "123456:BROADCAST-token-for-the-fake-server-only"
 FIRST = 70_000

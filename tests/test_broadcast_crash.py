@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.emulator import FakeTelegramServer, RateLimit
 from bot.services.broadcast import BroadcastService, ContentPart
 from bot.services.delivery import RateLimiter
 from storage.broadcast_models import BroadcastStatus, DeliveryState
 from storage.broadcast_repo import BroadcastRepo
 from storage.db import Database
 from storage.models import Role, User
-from tests.fakes import FakeTelegramServer, RateLimit
 
 pytestmark = pytest.mark.e2e
 

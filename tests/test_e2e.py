@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentCall
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
-from tests.fakes import FakeTelegramServer, FakeUser, SentCall
 from tests.harness import FakeClock, Harness
 from tests.test_handlers_mentoring import register_as
 

@@ -36,8 +36,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from tests.fakes import FakeTelegramServer, RateLimit, WaitTimeoutError
-from tests.fakes.telegram_server import _render_markup
+from bot.sandbox.emulator import FakeTelegramServer, RateLimit, WaitTimeoutError, _render_markup
 
 TOKEN = "123456:AAFakeTokenForTestsOnly_0123456789abc"
 

@@ -24,12 +24,12 @@ from bot.app import create_dispatcher
 from bot.cli import main
 from bot.config import Settings, SettingsError, load_settings, parse_listen
 from bot.metrics import SCAN_JOB, Metrics, message_kind, watch_scheduler
+from bot.sandbox.emulator import FakeTelegramServer
 from bot.services.clock import utcnow
 from bot.services.delivery import Lane, RateLimiter, sending_in
 from bot.telegram import RetryMiddleware, count_requests, create_bot
 from bot.web import Health, WebServer, build_server, create_app
 from storage.db import Database
-from tests.fakes import FakeTelegramServer
 
 WAIT = 20.0
 

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from bot.app import prepare_database
 from bot.cli import sqlite_backup
 from bot.config import load_settings
+from bot.sandbox.emulator import FakeTelegramServer
 from storage import migrate
 from storage.db import Database
 from storage.models import Activity, User
-from tests.fakes import FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:OPS-token-for-the-fake-server-only"

@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentMessage
 from storage.broadcast_models import Broadcast
 from storage.db import Database
 from storage.models import Consultation, Notice, PlanItemEvent, User
@@ -68,7 +69,6 @@ from tests.e2e_support import (
     user_row,
     wait_until,
 )
-from tests.fakes import FakeTelegramServer, FakeUser, SentMessage
 
 pytestmark = pytest.mark.e2e
 

@@ -16,6 +16,7 @@ from aiogram import Bot
 from sqlalchemy import select
 
 from bot.config import load_settings
+from bot.sandbox.emulator import FakeTelegramServer, RateLimit
 from bot.services.delivery import RateLimiter
 from bot.services.reminders import (
     NOTICES_PER_MESSAGE,
@@ -28,7 +29,6 @@ from bot.telegram import RetryMiddleware, TelegramNotifier, create_bot
 from storage.db import Database
 from storage.models import IndividualPlan, Notice, PlanItem, Role, User
 from storage.repo import NoticeRow
-from tests.fakes import FakeTelegramServer, RateLimit
 
 TOKEN = "123456:REMIND-token-for-the-fake-server-only"
 FIRST = 80_000

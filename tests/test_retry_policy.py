@@ -26,6 +26,7 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage
 
 from bot.config import load_settings
+from bot.sandbox.emulator import FakeTelegramServer
 from bot.services.delivery import (
     DeliveryError,
     RateLimiter,
@@ -33,7 +34,6 @@ from bot.services.delivery import (
     RetryAfterError,
 )
 from bot.telegram import RetryMiddleware, create_bot, delivery_error, is_transient
-from tests.fakes import FakeTelegramServer
 
 TOKEN = "123456:RETRY-token-for-the-fake-server-only"
 CHAT = 5001

@@ -34,6 +34,7 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.sandbox.emulator import FakeTelegramServer, SentMessage
 from bot.services.broadcast import BroadcastService, ContentPart
 from bot.services.delivery import RateLimiter
 from bot.telegram import create_bot
@@ -44,7 +45,6 @@ from storage.db import Database
 from storage.leader import AnotherInstanceError, FileLock, Leadership
 from storage.models import Role, User
 from tests.e2e_support import TOKEN, Bot, bot_env, buttons_with, has, start, wait_until
-from tests.fakes import FakeTelegramServer, SentMessage
 
 SECRET = "two-instances-secret"
 URL = "https://bot.example.test/tg/webhook"

@@ -30,6 +30,7 @@ from bot.app import create_dispatcher, prepare_database
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.runner import _observe
+from bot.sandbox.emulator import FakeTelegramServer
 from bot.services.clock import utcnow
 from bot.services.delivery import RateLimiter
 from bot.telegram import create_bot
@@ -38,7 +39,6 @@ from storage.db import Database
 from storage.models import FsmState, Invite
 from tests.e2e_support import Bot as BotProcess
 from tests.e2e_support import bot_env, has, wait_until
-from tests.fakes import FakeTelegramServer
 
 SECRET = "s3cret_TOKEN-for-tests"
 URL = "https://bot.example.test/tg/webhook"
