@@ -1,5 +1,5 @@
-"""The command line: ``python -m bot run | migrate | roadmap import | reminders scan | backup |
-check | ...``.
+"""The command line: ``python -m bot run | sandbox | migrate | roadmap import | reminders scan |
+backup | check | ...``.
 
 Exit codes: 0 success, 1 a failed operation (e.g. a file with no roadmap table, a failed
 ``check``), 2 a missing or malformed setting or wrong arguments.
@@ -13,7 +13,8 @@ import json
 import logging
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,8 +30,33 @@ if TYPE_CHECKING:
     from bot.services.people_import import PeopleTable
     from bot.services.roadmap import ParseResult
     from bot.services.roadmap_import import ImportReport
+    from storage.db import Database
 
 log = structlog.get_logger("bot")
+
+
+@asynccontextmanager
+async def open_database(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[Database]:
+    """The database at ``settings.database_url`` for one command, disposed of on exit.
+
+    Args:
+        settings: the settings (``DATABASE_URL``).
+        upgrade: apply the migrations up to head first (the commands that read or write data);
+            False for ``migrate`` and ``check``, which look at the revision themselves.
+
+    Yields:
+        The :class:`storage.db.Database`.
+    """
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        if upgrade:
+            await migrate.upgrade(db.engine)
+        yield db
+    finally:
+        await db.dispose()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook",
         action="store_true",
         help="take updates on a webhook (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN)",
+    )
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="try the bot in a browser, without Telegram: a local emulator and a demo district",
+        description="Starts a local Bot API emulator, the bot pointed at it (data in "
+        "data/sandbox/) and a chat page on 127.0.0.1; needs no token and no network.",
+    )
+    sandbox.add_argument(
+        "--port", type=_port, default=8080, help="the page's port (default 8080; 0: a free one)"
+    )
+    sandbox.add_argument(
+        "--fresh", action="store_true", help="load the demo district anew (its data are deleted)"
     )
 
     mig = sub.add_parser("migrate", help="apply (or revert) database migrations")
@@ -115,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        msg = f"not a port (0-65535): {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(value)
+
+
 def _moment(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -129,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return _check()
+    if args.command == "sandbox":
+        from bot.sandbox.app import main as sandbox
+
+        return sandbox(args.port, fresh=args.fresh)
     try:
         settings = load_settings()
         if args.command == "run" or (
@@ -142,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "run":
-        from bot.runner import run  # noqa: PLC0415 - keeps CLI start-up light
+        from bot.runner import run
 
         return asyncio.run(run(settings, webhook=args.webhook))
     if args.command == "migrate":
@@ -162,25 +212,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _migrate(settings: Settings, revision: str, *, down: bool) -> int:
-    from storage import migrate  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from storage import migrate
 
-    db = Database(settings.database_url)
-    try:
+    async with open_database(settings, upgrade=False) as db:
         if down:
             await migrate.downgrade(db.engine, revision)
         else:
             await migrate.upgrade(db.engine, revision)
         print(f"database at revision {await migrate.current(db.engine)}")
-    finally:
-        await db.dispose()
     return 0
 
 
 def _roadmap_import(
     settings: Settings, path: Path, year: int | None, *, as_json: bool, dry: bool
 ) -> int:
-    from bot.services.roadmap import RoadmapFormatError, parse_roadmap_file  # noqa: PLC0415
+    from bot.services.roadmap import RoadmapFormatError, parse_roadmap_file
 
     try:
         data = path.read_bytes()
@@ -216,21 +262,15 @@ def _roadmap_import(
 async def _store_roadmap(
     settings: Settings, path: Path, data: bytes, result: ParseResult, year: int | None
 ) -> ImportReport:
-    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
-    from bot.services.roadmap_import import import_roadmap  # noqa: PLC0415
-    from storage import migrate  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from bot.services.clock import local_today, utcnow
+    from bot.services.roadmap_import import import_roadmap
 
-    db = Database(settings.database_url)
-    try:
-        await migrate.upgrade(db.engine)
+    async with open_database(settings) as db:
         today = local_today(utcnow(), settings.zone)
         if year is not None:
             today = today.replace(year=year, month=1, day=1)
         async with db.session() as repo:
             return await import_roadmap(repo, result, path.name, data, today)
-    finally:
-        await db.dispose()
 
 
 def _print_summary(path: Path, result: ParseResult) -> None:
@@ -256,25 +296,23 @@ def _print_summary(path: Path, result: ParseResult) -> None:
 
 
 async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
-    from bot.app import reminder_service  # noqa: PLC0415
-    from bot.services.clock import make_clock  # noqa: PLC0415
-    from bot.services.delivery import RateLimiter  # noqa: PLC0415
-    from bot.telegram import TelegramNotifier, create_bot  # noqa: PLC0415
-    from storage import migrate  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from bot.app import reminder_service
+    from bot.services.clock import make_clock
+    from bot.services.delivery import RateLimiter
+    from bot.telegram import TelegramNotifier, create_bot
 
-    db = Database(settings.database_url)
     bot = None if dry else create_bot(settings, RateLimiter())
     try:
-        await migrate.upgrade(db.engine)
-        notifier = TelegramNotifier(bot) if bot else None
-        # without --at, "now" is the bot's clock (CLOCK_START, or the real one)
-        service = reminder_service(settings, db, notifier, clock=make_clock(settings.clock_start))
-        report = await service.scan(at, dry_run=dry)
+        async with open_database(settings) as db:
+            notifier = TelegramNotifier(bot) if bot else None
+            # without --at, "now" is the bot's clock (CLOCK_START, or the real one)
+            clock = make_clock(settings.clock_start)
+            report = await reminder_service(settings, db, notifier, clock=clock).scan(
+                at, dry_run=dry
+            )
     finally:
         if bot is not None:
             await bot.session.close()
-        await db.dispose()
     if dry:
         for who, title, kind, occasion in report.planned:
             print(f"{who}\t{kind}\t{occasion}\t{title}")
@@ -290,13 +328,13 @@ async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
 def _people_import(
     settings: Settings, path: Path, bot_username: str | None, out: Path | None
 ) -> int:
-    from bot.services.people_import import (  # noqa: PLC0415
+    from bot.services.people_import import (
         ImportFormatError,
         output_name,
         read_table,
         render_output,
     )
-    from bot.texts import people as texts_people  # noqa: PLC0415
+    from bot.texts import people as texts_people
 
     if not bot_username and not settings.bot_token:
         print("error: --bot-username is needed when BOT_TOKEN is not set", file=sys.stderr)
@@ -347,17 +385,13 @@ def _people_import(
 async def _store_people(
     settings: Settings, table: PeopleTable, bot_username: str | None
 ) -> PeopleImportResult | None:
-    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
-    from bot.services.people_import import PeopleImportService  # noqa: PLC0415
-    from storage import migrate  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from bot.services.clock import local_today, utcnow
+    from bot.services.people_import import PeopleImportService
 
     bot_username = bot_username or await _ask_bot_username(settings)
     if not bot_username:
         return None
-    db = Database(settings.database_url)
-    try:
-        await migrate.upgrade(db.engine)
+    async with open_database(settings) as db:
         now = utcnow()
         async with db.session() as repo:
             return await PeopleImportService(repo).import_people(
@@ -368,17 +402,15 @@ async def _store_people(
                 today=local_today(now, settings.zone),
                 ttl=timedelta(days=settings.invite_ttl_days),
             )
-    finally:
-        await db.dispose()
 
 
 async def _ask_bot_username(settings: Settings) -> str | None:
     """The bot's username from Telegram (getMe with BOT_TOKEN); None (reported) on failure."""
-    from aiogram.exceptions import TelegramAPIError  # noqa: PLC0415 - aiogram loads slowly
-    from aiohttp import ClientError  # noqa: PLC0415
+    from aiogram.exceptions import TelegramAPIError
+    from aiohttp import ClientError
 
-    from bot.services.delivery import RateLimiter  # noqa: PLC0415
-    from bot.telegram import create_bot  # noqa: PLC0415
+    from bot.services.delivery import RateLimiter
+    from bot.telegram import create_bot
 
     bot = create_bot(settings, RateLimiter())
     try:
@@ -409,14 +441,10 @@ def _export(
 async def _build_export(
     settings: Settings, municipality: str | None, year: int | None, *, as_csv: bool
 ) -> ExportFile:
-    from bot.services.clock import local_today, utcnow  # noqa: PLC0415
-    from bot.services.exports import ExportService  # noqa: PLC0415
-    from storage import migrate  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from bot.services.clock import local_today, utcnow
+    from bot.services.exports import ExportService
 
-    db = Database(settings.database_url)
-    try:
-        await migrate.upgrade(db.engine)
+    async with open_database(settings) as db:
         now = utcnow()
         today = local_today(now, settings.zone)
         async with db.session() as repo:
@@ -429,8 +457,6 @@ async def _build_export(
                 now=now,
                 csv_format=as_csv,
             )
-    finally:
-        await db.dispose()
 
 
 def _consents(settings: Settings, out: Path) -> int:
@@ -449,18 +475,11 @@ def _consents(settings: Settings, out: Path) -> int:
 
 
 async def _build_consents(settings: Settings) -> tuple[bytes, int]:
-    from bot.services.people import consent_journal_csv  # noqa: PLC0415
-    from storage import migrate  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from bot.services.people import consent_journal_csv
 
-    db = Database(settings.database_url)
-    try:
-        await migrate.upgrade(db.engine)
-        async with db.session() as repo:
-            rows = await repo.consents.journal()
-        return consent_journal_csv(rows), len(rows)
-    finally:
-        await db.dispose()
+    async with open_database(settings) as db, db.session() as repo:
+        rows = await repo.consents.journal()
+    return consent_journal_csv(rows), len(rows)
 
 
 def _backup(settings: Settings, out: Path) -> int:
@@ -562,11 +581,10 @@ CHECK_TIMEOUT = 15.0  # seconds each remote check may take
 
 async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
     """The database line (reachable) and the migrations line (at head)."""
-    from sqlalchemy import text  # noqa: PLC0415
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
 
-    from storage import migrate  # noqa: PLC0415
-    from storage.db import Database  # noqa: PLC0415
+    from storage import migrate
 
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     source = settings.sqlite_path()
@@ -575,8 +593,7 @@ async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
             (False, f"database: no file {source} ({shown})"),
             (False, "migrations: no database; start the bot or run python -m bot migrate"),
         ]
-    db = Database(settings.database_url)
-    try:
+    async with open_database(settings, upgrade=False) as db:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT):
                 async with db.engine.connect() as conn:
@@ -601,14 +618,12 @@ async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
                 (False, f"migrations: at {at}, head is {head}; run python -m bot migrate")
             )
         return lines
-    finally:
-        await db.dispose()
 
 
 async def _check_telegram(settings: Settings) -> tuple[bool, str]:
     """The Telegram line: getMe answered at TELEGRAM_API_URL within :data:`CHECK_TIMEOUT`."""
-    from bot.services.delivery import RateLimiter  # noqa: PLC0415
-    from bot.telegram import RetryMiddleware, create_bot  # noqa: PLC0415
+    from bot.services.delivery import RateLimiter
+    from bot.telegram import RetryMiddleware, create_bot
 
     where = settings.telegram_api_url
     if not settings.bot_token:
