@@ -135,7 +135,6 @@ def _stamp(moment: datetime | None, user: User, settings: Settings) -> str | Non
 # --- officers: assignment --------------------------------------------------------------------
 PURPOSE_ROLE = {"ar": Role.RESERVIST, "am": Role.MENTOR}
 PURPOSE_TITLE = {"ar": texts.PICK_RESERVIST, "am": texts.PICK_MENTOR}
-PURPOSE_STATE = {"ar": AssignFlow.reservist, "am": AssignFlow.mentor}
 
 
 async def _show_people(

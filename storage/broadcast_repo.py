@@ -285,21 +285,6 @@ class BroadcastRepo:
         rows = await self.s.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))
         return rows.all()
 
-    async def reachable_users(
-        self, roles: Sequence[str] | None = None, municipality: str | None = None
-    ) -> list[Recipient]:
-        """Users a broadcast can reach: active, not anonymised, with a Telegram id; of these
-        ``roles`` and this ``municipality`` when given. Ordered by id."""
-        stmt = select(User.id, User.telegram_id).where(
-            User.active.is_(True), User.anonymised_at.is_(None), User.telegram_id.is_not(None)
-        )
-        if roles is not None:
-            stmt = stmt.where(User.role.in_(list(roles)))
-        if municipality is not None:
-            stmt = stmt.where(User.municipality == municipality)
-        rows = (await self.s.execute(stmt.order_by(User.id))).all()
-        return [Recipient(uid, chat) for uid, chat in rows if chat is not None]
-
     async def recipients_of(self, user_ids: Iterable[int]) -> list[Recipient]:
         """Those of ``user_ids`` a broadcast can reach (active, with a Telegram id), by id."""
         wanted = sorted(set(user_ids))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -58,11 +58,6 @@ def local_today(now: datetime, zone: ZoneInfo) -> date:
         msg = "naive datetime"
         raise ValueError(msg)
     return now.astimezone(zone).date()
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """00:00 of ``day`` in ``zone``, as an aware UTC moment."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def in_quiet_hours(now: datetime, zone: ZoneInfo, start: int, end: int) -> bool:

@@ -15,7 +15,6 @@ from pathlib import PurePath
 from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
 from bot.services.file_limits import (
-    MAX_FILE_BYTES,
     Deadline,
     FileLimitError,
     check_archive,
@@ -51,7 +50,6 @@ from storage.repo import Repo
 
 ADDED_SECTION = "Добавлено в боте"
 DOCUMENT_SUFFIXES = (".docx", ".txt")
-MAX_DOCUMENT = MAX_FILE_BYTES
 MAX_ROWS = 500  # table rows of a roadmap document, all tables together
 MAX_COLUMNS = 30
 MAX_CELL = 5000  # characters
