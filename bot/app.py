@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from aiogram import Dispatcher
+from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.config import Settings
-from bot.middlewares import DatabaseMiddleware, LogContextMiddleware
+from bot.middlewares import ChatLockMiddleware, DatabaseMiddleware, LogContextMiddleware
 from bot.services.clock import utcnow
 from bot.services.delivery import Notifier
 from bot.services.digests import DigestNotifier, DigestService
@@ -47,14 +48,45 @@ def create_dispatcher(
     dp = Dispatcher(
         storage=storage or DatabaseStorage(db),
         events_isolation=events_isolation or SimpleEventIsolation(),
+        disable_fsm=True,  # ChatLockMiddleware instead: the state is read in the update's session
         settings=settings,
         db=db,
         clock=clock,
     )
+    dp.fsm = ChatLockMiddleware(
+        storage=dp.fsm.storage, strategy=dp.fsm.strategy, events_isolation=dp.fsm.events_isolation
+    )
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(LogContextMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(db))
     dp.include_router(setup_routers())
+    run_filters_inline(dp)
     return dp
+
+
+def run_filters_inline(router: Router) -> None:
+    """Make every filter of ``router`` and the routers under it run in the event loop.
+
+    aiogram runs a filter that is not a coroutine function in a worker thread
+    (``asyncio.to_thread``): every state filter (``LogItem.date``…) and magic filter (``F.…``)
+    it checks on the way to a handler — 11 thread hops for a ``/plan``, each a handover of the
+    GIL. Ours are pure and quick (a comparison, a regular expression), so they are called
+    directly instead.
+    """
+    for each in router.chain_tail:
+        for observer in each.observers.values():
+            for handler in (observer._handler, *observer.handlers):  # router-level filters first
+                for event_filter in handler.filters or ():
+                    if not event_filter.awaitable:
+                        event_filter.callback = _in_loop(event_filter.callback)
+                        event_filter.awaitable = True
+
+
+def _in_loop(callback: Callable[..., Any]) -> Callable[..., Any]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return callback(*args, **kwargs)
+
+    return call
 
 
 def reminder_rules(settings: Settings) -> ReminderRules:
