@@ -1,7 +1,8 @@
 """Benchmark: ``ensure_plans`` creating the plans of N new reservists, with a user writing
 meanwhile. Prints the time, plans per second, and the longest wait of a concurrent user's write
 (a small UPDATE every 20 ms in its own transaction), against the target (10,000 plans ≤ 5 s,
-no write waits > 0.5 s). ``--reference`` also times the one-by-one path (``ensure_plan`` per
+no write waits > 0.5 s). The batches are sized by ``ensure_plans`` (about 0.2 s each) unless
+``--batch B`` fixes them. ``--reference`` also times the one-by-one path (``ensure_plan`` per
 reservist in one transaction, the code before the batches) on the same data size.
 
 Usage: .venv/bin/python -m bench.plans [N] [--reference] [--batch B]
@@ -21,7 +22,7 @@ from sqlalchemy import insert, update
 from bot.app import prepare_database
 from bot.config import load_settings
 from bot.services.plans import PlanService
-from scheduler.jobs import PLAN_BATCH, ensure_plans
+from scheduler.jobs import ensure_plans
 from storage.db import Database
 from storage.models import Role, User
 
@@ -88,12 +89,12 @@ async def _one_by_one(db: Database) -> None:
 
 async def main(count: int) -> None:
     db, settings = await _setup(count)
-    batch = int(sys.argv[sys.argv.index("--batch") + 1]) if "--batch" in sys.argv else PLAN_BATCH
+    batch = int(sys.argv[sys.argv.index("--batch") + 1]) if "--batch" in sys.argv else None
     job = ensure_plans(db, settings, AT, batch=batch)  # type: ignore[arg-type]
     elapsed, wait = await _timed(db, job)
     await db.dispose()
     print(
-        f"ensure_plans, {count} reservists, batches of {batch}: {elapsed:.2f} s "
+        f"ensure_plans, {count} reservists, batches of {batch or 'about 0.2 s'}: {elapsed:.2f} s "
         f"({count / elapsed:.0f} plans/s), "
         f"longest concurrent write {wait * 1000:.0f} ms "
         f"(target: {count} plans ≤ {5 * count / 10_000:.1f} s, no write waits > 500 ms)"

@@ -8,6 +8,7 @@ The first run of each is at start-up, which sends what fell due while the bot wa
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -62,40 +63,58 @@ async def finish_running_jobs(grace: float) -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-#: Reservists whose plans one transaction of :func:`ensure_plans` creates: about 0.1-0.3 s of
-#: SQLite's write lock with the default roadmap, so users' writes never wait long behind it.
-PLAN_BATCH = 100
+#: Reservists whose plans the first transaction of :func:`ensure_plans` creates; later ones are
+#: sized to last about :data:`PLAN_BATCH_SECONDS` (between :data:`PLAN_BATCH_MIN` and
+#: :data:`PLAN_BATCH_MAX`), so SQLite's write lock is held about that long whatever the machine.
+PLAN_BATCH = 500
+PLAN_BATCH_MIN = 50
+PLAN_BATCH_MAX = 4000
+#: How long one transaction of :func:`ensure_plans` should hold the write lock: a user's write
+#: waiting behind it waits about this long (the target: never more than 0.5 s).
+PLAN_BATCH_SECONDS = 0.2
 #: The pause between two batches on SQLite: a writer waiting on the lock sleeps in SQLite's
 #: busy handler (1, 2, 5 … 100 ms steps); without a gap longer than its longest step the next
 #: batch would take the lock again before the writer wakes, and the writer would wait for all.
 SQLITE_BATCH_PAUSE = 0.1
 
 
+def next_batch(size: int, seconds: float) -> int:
+    """The size of the next batch of :func:`ensure_plans` after one of ``size`` reservists took
+    ``seconds``: aimed at :data:`PLAN_BATCH_SECONDS`, at most twice the last, within bounds."""
+    aimed = size * PLAN_BATCH_SECONDS / max(seconds, 1e-3)
+    return int(max(PLAN_BATCH_MIN, min(PLAN_BATCH_MAX, 2 * size, aimed)))
+
+
 async def ensure_plans(
-    db: Database, settings: Settings, now: datetime | None = None, *, batch: int = PLAN_BATCH
+    db: Database, settings: Settings, now: datetime | None = None, *, batch: int | None = None
 ) -> int:
     """Create missing plans of every reservist for the current year (and next year's in
     December, when the drawing-up of the next plan begins). Returns how many were created.
 
-    Bulk and in batches: each transaction creates the plans of ``batch`` reservists in a fixed
-    handful of statements and commits, and the event loop is yielded between batches, so a
-    user's write waits at most one batch (10,000 plans: 50 short transactions, not one long
-    one holding the write lock; on SQLite a pause of :data:`SQLITE_BATCH_PAUSE` between two
-    lets waiting writers in)."""
+    Bulk and in batches: each transaction creates the plans of a batch of reservists in a fixed
+    handful of statements (the items made by the database, see
+    :meth:`~bot.services.plans.PlanService.create_missing_batch`) and commits, and the event
+    loop is yielded between batches, so a user's write waits at most one batch. The batches
+    are sized to last about :data:`PLAN_BATCH_SECONDS` (``batch``: a fixed size instead); on
+    SQLite a pause of :data:`SQLITE_BATCH_PAUSE` between two lets waiting writers in."""
     now = now or utcnow()
     today = local_today(now, settings.zone)
     years = [today.year] + ([today.year + 1] if today.month == 12 else [])
     async with db.session() as repo:
         activities = list(await repo.activities.active())
     pause = SQLITE_BATCH_PAUSE if db.dialect == "sqlite" else 0.0
+    size = batch or PLAN_BATCH
     created = 0
     for year in years:
         after: int | None = 0
         while after is not None:
+            started = time.perf_counter()
             async with db.session() as repo:
                 made, after = await PlanService(repo).create_missing_batch(
-                    year, today, activities, after_id=after, limit=batch
+                    year, today, activities, after_id=after, limit=size
                 )
+            if batch is None and made:
+                size = next_batch(size, time.perf_counter() - started)
             created += made
             await asyncio.sleep(pause if after is not None else 0)
     if created:

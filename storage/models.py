@@ -212,14 +212,14 @@ class PlanItem(Base):
     __table_args__ = (UniqueConstraint("plan_id", "activity_id", "occurrence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    plan_id: Mapped[int] = mapped_column(
-        ForeignKey("individual_plans.id", ondelete="CASCADE"), index=True
-    )
+    # looked up through the unique (plan_id, activity_id, occurrence) index: no index of its own
+    plan_id: Mapped[int] = mapped_column(ForeignKey("individual_plans.id", ondelete="CASCADE"))
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
     occurrence: Mapped[int] = mapped_column(Integer, default=0)
     title: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
-    starts_on: Mapped[date | None] = mapped_column(Date)
+    # starts_on, due_on and updated_at are indexed for the reminder scan (OwingFilter)
+    starts_on: Mapped[date | None] = mapped_column(Date, index=True)
     due_on: Mapped[date | None] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PLANNED)
     done_on: Mapped[date | None] = mapped_column(Date)
@@ -233,7 +233,7 @@ class PlanItem(Base):
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     confirmed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
 
 class PlanItemEvent(Base):

@@ -11,7 +11,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, false, func, insert, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    and_,
+    cast,
+    column,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -580,29 +597,89 @@ class PlanRepo:
         )
         return {int(user_id): int(plan_id) for user_id, plan_id in result.all()}
 
-    async def insert_items(
-        self, rows: Sequence[dict[str, Any]], actor_id: int | None, source: str
-    ) -> int:
-        """Insert plan items given as column dicts, each with its ``created`` history entry:
-        two statements (``INSERT … RETURNING``, batched by SQLAlchemy), no ORM objects.
-        Returns how many were inserted."""
-        if not rows:
-            return 0
+    async def insert_roadmap_items(
+        self, plan_ids: Sequence[int], rows: Sequence[dict[str, Any]], source: str
+    ) -> None:
+        """Give each of the new plans ``plan_ids`` a copy of the item ``rows`` (column dicts
+        without ``plan_id``: one roadmap's template, see
+        :func:`bot.services.plans.new_plan_rows`), each with its ``created`` history entry.
+
+        Two statements whatever the number of plans, the rows made by the database: ``INSERT
+        … SELECT`` of the plans × the template (a ``VALUES`` list bound once), then ``INSERT …
+        SELECT`` of the history from the plans' items. The plans must be new (made in this
+        transaction): every item of theirs gets the entry."""
+        if not plan_ids or not rows:
+            return
         items: Any = PlanItem.__table__
-        ids = (await self.s.execute(items.insert().returning(items.c.id), list(rows))).scalars()
-        now = utcnow()
-        events = [
-            {
-                "item_id": item_id,
-                "actor_id": actor_id,
-                "action": "created",
-                "data": {"source": source},
-                "at": now,
-            }
-            for item_id in ids.all()
+        names = ("activity_id", "occurrence", "title", "kind", "starts_on", "due_on")
+        template = (
+            values(
+                column("n", Integer),
+                *(column(name, items.c[name].type) for name in names),
+                column("needs_confirmation", Boolean),
+                name="template",
+            )
+            .data(
+                [
+                    (n, *(row[name] for name in names), bool(row["needs_confirmation"]))
+                    for n, row in enumerate(rows)
+                ]
+            )
+            .cte("template")
+        )
+        # PostgreSQL types a VALUES column from its values: one all NULL (undated items only)
+        # would be text. SQLite's CAST AS DATE would turn a date into a number: no cast there.
+        typed = self.s.get_bind().dialect.name == "postgresql"
+        fields = [
+            cast(template.c[name], items.c[name].type) if typed else template.c[name]
+            for name in (*names, "needs_confirmation")
         ]
-        await self.s.execute(insert(PlanItemEvent), events)
-        return len(events)
+        now = utcnow()
+        plans = IndividualPlan.id.in_(list(plan_ids))
+        await self.s.execute(
+            insert(PlanItem).from_select(
+                [
+                    *names,
+                    "needs_confirmation",
+                    "plan_id",
+                    "status",
+                    "personal",
+                    "archived",
+                    "created_at",
+                    "updated_at",
+                ],
+                select(
+                    *fields,
+                    IndividualPlan.id,
+                    literal(str(ItemStatus.PLANNED), items.c.status.type),
+                    literal(False, Boolean),
+                    literal(False, Boolean),
+                    literal(now, items.c.created_at.type),
+                    literal(now, items.c.updated_at.type),
+                )
+                .select_from(IndividualPlan)
+                .join(template, true())
+                .where(plans)
+                .order_by(IndividualPlan.id, template.c.n),
+                include_defaults=False,
+            )
+        )
+        events: Any = PlanItemEvent.__table__
+        await self.s.execute(
+            insert(PlanItemEvent).from_select(
+                ["item_id", "actor_id", "action", "data", "at"],
+                select(
+                    PlanItem.id,
+                    null(),
+                    literal("created", events.c.action.type),
+                    literal({"source": source}, events.c.data.type),
+                    literal(now, events.c.at.type),
+                )
+                .where(PlanItem.plan_id.in_(list(plan_ids)))
+                .order_by(PlanItem.id),
+                include_defaults=False,
+            )
+        )
 
 
 class NoticeRepo:

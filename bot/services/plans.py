@@ -172,25 +172,32 @@ class PlanService:
         limit: int = 200,
     ) -> tuple[int, int | None]:
         """Create the missing plans of ``year`` of the next ``limit`` reservists (by id, after
-        ``after_id``) in a fixed handful of statements: one page query, one ``INSERT`` of the
-        plans, one of their items, one of the items' history. ``activities`` are the active
-        ones (read once by the caller). Returns (plans created, the last user id seen, or None
-        when no reservist is left)."""
+        ``after_id``) in a fixed handful of statements whatever ``limit``: one page query, one
+        ``INSERT`` of the plans, then per roadmap among their owners (the region's, or a
+        municipality's own) one ``INSERT … SELECT`` of the items and one of their history,
+        the rows made by the database from the roadmap's template (:func:`new_plan_rows`,
+        computed once). ``activities`` are the active ones (read once by the caller). Returns
+        (plans created, the last user id seen, or None when no reservist is left)."""
         owners = await self.repo.plans.missing_plan_owners(year, after_id=after_id, limit=limit)
         if not owners:
             return 0, None
         created = await self.repo.plans.create_plans([u for u, _ in owners], year)
-        templates: dict[str, list[dict[str, Any]]] = {}
-        rows: list[dict[str, Any]] = []
+        roadmaps: dict[str, tuple[int, ...]] = {}  # municipality -> its roadmap's activities
+        templates: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+        plans: dict[tuple[int, ...], list[int]] = {}
         for user_id, municipality in owners:
             plan_id = created.get(user_id)
             if plan_id is None:
                 continue  # made meanwhile (the reservist opened /plan): it has its items
-            key = normalise(municipality)
-            if key not in templates:
-                templates[key] = new_plan_rows(roadmap_for(activities, municipality), year, today)
-            rows.extend({**row, "plan_id": plan_id} for row in templates[key])
-        await self.repo.plans.insert_items(rows, actor_id=None, source="roadmap")
+            area = normalise(municipality)
+            if area not in roadmaps:
+                roadmap = roadmap_for(activities, municipality)
+                roadmaps[area] = key = tuple(a.id for a in roadmap)
+                if key not in templates:
+                    templates[key] = new_plan_rows(roadmap, year, today)
+            plans.setdefault(roadmaps[area], []).append(plan_id)
+        for key, plan_ids in plans.items():
+            await self.repo.plans.insert_roadmap_items(plan_ids, templates[key], source="roadmap")
         return len(created), owners[-1][0]
 
     async def sync_plan(
