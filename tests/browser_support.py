@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    "--lang=ru-RU",  # the browser's own widgets (the time machine's date field) in Russian
 ]
 SKIP_ENV = "SANDBOX_BROWSER"
 
