@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -360,7 +360,13 @@ class OwingFilter:
             PlanItem.due_on >= self.year_start, PlanItem.due_on < self.last_overdue
         )
         if self.overdue_ranges is not None:
-            overdue = and_(overdue, within(PlanItem.due_on, self.overdue_ranges))
+            # each range clipped to [year_start, last_overdue) in Python: the database reads
+            # each through the due_on index, not every item past due this year and filters
+            last = self.last_overdue - timedelta(days=1)
+            clipped = tuple(
+                (max(a, self.year_start), min(b, last)) for a, b in self.overdue_ranges
+            )
+            overdue = within(PlanItem.due_on, tuple((a, b) for a, b in clipped if a <= b))
         parts = [
             within(PlanItem.starts_on, self.starts_ranges),
             within(PlanItem.due_on, self.due_ranges),
