@@ -17,7 +17,14 @@ from bot.app import prepare_database, reminder_service
 from bot.config import Settings
 from bot.services import exports
 from bot.services.plans import PlanService
-from bot.services.reminders import Owner, ReminderService, _Owner, overdue_slot, owed_notices
+from bot.services.reminders import (
+    NOTICE_RETENTION,
+    Owner,
+    ReminderService,
+    _Owner,
+    overdue_slot,
+    owed_notices,
+)
 from scheduler.jobs import ensure_plans, purge_notices
 from storage.db import Database
 from storage.models import Notice, PlanItem, Role, User
@@ -155,8 +162,9 @@ async def test_old_notices_are_purged(db: Database, settings: Settings) -> None:
     async with db.session() as repo:
         before = await repo.session.scalar(select(func.count()).select_from(Notice))
     assert before
-    assert await purge_notices(db, datetime(2027, 6, 1, tzinfo=UTC)) == 0
-    assert await purge_notices(db, datetime(2028, 6, 1, tzinfo=UTC)) == before
+    recorded = datetime(2027, 2, 22, 9, 0, tzinfo=UTC)
+    assert await purge_notices(db, recorded + NOTICE_RETENTION) == 0
+    assert await purge_notices(db, recorded + NOTICE_RETENTION + timedelta(days=1)) == before
 
 
 async def test_an_item_added_between_two_scans_is_read_by_the_next(

@@ -55,9 +55,13 @@ TEXT_LIMIT = 4096
 NOTICES_PER_MESSAGE = 10
 #: Users whose pending notices one page of the sending part of a scan reads.
 PENDING_PAGE = 500
-#: Notices older than this are deleted (``notices.purge``): an item owes ``overdue`` notices
-#: only in its own year and the other kinds a few days ahead, so none could be owed again.
-NOTICE_RETENTION = timedelta(days=400)
+#: Notices older than this are deleted (``notices.purge``). A recorded notice only keeps its
+#: (user, item, kind, occasion) from being owed twice, and the rules owe the same occasion for a
+#: few weeks at most: a ``window`` one up to the window's start (7 days), a ``due`` one 4 days,
+#: an ``overdue`` repeat the 4 weeks of its slot (:func:`overdue_slot`); a day more for the
+#: zones. Past 35 days none can be owed again (``tests/test_notice_retention.py``), and the
+#: table holds about five weeks of notices instead of a year's (bytes per reservist).
+NOTICE_RETENTION = timedelta(days=35)
 #: Weeks past due with an ``overdue`` notice of their own; later ones share the slot of
 #: :data:`OVERDUE_MONTHLY` weeks.
 OVERDUE_WEEKLY = 2
