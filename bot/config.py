@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     bot_token: str | None = Field(default=None, description="Token from @BotFather.")
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
+    # connections the pool keeps open; up to as many again are opened under load
+    database_pool_size: int = Field(default=5, ge=1, le=100)
     telegram_api_url: str = Field(default="https://api.telegram.org")
     officer_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
     default_timezone: str = Field(default="Europe/Moscow")

@@ -228,7 +228,7 @@ async def run(settings: Settings, *, webhook: bool = False) -> int:
 async def _run(settings: Settings, *, webhook: bool) -> int:
     stop = asyncio.Event()
     _install_stop_signals(stop)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
     limiter = RateLimiter()
     bot = create_bot(settings, limiter)
     try:

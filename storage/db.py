@@ -19,7 +19,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite
 from storage.repo import Repo
+
+#: Connections kept open (DATABASE_POOL_SIZE); as many again may be opened under load.
+DEFAULT_POOL_SIZE = 5
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,20 +37,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = DEFAULT_POOL_SIZE, pool_timeout: float = 30.0
+) -> AsyncEngine:
     """Create the async engine for ``url`` (sqlite+aiosqlite or postgresql+asyncpg).
 
+    The pool keeps ``pool_size`` connections and opens up to as many again under load; a
+    session waits at most ``pool_timeout`` seconds for one. An update's session holds its
+    connection only while it works with the database, never while a reply waits on Telegram
+    or the rate limiter (:class:`bot.middlewares.CommitBeforeSendMiddleware` commits first,
+    which gives the connection back).
+
     For a SQLite file the folder is created when missing; foreign keys, WAL and a busy timeout
-    are switched on for every connection.
+    are switched on for every connection, and statements go through :mod:`storage.sqlite`
+    (one thread hop each).
     """
     parsed = make_url(url)
+    sqlite_file = parsed.database not in (None, "", ":memory:")
+    pool: dict[str, Any] = {}
+    if parsed.get_backend_name() != "sqlite" or sqlite_file:  # in memory: one connection
+        pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, hide_parameters=True)
+        if sqlite_file:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_driver_name() == "aiosqlite" and sqlite.supported():
+            pool["module"] = sqlite.OneHopDBAPI()
+        engine = create_async_engine(url, hide_parameters=True, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
 
 
 # The session of the update being handled (set by the per-update middleware), so that code
@@ -57,9 +76,11 @@ current_session: ContextVar[AsyncSession | None] = ContextVar("current_session",
 class Database:
     """The engine and its sessions; ``session()`` yields a :class:`Repo` in a transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, pool_timeout: float = 30.0
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, pool_size=pool_size, pool_timeout=pool_timeout)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

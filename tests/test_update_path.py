@@ -1,0 +1,185 @@
+"""The per-update path of a ``/plan`` (issue 10) through ``Dispatcher.feed_update``: the dialogue
+state is read once, in the update's own session; a fixed handful of SQL statements; no filter
+sent to a worker thread; on SQLite one thread hop per statement; and no connection held while a
+reply waits on Telegram, so a storm of updates with Telegram answering late never runs out of a
+small pool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import event, insert
+
+from bot import texts
+from bot.app import create_dispatcher, prepare_database
+from bot.config import Settings
+from scheduler.jobs import ensure_plans
+from storage.db import Database
+from storage.fsm import DatabaseStorage
+from storage.models import Role, User
+from tests.harness import FakeClock, Harness, texts_of
+from tests.mocked_bot import MockedBot
+
+JOINED = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+FIRST = 70_000
+
+
+@contextmanager
+def counting(db: Database) -> Iterator[list[str]]:
+    """The SQL statements executed on ``db`` inside the block."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def add_reservists(db: Database, settings: Settings, count: int) -> None:
+    """``count`` registered reservists (Telegram ids from FIRST) with their plans of 2027."""
+    await prepare_database(settings, db)
+    async with db.session() as repo:
+        await repo.session.execute(
+            insert(User),
+            [
+                {
+                    "telegram_id": FIRST + n,
+                    "role": Role.RESERVIST,
+                    "full_name": f"Резервистов Резервист {n}",
+                    "organisation": "СОШ № 1",
+                    "position": "Учитель",
+                    "municipality": "Петровский район",
+                    "consent_version": texts.CONSENT_VERSION,
+                    "consent_at": JOINED,
+                    "registered_at": JOINED,
+                }
+                for n in range(count)
+            ],
+        )
+    await ensure_plans(db, settings, JOINED)
+
+
+@pytest.fixture
+async def reservists(settings: Settings, db: Database) -> Harness:
+    await add_reservists(db, settings, 3)
+    dp = create_dispatcher(settings, db, clock=FakeClock(JOINED))
+    harness = Harness(dp, MockedBot())
+    await harness.send(FIRST, "/plan")  # the first update installs the middlewares
+    return harness
+
+
+async def test_a_plan_update_reads_the_state_once_in_a_fixed_number_of_statements(
+    reservists: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[StorageKey] = []
+    real_get_state = DatabaseStorage.get_state
+
+    async def get_state(self: DatabaseStorage, key: StorageKey) -> str | None:
+        reads.append(key)
+        return await real_get_state(self, key)
+
+    monkeypatch.setattr(DatabaseStorage, "get_state", get_state)
+    for n in range(3):
+        with counting(db) as statements:
+            calls = await reservists.send(FIRST + n, "/plan")
+        assert "2027" in texts_of(calls)
+        # the dialogue state, the user, the plan, its items: nothing else, and no COMMIT of
+        # a transaction of the state's own
+        assert len(statements) == 4, statements
+    assert len(reads) == 3
+
+
+async def test_no_filter_runs_in_a_worker_thread(
+    reservists: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiogram sends a filter that is not a coroutine function (a state, ``F.…``) to
+    ``asyncio.to_thread``: each a GIL handover. The dispatcher runs them in the loop."""
+    hops: list[object] = []
+    real_to_thread = asyncio.to_thread
+
+    async def to_thread(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await real_to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
+    await reservists.send(FIRST, "/plan")
+    await reservists.send(FIRST, "/plan add Личный пункт")  # a state is set…
+    await reservists.send(FIRST, "/cancel")  # …and the state filters compare it
+    assert hops == []
+
+
+async def test_on_sqlite_a_statement_is_one_thread_hop(
+    reservists: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiosqlite runs each call in the connection's thread: a read-only /plan makes one call
+    per statement (not four), and no COMMIT or ROLLBACK when SQLite has no transaction open."""
+    if db.dialect != "sqlite":
+        pytest.skip("aiosqlite only")
+    calls: list[str] = []
+    real_execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", repr(fn)))
+        return await real_execute(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    with counting(db) as statements:
+        await reservists.send(FIRST, "/plan")
+    assert len(calls) == len(statements) == 4, calls
+
+
+async def test_no_connection_is_held_while_a_reply_waits(
+    reservists: Harness, db: Database
+) -> None:
+    """Each reply, of a read (/plan) or of a write (/plan add sets the dialogue state), goes to
+    Telegram with the update's connection back in the pool."""
+    held: list[int] = []
+
+    async def look(method: str, params: dict[str, Any]) -> None:
+        held.append(db.engine.pool.checkedout())  # type: ignore[attr-defined]
+
+    reservists.bot.session.on_request = look
+    await reservists.send(FIRST, "/plan")
+    calls = await reservists.send(FIRST, "/plan add Личный пункт")
+    assert texts.ADD_ASK_MONTH in texts_of(calls)
+    await reservists.send(FIRST, "/cancel")
+    assert held and set(held) == {0}, held
+
+
+async def test_a_storm_with_telegram_late_and_a_small_pool_fails_nobody(
+    settings: Settings, db: Database
+) -> None:
+    """40 users, two updates each at once (a read and a write), Telegram answering every call
+    0.5 s late, a pool of 1 + 1 connections that a session waits for at most 3 s: were a
+    connection held through a reply, 40 chats would queue 10 s for the two connections."""
+    users = 40
+    await add_reservists(db, settings, users)
+    small = Database(db.url, pool_size=1, pool_timeout=3.0)
+    try:
+        harness = Harness(create_dispatcher(settings, small, clock=FakeClock(JOINED)), MockedBot())
+
+        async def late(method: str, params: dict[str, Any]) -> None:
+            await asyncio.sleep(0.5)
+
+        harness.bot.session.on_request = late
+        updates = [harness.send(FIRST + n, "/plan") for n in range(users)]
+        updates += [harness.send(FIRST + n, "/plan add Личный пункт") for n in range(users)]
+        await asyncio.wait_for(asyncio.gather(*updates), 60)
+    finally:
+        await small.dispose()
+    sent = [call.text for call in harness.bot.calls if call.method == "sendMessage"]
+    assert texts.ERROR not in sent
+    assert len(sent) == 2 * users
+    assert sent.count(texts.ADD_ASK_MONTH) == users
