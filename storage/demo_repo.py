@@ -10,7 +10,7 @@ and a dump of every table for the demo's determinism test.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, exists, func, select, update
@@ -64,6 +64,28 @@ class DemoRepo:
             )
         )
         return [(int(p), int(u), int(y)) for p, u, y in rows.all()]
+
+    async def insert_plan_items(self, rows: Sequence[dict[str, Any]], source: str) -> int:
+        """Insert plan items given as column dicts (with ``plan_id``), each with its
+        ``created`` history entry (no actor, ``{"source": source}``): two statements, no ORM
+        objects. Their moments are the real clock's (see the ``retime_*`` methods). Returns
+        how many."""
+        if not rows:
+            return 0
+        ids = await self.s.scalars(_ITEMS.insert().returning(_ITEMS.c.id), list(rows))
+        now = datetime.now(UTC)
+        events = [
+            {
+                "item_id": i,
+                "actor_id": None,
+                "action": "created",
+                "data": {"source": source},
+                "at": now,
+            }
+            for i in ids.all()
+        ]
+        await self.s.execute(_EVENTS.insert(), events)
+        return len(events)
 
     async def retime_plans(self, rows: Sequence[tuple[int, datetime]]) -> None:
         """Set ``created_at`` (aware UTC) of plans: (plan id, moment) pairs."""
@@ -121,10 +143,12 @@ class DemoRepo:
         await self.s.execute(update(RoadmapImport).values(imported_at=at))
 
     async def users_created_at_registration(self) -> None:
-        """Set ``created_at`` of every registered user to their ``registered_at``."""
+        """Set ``created_at`` of every user stored after their registration (i.e. stamped by
+        the real clock at the registration) to their ``registered_at``; people imported from a
+        list before they registered keep theirs."""
         await self.s.execute(
             update(User)
-            .where(User.registered_at.is_not(None))
+            .where(User.registered_at.is_not(None), User.created_at > User.registered_at)
             .values(created_at=User.registered_at)
         )
 

@@ -75,6 +75,9 @@ async def test_counts(db: Database, demo: DemoCast) -> None:
             schools = {r.organisation for r in reservists if r.municipality == area}
             assert len(schools) == 4
             assert sum(r.municipality == area for r in reservists) == 10
+        for reservist in reservists:  # included by the list's import or the invite
+            history = await repo.users.status_history(reservist.id)
+            assert reservist.reserve_status == ReserveStatus.INCLUDED or history
         statuses = [r.reserve_status for r in reservists]
         assert statuses.count(ReserveStatus.APPOINTED) == 2
         assert statuses.count(ReserveStatus.EXCLUDED) == 1
@@ -220,9 +223,7 @@ async def test_indicators_export_report_pairs(db: Database, demo: DemoCast) -> N
         pairs = await MentoringService(repo).pairs(TODAY)
         assert sum(p.confirmed for p in pairs) >= 40
         assert any(p.pending for p in pairs)
-        assert any(p.progress.stalled(NOW) for p in pairs) or all(
-            not p.progress.stalled(NOW) for p in pairs
-        )
+        assert 1 <= sum(p.progress.stalled(NOW) for p in pairs) < len(pairs)  # «застой»
         a_pair = next(p for p in pairs if p.reservist.id == a.id)
         assert a_pair.mentor.telegram_id == demo.tabs[3].user_id
         assert a_pair.confirmed >= 2 and a_pair.pending >= 1

@@ -35,6 +35,8 @@ logged, audit entries) are set afterwards to the demo's own moments
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,8 +53,10 @@ from bot.services.delivery import RateLimiter
 from bot.services.lifecycle import LifecycleService, StatusStep
 from bot.services.mentoring import MentoringService
 from bot.services.people import PeopleService, Profile
-from bot.services.plans import PlanService
+from bot.services.people_import import PeopleImportService, read_table
+from bot.services.plans import PlanService, new_plan_rows
 from bot.services.roadmap_import import ensure_default_roadmap
+from bot.services.scope import roadmap_for
 from bot.services.year_report import YearReportService
 from scheduler.jobs import ensure_plans
 from storage.broadcast_models import Broadcast, DeliveryState, RsvpAnswer
@@ -60,12 +64,15 @@ from storage.broadcast_repo import BroadcastRepo, DeliveryResult
 from storage.db import Database, current_session
 from storage.demo_repo import DemoRepo
 from storage.models import ItemStatus, PlanItem, ReserveStatus, Role, User
+from storage.people_repo import PeopleRepo
 from storage.repo import Repo
 
 #: Telegram ids of the demo: officers from ``ID_BASE + 1``, mentors from ``+ 11``, reservists
 #: from ``+ 101``, the newcomer ``+ 201``.
 ID_BASE = 700_000_000
 REGION = "Северодольская область"
+#: The bot's username in the links of the imported lists (the links are not kept, only codes).
+BOT_USERNAME = "reserve_demo_bot"
 
 #: The municipalities and their four schools each (fictional).
 DISTRICT: tuple[tuple[str, tuple[str, str, str, str]], ...] = (
@@ -570,6 +577,9 @@ class _Loader:
         #: the reassigned reservist: (tg, first mentor's tg, first pair's start, change moment)
         self.first_pair: tuple[int, int, datetime, datetime] = (0, 0, now, now)
         self.diligence_of: dict[int, float] = {}
+        #: the reservist of a stalled pair (nothing logged, no consultation) and since when
+        self.quiet = 0
+        self.quiet_since = self.t.today
         #: what each reservist logged done: tg -> [(item id, moment, with evidence)]
         self.done: dict[int, list[tuple[int, datetime, bool]]] = {}
 
@@ -630,22 +640,93 @@ class _Loader:
         await self.repo.consents.record(user.id, texts.CONSENT_VERSION, consent_at)
         self.users[officer.user_id] = user
         self.registered[officer.user_id] = at
-        waves: list[tuple[_Person, date, _Person]] = [
-            (roster.municipal_officer, self.campaign_day(0.1), officer)
-        ]
         area1 = roster.municipal_officer.municipality
-        for mentor in roster.mentors:
-            waves.append((mentor, self.campaign_day(self.rng.uniform(0.12, 0.3)), officer))
-        for reservist in roster.reservists:
-            if reservist.user_id in roster.late:
-                day = self.year_day(self.rng.uniform(0.35, 0.45))
-            else:
-                day = self.campaign_day(self.rng.uniform(0.2, 1.0))
-            inviter = roster.municipal_officer if reservist.municipality == area1 else officer
-            waves.append((reservist, day, inviter))
-        waves.sort(key=lambda w: (w[1], w[0].user_id))
-        for person, day, inviter in waves:
-            await self.register(person, day, inviter)
+        await self.register(roster.municipal_officer, self.campaign_day(0.06), officer)
+        mentor_days = {
+            m.user_id: self.campaign_day(self.rng.uniform(0.08, 0.2)) for m in roster.mentors
+        }
+        for mentor in sorted(roster.mentors, key=lambda m: (mentor_days[m.user_id], m.user_id)):
+            await self.register(mentor, mentor_days[mentor.user_id], officer)
+        # the reserve's lists, one a municipality, imported by its officer; the people open
+        # their personal links within the links' validity
+        for index, (area, _schools) in enumerate(DISTRICT):
+            importer = roster.municipal_officer if area == area1 else officer
+            listed = [
+                r
+                for r in roster.reservists
+                if r.municipality == area and r.user_id not in roster.late
+            ]
+            await self.import_list(importer, listed, self.campaign_day(0.25 + 0.1 * index))
+        for tg in roster.late:  # two joined later with an ordinary invite link
+            person = next(r for r in roster.reservists if r.user_id == tg)
+            inviter = roster.municipal_officer if person.municipality == area1 else officer
+            await self.register(person, self.year_day(self.rng.uniform(0.35, 0.45)), inviter)
+
+    async def import_list(self, importer: _Person, listed: Sequence[_Person], day: date) -> None:
+        """``importer`` sends the bot a list of reservists (a .csv) on ``day``; each person
+        opens their personal link and confirms the stored profile."""
+        at = self.t.moment(day, after=self.registered[importer.user_id])
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer.writerow(["ФИО", "Организация", "Должность", "Муниципалитет"])
+        for person in listed:
+            writer.writerow(
+                [person.full_name, person.organisation, person.position, person.municipality]
+            )
+        table = read_table("Кадровый резерв.csv", buffer.getvalue().encode("utf-8-sig"))
+        ttl = timedelta(days=self.settings.invite_ttl_days)
+        result = await PeopleImportService(self.repo).import_people(
+            table,
+            actor=self.users[importer.user_id],
+            bot_username=BOT_USERNAME,
+            now=at,
+            today=self.t.day_of(at),
+            ttl=ttl,
+        )
+        if result.errors:  # the demo's own list: a mistake of this module
+            msg = f"the demo's list was refused: {result.errors}"
+            raise RuntimeError(msg)
+        await self.stamp_audit(at)
+        ids = {p.user_id: o.person_id for p, o in zip(listed, result.outcomes, strict=True)}
+        invites = await PeopleRepo(self.repo.session).personal_invites(ids.values())
+        window = min(ttl, (self.now - at) / 2)
+        moments = {tg: at + window * self.rng.uniform(0.02, 0.95) for tg in ids}
+        await self.prepare_plans(
+            [(ids[p.user_id], p.municipality, self.t.day_of(moments[p.user_id])) for p in listed]
+        )
+        for tg in sorted(ids, key=lambda tg: (moments[tg], tg)):
+            registered_at = moments[tg]
+            consent_at = registered_at - (registered_at - at) * self.rng.uniform(0.001, 0.01)
+            invite = invites[ids[tg]]
+            user = await PeopleService(self.repo).register(
+                tg,
+                invite.code,
+                None,  # «Всё верно»: the profile of the list
+                consent_version=texts.CONSENT_VERSION,
+                consent_at=consent_at,
+                now=registered_at,
+                today=self.t.day_of(registered_at),
+            )
+            self.users[tg] = user
+            self.registered[tg] = registered_at
+            self.invite_codes.append((invite.id, self.invite_code()))
+
+    async def prepare_plans(self, owners: Sequence[tuple[int, str | None, date]]) -> None:
+        """Make the plans of the year that the registrations of ``owners`` (user id,
+        municipality, registration day) would make, in bulk, as the daily upkeep
+        (:meth:`PlanService.create_missing_batch`) does: the items of the roadmap whose windows
+        are not closed on the day. ``PeopleService.register`` then finds them made."""
+        activities = list(await self.repo.activities.active())
+        created = await self.repo.plans.create_plans([o[0] for o in owners], self.year)
+        rows: list[dict[str, Any]] = []
+        for user_id, municipality, day in owners:
+            template = new_plan_rows(roadmap_for(activities, municipality), self.year, day)
+            rows.extend({**row, "plan_id": created[user_id]} for row in template)
+        await self.demo.insert_plan_items(rows, source="roadmap")
+
+    def invite_code(self) -> str:
+        """A fixed invite code for the next invite (the service's are random)."""
+        return f"demo{self.seed}x{len(self.invite_codes) + 1:03d}"
 
     async def register(self, person: _Person, day: date, inviter: _Person) -> None:
         """``inviter`` makes a personal invite link; ``person`` opens it, consents and answers
@@ -661,7 +742,7 @@ class _Loader:
             municipality=person.municipality,
         )
         await self.stamp_audit(invited_at)
-        self.invite_codes.append((invite.id, f"demo{self.seed}x{len(self.invite_codes) + 1:03d}"))
+        self.invite_codes.append((invite.id, self.invite_code()))
         registered_at = invited_at + timedelta(minutes=self.rng.randint(20, 600))
         registered_at = min(registered_at, invited_at + (self.now - invited_at) / 2)
         consent_at = registered_at - timedelta(minutes=self.rng.randint(2, 6))
@@ -768,6 +849,14 @@ class _Loader:
             for tg in here[: _BEST[area_index]]:
                 diligence[tg] = 1.0
         diligence[roster.reservist_a.user_id] = max(diligence[roster.reservist_a.user_id], 0.8)
+        last_area = DISTRICT[-1][0]
+        quiet = [
+            r.user_id
+            for r in roster.reservists
+            if r.municipality == last_area and r.user_id in roster.mentor_of
+        ]
+        self.quiet = min(quiet, key=lambda tg: (diligence[tg], tg))
+        self.quiet_since = self.year_day(0.7)
         for area_index, (area, _schools) in enumerate(DISTRICT):
             idle = [
                 r.user_id
@@ -787,6 +876,8 @@ class _Loader:
                 continue
             joined = self.t.day_of(self.registered[tg])
             last_day = min(today, self.status_on.get(tg, today))
+            if tg == self.quiet:  # a stalled pair: nothing since
+                last_day = min(last_day, self.quiet_since)
             chance = diligence[tg]
             for item in await self.repo.plans.items(plan.id):
                 done_on = self.done_day(item, tg, joined, last_day, chance)
@@ -918,8 +1009,10 @@ class _Loader:
         """Consultations of the pair held from ``start`` to ``end``."""
         if tg in self.status_on:
             end = min(end, self.t.moment(self.status_on[tg]))
+        if tg == self.quiet:
+            end, recent = min(end, self.t.moment(self.quiet_since)), False
         area = next(i for i, (n, _s) in enumerate(DISTRICT) if n == self.users[tg].municipality)
-        gap = (21, 35, 49)[area]
+        gap = (28, 42, 56)[area]
         day = self.t.day_of(start) + timedelta(days=self.rng.randint(2, 12))
         last = self.t.day_of(end) - timedelta(days=1)
         while day <= last:
