@@ -71,6 +71,7 @@ __all__ = [
     "RateLimit",
     "SentCall",
     "SentMessage",
+    "ServerEvent",
     "ServerStats",
     "UploadedFile",
     "WaitTimeoutError",
@@ -456,6 +457,50 @@ class SentMessage:
         return " ".join(parts)
 
 
+#: The kinds of :class:`ServerEvent`.
+EVENT_KINDS = (
+    "user_message",
+    "bot_message",
+    "edit",
+    "delete",
+    "callback_answer",
+    "commands",
+    "chat_action",
+)
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """Something that happened in the simulated world, as an observer sees it (see
+    :meth:`FakeTelegramServer.add_listener`; the sandbox's chat page is one).
+
+    ``kind`` is one of :data:`EVENT_KINDS`:
+
+    - ``"user_message"``: a user sent a message (``push_text``, ``push_document``...);
+      ``payload`` is the Bot API ``Message``.
+    - ``"bot_message"``: the bot delivered a message (any ``send*``, copy, forward);
+      ``sent`` is its :class:`SentMessage`.
+    - ``"edit"``: the bot edited a message; ``sent`` is the message in its new state.
+    - ``"delete"``: a message was deleted (``sent`` is set when it was the bot's).
+    - ``"callback_answer"``: the bot answered a button press; ``payload`` has ``user_id``,
+      ``message_id``, ``text`` (or None), ``show_alert`` and ``url`` (or None).
+    - ``"commands"``: ``setMyCommands`` / ``deleteMyCommands``; ``payload`` has ``scope``
+      (the BotCommandScope dict, None for the default) and ``language_code``.
+    - ``"chat_action"``: ``sendChatAction``; ``payload`` has ``action`` (e.g. "typing").
+
+    ``chat_id`` and ``message_id`` are set where they apply.
+    """
+
+    kind: str
+    chat_id: int | None = None
+    message_id: int | None = None
+    sent: SentMessage | None = None
+    payload: JSONDict = field(default_factory=dict)
+
+
+Listener = Callable[[ServerEvent], None]
+
+
 class WaitTimeoutError(AssertionError):
     """Raised by ``wait_for_message`` / ``wait_for_call`` when nothing matched in time.
 
@@ -748,6 +793,7 @@ class FakeTelegramServer:
 
         #: ``getUpdates`` requests being answered right now (a bot is polling when > 0).
         self.polls_waiting = 0
+        self._listeners: list[Listener] = []
 
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -1039,6 +1085,34 @@ class FakeTelegramServer:
             self._outage_task = None
             await self.end_outage()
 
+    # ------------------------------------------------------------------ observers
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every :class:`ServerEvent` from now on.
+
+        The listener runs synchronously inside the request (or ``push_*`` call) that caused
+        the event, in the server's event loop: it must be quick and must not block (put the
+        event on a queue). An exception it raises is logged and otherwise ignored; the
+        request is answered as if there were no listener.
+
+        Returns:
+            A function that removes the listener (calling it twice is harmless).
+        """
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    def _emit(self, event: ServerEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("listener of the fake Telegram server failed on %s", event.kind)
+
     # ------------------------------------------------------------------ incoming updates
 
     def push_text(
@@ -1207,6 +1281,24 @@ class FakeTelegramServer:
         (empty when nothing is set), without the fallback between scopes that clients do.
         """
         return [dict(c) for c in self._commands.get((_scope_key(scope), language_code), [])]
+
+    def visible_commands(self, chat_id: int, language_code: str = "ru") -> list[JSONDict]:
+        """The command menu a Telegram client shows in the private chat ``chat_id``: the first
+        list set for, in order, that chat, all private chats, the default scope, each first in
+        ``language_code`` and then for every language (the Bot API's "Determining list of
+        commands"). Returns ``{"command", "description"}`` dicts (empty when nothing is set).
+        """
+        scopes: list[JSONDict | None] = [
+            {"type": "chat", "chat_id": chat_id},
+            {"type": "all_private_chats"},
+            None,
+        ]
+        for scope in scopes:
+            for language in (language_code, ""):
+                found = self._commands.get((_scope_key(scope), language))
+                if found:
+                    return [dict(c) for c in found]
+        return []
 
     async def wait_for_message(
         self,
@@ -1383,7 +1475,9 @@ class FakeTelegramServer:
                 raise ValueError(f"no message {reply_to} in chat {chat_id} to reply to")
             message["reply_to_message"] = replied
         self._messages[(chat_id, message["message_id"])] = message
-        return self._push_update("message", message)
+        update = self._push_update("message", message)
+        self._emit(ServerEvent("user_message", chat_id, message["message_id"], payload=message))
+        return update
 
     def _user_acts(self, user: FakeUser) -> None:
         self._not_started.discard(user.id)
@@ -2076,6 +2170,7 @@ class FakeTelegramServer:
         self._sent.setdefault(chat_id, []).append(sent)
         self._sent_index[(chat_id, sent.message_id)] = sent
         self._messages_signal.fire()
+        self._emit(ServerEvent("bot_message", chat_id, sent.message_id, sent))
         return sent
 
     # -- editing
@@ -2127,6 +2222,7 @@ class FakeTelegramServer:
             sent.raw["reply_markup"] = inline_markup
         sent.raw["edit_date"] = int(time.time())
         self._messages_signal.fire()
+        self._emit(ServerEvent("edit", sent.chat_id, sent.message_id, sent))
         return sent.raw
 
     async def _edit_message_text(self, req: _Request) -> JSONDict:
@@ -2184,6 +2280,7 @@ class FakeTelegramServer:
         if sent is not None:
             sent.deleted = True
         self._messages_signal.fire()
+        self._emit(ServerEvent("delete", chat_id, message_id, sent))
         return True
 
     # -- misc
@@ -2197,12 +2294,30 @@ class FakeTelegramServer:
         if isinstance(text, str) and len(text) > 200:
             raise _bad("MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = dict(req.params)
+        origin = self._callbacks[query_id]
+        url = req.params.get("url")
+        self._emit(
+            ServerEvent(
+                "callback_answer",
+                origin["chat_id"],
+                origin["message_id"],
+                payload={
+                    "user_id": origin["user_id"],
+                    "message_id": origin["message_id"],
+                    "text": text if isinstance(text, str) and text else None,
+                    "show_alert": _bool_param(req.params, "show_alert"),
+                    "url": url if isinstance(url, str) and url else None,
+                },
+            )
+        )
         return True
 
     async def _send_chat_action(self, req: _Request) -> bool:
-        self._target_chat(req)
-        if not req.params.get("action"):
+        chat = self._target_chat(req)
+        action = req.params.get("action")
+        if not action:
             raise _bad("action is empty")
+        self._emit(ServerEvent("chat_action", int(chat["id"]), payload={"action": str(action)}))
         return True
 
     async def _get_file(self, req: _Request) -> JSONDict:
@@ -2260,6 +2375,7 @@ class FakeTelegramServer:
             ]
         else:
             self._commands.pop(key, None)
+        self._emit_commands(req)
         return True
 
     async def _get_my_commands(self, req: _Request) -> list[JSONDict]:
@@ -2267,7 +2383,23 @@ class FakeTelegramServer:
 
     async def _delete_my_commands(self, req: _Request) -> bool:
         self._commands.pop(self._commands_key(req), None)
+        self._emit_commands(req)
         return True
+
+    def _emit_commands(self, req: _Request) -> None:
+        scope = req.params.get("scope")
+        language = str(req.params.get("language_code") or "")
+        chat_id = scope.get("chat_id") if isinstance(scope, dict) else None
+        self._emit(
+            ServerEvent(
+                "commands",
+                chat_id if isinstance(chat_id, int) else None,
+                payload={
+                    "scope": scope if isinstance(scope, dict) else None,
+                    "language_code": language,
+                },
+            )
+        )
 
     def _commands_key(self, req: _Request) -> tuple[str, str]:
         scope = req.params.get("scope")
