@@ -311,7 +311,13 @@ async def _serve(
 
     try:
         mode = "webhook" if webhook else "polling"
-        log.info("bot starting", username=me.username, database=db.dialect, mode=mode)
+        log.info(
+            "bot starting",
+            username=me.username,
+            database=db.dialect,
+            mode=mode,
+            api=settings.telegram_api_url,  # the sandbox's emulator shows here, not Telegram
+        )
         if not webhook:
             await bot.delete_webhook(drop_pending_updates=False)
         await set_default_commands(bot)
