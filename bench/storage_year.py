@@ -4,11 +4,13 @@ N reservists get their 2027 plans (the default roadmap) on 1 January, then the r
 runs once a day through 2027 at a moved clock (each at another hour, every notice "sent" to a
 notifier that only counts) with the daily retention purge, as the bot's jobs would. With
 ``--done F`` a reservist marks each item done on its due date with probability F (default 0:
-nobody does anything, so every item runs up its overdue repeats: the most notices). Prints the
+nobody does anything, so every item runs up its overdue repeats: the most notices);
+``--retention D`` keeps notices D days instead of ``NOTICE_RETENTION`` (400: the code before,
+the reference). Prints the
 notices per reservist and the bytes per reservist by table and index (SQLite's ``dbstat``)
 against the target (≤ 8 KB a reservist-year).
 
-Usage: .venv/bin/python -m bench.storage_year [N] [--done F]
+Usage: .venv/bin/python -m bench.storage_year [N] [--done F] [--retention D]
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
+import scheduler.jobs
 from bot.app import prepare_database, reminder_service
 from bot.config import load_settings
 from scheduler.jobs import ensure_plans, purge_notices
@@ -42,6 +46,9 @@ class CountingNotifier:
         items: Sequence[tuple[int, str]],  # noqa: ARG002
     ) -> None:
         return None
+
+
+jobs: Any = scheduler.jobs  # its NOTICE_RETENTION is the one purge_notices reads
 
 
 def _option(name: str, default: float) -> float:
@@ -78,6 +85,8 @@ async def _complete(db: Database, day: date, share: float, rng: random.Random) -
 
 async def main(count: int) -> None:
     share = _option("--done", 0.0)
+    if "--retention" in sys.argv:
+        jobs.NOTICE_RETENTION = timedelta(days=_option("--retention", 0))
     folder = Path(tempfile.mkdtemp(prefix="bench-year-"))
     path = f"{folder}/b.db"
     settings = load_settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{path}")
@@ -121,7 +130,8 @@ async def main(count: int) -> None:
     total = sum(size for _, size in table)
     print(
         f"{count} reservists ({plans} plans), a daily scan through 2027, items done on time: "
-        f"{share:.0%}; scans took {elapsed:.1f} s"
+        f"{share:.0%}, notices kept {jobs.NOTICE_RETENTION.days} days; "
+        f"scans took {elapsed:.1f} s"
     )
     print(
         f"notices recorded: {(notices or 0) / count:.1f} a reservist; kept at the end: "
