@@ -13,40 +13,31 @@ The DOM contract is the one listed at the top of ``bot/sandbox/static/app.js``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
-import signal
-import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
-from bot.config import settings_env_names
-from tests.browser_support import launch_chromium, require_browser
-
-if TYPE_CHECKING:
-    from playwright.async_api import Locator, Page
+from bot.sandbox.demo import cast
+from tests.browser_support import (
+    WAIT,
+    ChatPage,
+    Sandbox,
+    launch_chromium,
+    require_browser,
+    start_sandbox,
+)
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
 MSK = ZoneInfo("Europe/Moscow")
-#: One answer of the bot (the emulator lets a chat receive about one message a second).
-WAIT = 30.0
-#: The sandbox's start: the demo district is loaded, then the bot process starts (its imports
-#: alone took 20-40 s on a loaded two-core machine); the same for a time machine's restart.
-START_WAIT = 240.0
-
 NEWCOMER_NAME = "Виноградова Наталья Игоревна"
 NEWCOMER_SCHOOL = "МБОУ СОШ № 3 г. Верхнедольска"
 NEWCOMER_POSITION = "Учитель биологии"
@@ -57,179 +48,14 @@ TOPIC = "Разбор плана методической недели в шко
 ANNOUNCEMENT = "Коллеги, в пятницу в 15:00 — совещание резерва в актовом зале. Приходите!"
 
 
-# --------------------------------------------------------------------------- the process
-
-
-@dataclass
-class Sandbox:
-    """The running ``python -m bot sandbox``: its page address and its folder."""
-
-    proc: asyncio.subprocess.Process
-    address: str
-    home: Path
-    log_path: Path
-
-    @property
-    def db_path(self) -> Path:
-        return self.home / "data" / "sandbox" / "sandbox.db"
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Rows of ``sql`` from the sandbox's database (read-only; the bot keeps writing)."""
-        with contextlib.closing(
-            sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
-        ) as conn:
-            return list(conn.execute(sql, params).fetchall())
-
-
-def sandbox_env(home: Path) -> dict[str, str]:
-    """The shell's environment without any of the bot's settings, in a folder of its own."""
-    names = settings_env_names()
-    return {
-        **{k: v for k, v in os.environ.items() if k.upper() not in names},
-        "HOME": str(home),
-        "PYTHONPATH": str(ROOT),
-        "LOG_LEVEL": "INFO",
-    }
-
-
-async def _address(proc: asyncio.subprocess.Process, out_path: Path, log_path: Path) -> str:
-    deadline = time.monotonic() + START_WAIT
-    while time.monotonic() < deadline:
-        printed = await asyncio.to_thread(out_path.read_text, errors="replace")
-        found = re.search(r"http://127\.0\.0\.1:\d+", printed)
-        if found:
-            return found.group(0)
-        if proc.returncode is not None:
-            break
-        await asyncio.sleep(0.2)
-    tail = (await asyncio.to_thread(log_path.read_text, errors="replace"))[-3000:]
-    raise AssertionError(f"the sandbox printed no address (exit {proc.returncode}):\n{tail}")
-
-
-async def _stop(proc: asyncio.subprocess.Process) -> int | None:
-    """SIGTERM to the sandbox's process group (the sandbox and its bot), SIGKILL after 30 s."""
-    if proc.returncode is not None:
-        return proc.returncode
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        return await asyncio.wait_for(proc.wait(), 30)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
-        return None
-
-
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    """``python -m bot sandbox --fresh --port 0`` in a temporary folder (its database goes to
-    ``data/sandbox`` below it), in a process group of its own, stopped at the end."""
+    """The sandbox from the command line, stopped at the end (see :func:`start_sandbox`)."""
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("the sandbox has its own SQLite database: the suite's SQLite run covers it")
     require_browser()  # before the sandbox's start: a missing Chromium fails at once
-    home = tmp_path / "home"
-    home.mkdir()
-    out_path, log_path = tmp_path / "sandbox.out", tmp_path / "sandbox.log"
-    with out_path.open("wb") as out, log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "sandbox", "--fresh", "--port", "0",
-            env=sandbox_env(home), cwd=home, stdin=asyncio.subprocess.DEVNULL,
-            stdout=out, stderr=log, start_new_session=True,
-        )  # fmt: skip
-    try:
-        address = await _address(proc, out_path, log_path)
-        yield Sandbox(proc, address, home, log_path)
-    finally:
-        code = await _stop(proc)
-    assert code == 0, f"the sandbox exited with {code}:\n{log_path.read_text()[-3000:]}"
-
-
-# --------------------------------------------------------------------------- the page
-
-
-class ChatPage:
-    """The sandbox's page as a person uses it (the selectors of the DOM contract)."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-
-    async def wait_running(self, timeout: float = START_WAIT) -> None:
-        await self.page.wait_for_function(
-            "() => (document.querySelector('#bot-status')?.textContent || '')"
-            ".includes('работает')",
-            timeout=timeout * 1000,
-        )
-
-    async def open_tab(self, user_id: int) -> None:
-        tab = self.page.locator(f'button.tab[data-user-id="{user_id}"]')
-        await tab.click(timeout=WAIT * 1000)
-        await self.page.wait_for_function(
-            '(id) => document.querySelector(`button.tab[data-user-id="${id}"]`)'
-            "?.classList.contains('active')",
-            arg=user_id,
-            timeout=WAIT * 1000,
-        )
-
-    async def last_id(self) -> int:
-        """The newest message id shown in the active chat (0 when it is empty)."""
-        ids: list[str] = await self.page.eval_on_selector_all(
-            "#messages .msg", "nodes => nodes.map(n => n.dataset.messageId)"
-        )
-        return max((int(i) for i in ids), default=0)
-
-    async def send(self, text: str) -> int:
-        """Type ``text`` and send it; returns the newest message id before it."""
-        before = await self.last_id()
-        await self.page.fill("#composer-input", text)
-        await self.page.click("#composer-send")
-        return before
-
-    async def bot_says(
-        self, needle: str, after: int, *, button: str | None = None, timeout: float = WAIT
-    ) -> Locator:
-        """The first bot message newer than ``after`` whose text contains ``needle`` (and, if
-        given, that has an inline button containing ``button``)."""
-        handle = await self.page.wait_for_function(
-            """([after, needle, button]) => {
-                for (const m of document.querySelectorAll('#messages .msg.from-bot')) {
-                    if (Number(m.dataset.messageId) <= after) continue;
-                    const text = m.querySelector('.msg-text')?.textContent || '';
-                    if (!text.includes(needle)) continue;
-                    if (button !== null && ![...m.querySelectorAll('button.inline-btn')]
-                        .some(b => b.textContent.includes(button))) continue;
-                    return m.dataset.messageId;
-                }
-                return false;
-            }""",
-            arg=[after, needle, button],
-            timeout=timeout * 1000,
-        )
-        message_id = await handle.json_value()
-        return self.message(int(message_id))
-
-    def message(self, message_id: int) -> Locator:
-        return self.page.locator(f'#messages .msg[data-message-id="{message_id}"]')
-
-    async def press(self, message: Locator, button: str) -> int:
-        """Press the inline button containing ``button`` under ``message``; returns the newest
-        message id before it."""
-        before = await self.last_id()
-        await message.locator("button.inline-btn", has_text=button).first.click(
-            timeout=WAIT * 1000
-        )
-        return before
-
-    async def text_of(self, message: Locator) -> str:
-        return await message.locator(".msg-text").inner_text(timeout=WAIT * 1000)
-
-    async def toast(self, needle: str, timeout: float = WAIT) -> str:
-        toast = self.page.locator("#toast")
-        await toast.filter(has_text=needle).wait_for(state="visible", timeout=timeout * 1000)
-        return await toast.inner_text()
+    async with start_sandbox(tmp_path) as running:
+        yield running
 
 
 # --------------------------------------------------------------------------- the journey
@@ -238,8 +64,6 @@ class ChatPage:
 async def test_a_visitor_takes_the_sandbox_through_a_year(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    from bot.sandbox.demo import cast  # noqa: PLC0415
-
     officer, reservist, newcomer, mentor = (p.user_id for p in cast().tabs)
     started = time.monotonic()
     async with launch_chromium(tmp_path / "chromium-profile") as context:
@@ -461,7 +285,7 @@ async def _export_with_openpyxl(
     assert newcomer[columns["Муниципалитет"]] == NEWCOMER_AREA
     assert newcomer[columns["Выполнено"]] == 1
 
-    a = next(p for p in cast_people() if p.user_id == reservist)
+    a = next(p for p in cast().people if p.user_id == reservist)
     a_row = next(r for n, r in people.items() if n.startswith(f"{a.last_name} {a.first_name}"))
     year = datetime.now(MSK).year
     done, confirmed = sandbox.query(
@@ -476,12 +300,6 @@ async def _export_with_openpyxl(
     assert a_row[columns["Выполнено"]] == done
     assert a_row[columns["Подтверждённых консультаций"]] == confirmed
     assert len(people) >= 30
-
-
-def cast_people() -> tuple[Any, ...]:
-    from bot.sandbox.demo import cast  # noqa: PLC0415
-
-    return cast().people
 
 
 async def _reminder_snoozed(chat: ChatPage, sandbox: Sandbox, reservist: int) -> None:
