@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import importlib
 import os
 import signal
@@ -179,6 +180,24 @@ def main(
         return exc.code
 
 
+def _lock(path: Path) -> int:
+    """An exclusive ``flock`` on ``path`` (one sandbox per folder), held until its descriptor
+    is closed or the process ends; the descriptor is not inherited by the bot.
+
+    Raises:
+        SandboxError: another process holds it.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SandboxError(
+            f"error: another sandbox runs in {path.parent.resolve()}; stop it first"
+        ) from None
+    return fd
+
+
 def _log_settings(env: Mapping[str, str]) -> tuple[str, str]:
     level = env.get("LOG_LEVEL", "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -276,16 +295,8 @@ class Sandbox:
             SandboxError: another sandbox uses the folder, the port is taken, or the demo
                 district could not be loaded.
         """
-        from storage.leader import AnotherInstanceError, FileLock  # noqa: PLC0415
-
         self.folder.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.folder / "sandbox.lock")
-        try:
-            lock.acquire()
-        except AnotherInstanceError:
-            raise SandboxError(
-                f"error: another sandbox runs in {self.folder.resolve()}; stop it first"
-            ) from None
+        lock = _lock(self.folder / "sandbox.lock")
         self._install_signals()
         runner: web.AppRunner | None = None
         try:
@@ -302,7 +313,8 @@ class Sandbox:
                     f"{str(exc).splitlines()[0] if str(exc) else ''}); see the log above"
                 ) from None
             self.ready.set()
-            await self._start_bot()
+            if not self._stop.is_set():
+                await self._start_bot()
             await self._stop.wait()
         finally:
             log.info("sandbox stopping")
@@ -316,7 +328,7 @@ class Sandbox:
             if runner is not None:
                 await runner.cleanup()
             await self.emulator.stop()
-            lock.release()
+            os.close(lock)
             log.info("sandbox stopped")
         return EXIT_OK
 
@@ -351,7 +363,8 @@ class Sandbox:
         """The demo district: loaded into a new (or, with ``--fresh``, emptied) database,
         or only its cast read for an existing one; the people become the emulator's users
         and the four tabs the page's."""
-        demo = self._demo_module()
+        # imported in a thread: seconds of imports must not stall the page being served
+        demo = await asyncio.to_thread(self._demo_module)
         path = self.folder / DB_FILE
         if self.fresh:
             for suffix in ("", "-wal", "-shm", "-journal"):
@@ -364,7 +377,11 @@ class Sandbox:
             cast = demo.cast()
             started = time.perf_counter()
             try:
-                cast = await self._load_demo(demo, cast.tabs[0].user_id)
+                # in a thread with its own event loop: loading is seconds of CPU, and the
+                # page's loop must keep answering meanwhile
+                cast = await asyncio.to_thread(
+                    asyncio.run, self._load_demo(demo, cast.tabs[0].user_id, self.clock.now())
+                )
             except BaseException:
                 for suffix in ("", "-wal", "-shm", "-journal"):
                     path.with_name(path.name + suffix).unlink(missing_ok=True)
@@ -381,7 +398,9 @@ class Sandbox:
             [Tab(p.user_id, p.first_name, p.last_name, p.role, p.label) for p in cast.tabs]
         )
 
-    async def _load_demo(self, demo: Any, officer_id: int) -> DemoCastLike:
+    async def _load_demo(self, demo: Any, officer_id: int, now: datetime) -> DemoCastLike:
+        """Migrate the new database and load the demo district into it (in the loader
+        thread's event loop; ``self.emulator`` is not touched)."""
         from bot.config import load_settings  # noqa: PLC0415
         from storage import migrate  # noqa: PLC0415
         from storage.db import Database  # noqa: PLC0415
@@ -390,7 +409,6 @@ class Sandbox:
             _env_file=None,
             bot_token=TOKEN,
             database_url=own_database_url(self.folder),
-            telegram_api_url=self.emulator.base_url,
             officer_ids=(officer_id,),
             default_timezone=ZONE.key,
             clock_start=None,
@@ -398,7 +416,7 @@ class Sandbox:
         db = Database(settings.database_url)
         try:
             await migrate.upgrade(db.engine)
-            cast: DemoCastLike = await demo.load_demo(db, settings, now=self.clock.now())
+            cast: DemoCastLike = await demo.load_demo(db, settings, now=now)
         finally:
             await db.dispose()
         return cast
