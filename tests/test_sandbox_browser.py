@@ -322,6 +322,7 @@ async def _reminder_snoozed(chat: ChatPage, sandbox: Sandbox, reservist: int) ->
     assert str(target.year) in clock, clock
 
     reminder = await chat.bot_says(title[:40], before, button="Напомнить позже", timeout=120)
+    assert f"«{title}» истекает завтра" in await chat.text_of(reminder)
     await chat.press(reminder, "Напомнить позже")
     assert "напомню завтра" in await chat.toast("напомню")
     rows = sandbox.query(
