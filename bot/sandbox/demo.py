@@ -501,9 +501,18 @@ class _Timeline:
         return moment.astimezone(self.zone).date()
 
     def between(self, first: date, last: date) -> date:
-        """A random date from ``first`` to ``last`` (``first`` when ``last`` is before it)."""
+        """A random date from ``first`` to ``last`` (``first`` when ``last`` is before it),
+        a weekday when the span has one before it."""
         span = (last - first).days
-        return first + timedelta(days=self.rng.randint(0, span)) if span > 0 else first
+        day = first + timedelta(days=self.rng.randint(0, span)) if span > 0 else first
+        return self.weekday(day, first)
+
+    @staticmethod
+    def weekday(day: date, first: date) -> date:
+        """``day``, or the Friday before it when it is a weekend and that is not before
+        ``first``."""
+        friday = day - timedelta(days=max(0, day.weekday() - 4))
+        return friday if friday >= first else day
 
 
 async def load_demo(
@@ -690,7 +699,10 @@ class _Loader:
         ids = {p.user_id: o.person_id for p, o in zip(listed, result.outcomes, strict=True)}
         invites = await PeopleRepo(self.repo.session).personal_invites(ids.values())
         window = min(ttl, (self.now - at) / 2)
-        moments = {tg: at + window * self.rng.uniform(0.02, 0.95) for tg in ids}
+        moments = {
+            tg: self.t.moment(self.t.day_of(at + window * self.rng.uniform(0.02, 0.85)), after=at)
+            for tg in ids
+        }
         await self.prepare_plans(
             [(ids[p.user_id], p.municipality, self.t.day_of(moments[p.user_id])) for p in listed]
         )
@@ -843,7 +855,9 @@ class _Loader:
             here = [
                 r.user_id
                 for r in roster.reservists
-                if r.municipality == area and r.user_id in roster.mentor_of
+                if r.municipality == area
+                and r.user_id in roster.mentor_of
+                and r != roster.reservist_a  # A's plan shows every status
             ]
             here.sort(key=lambda tg: (-diligence[tg], tg))
             for tg in here[: _BEST[area_index]]:
@@ -879,9 +893,12 @@ class _Loader:
             if tg == self.quiet:  # a stalled pair: nothing since
                 last_day = min(last_day, self.quiet_since)
             chance = diligence[tg]
-            for item in await self.repo.plans.items(plan.id):
+            items = await self.repo.plans.items(plan.id)
+            passed = [i.id for i in items if i.due_on is not None and i.due_on < today]
+            missed = passed[-1] if tg == roster.reservist_a.user_id and passed else None
+            for item in items:
                 done_on = self.done_day(item, tg, joined, last_day, chance)
-                if done_on is None:
+                if done_on is None or item.id == missed:  # A has one overdue item at least
                     continue
                 evidence = None
                 if self.rng.random() < 0.35:
@@ -938,7 +955,8 @@ class _Loader:
             "competition": "Диплом участника конкурса.pdf",
             "courses": "Диплом о переподготовке.pdf",
         }.get(item.kind, "Отчёт.docx")
-        return f"https://sandbox.invalid/demo/document-{n:04d}.pdf", "document", name
+        suffix = name.rsplit(".", 1)[1]
+        return f"https://sandbox.invalid/demo/document-{n:04d}.{suffix}", "document", name
 
     async def review_items(self) -> None:
         """Mentors confirm most items logged with evidence and comment on some."""
@@ -948,9 +966,10 @@ class _Loader:
             start = self.pair_start[tg]
             for item_id, done_at, has_evidence in self.done.get(tg, []):
                 base = max(done_at, start)
-                at = base + timedelta(days=self.rng.randint(1, 6), hours=self.rng.randint(0, 5))
-                if at >= self.now:
+                day = self.t.day_of(base) + timedelta(days=self.rng.randint(1, 6))
+                if day > self.t.today:
                     continue
+                at = self.t.moment(day, after=base)
                 if has_evidence and self.rng.random() < 0.7:
                     await mentoring.confirm_item(mentor, item_id, at)
                     self.t.events[(item_id, "confirmed")] = at
@@ -1019,7 +1038,8 @@ class _Loader:
             pending = (self.t.today - day).days <= 6
             if pending and not recent:
                 break
-            await self.consultation(tg, mentor_tg, day, pending=pending)
+            held = self.t.weekday(day, self.t.day_of(start))
+            await self.consultation(tg, mentor_tg, held, pending=pending)
             day += timedelta(days=self.rng.randint(gap - 7, gap + 7))
         if recent and day > last and self.rng.random() < 0.3:
             # one of the last days, still awaiting the other side
@@ -1052,9 +1072,10 @@ class _Loader:
         self.t.consultations.append((consultation.id, logged_at))
         if pending:
             return
-        decided_at = logged_at + timedelta(hours=self.rng.randint(1, 60))
-        if decided_at >= self.now:
+        decided_on = self.t.day_of(logged_at) + timedelta(days=self.rng.randint(0, 2))
+        if decided_on > self.t.today:
             return
+        decided_at = self.t.moment(decided_on, after=logged_at)
         confirm = self.rng.random() < 0.92
         await mentoring.decide(
             other,
@@ -1105,15 +1126,13 @@ class _Loader:
                 results.append(DeliveryResult(delivery.id, DeliveryState.SENT, 1, None, moment))
         await broadcasts.finish(results)
         await broadcasts.finish_if_settled(first.id, at + timedelta(seconds=3))
-        for delivery in claimed:
-            if delivery is failed:
-                continue
-            roll = self.rng.random()
-            if roll < 0.7:
-                clock[0] = at + timedelta(minutes=self.rng.randint(2, 3000))
-                if clock[0] < self.now:
-                    answer = RsvpAnswer.YES if roll < 0.58 else RsvpAnswer.NO
-                    await service.answer(first.id, delivery.user_id, answer)
+        reached = [d.user_id for d in claimed if d is not failed]
+        self.rng.shuffle(reached)
+        yes, no = round(len(reached) * 0.6), max(1, round(len(reached) * 0.15))
+        answers = [RsvpAnswer.YES] * yes + [RsvpAnswer.NO] * no  # the rest did not answer
+        for user_id, answer in zip(reached, answers, strict=False):
+            clock[0] = min(at + timedelta(minutes=self.rng.randint(2, 3000)), self.now)
+            await service.answer(first.id, user_id, answer)
 
         # the running one
         created = self.now - timedelta(minutes=3)
