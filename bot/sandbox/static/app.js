@@ -180,7 +180,9 @@
       button.dataset.userId = String(tab.user_id);
       button.title = `${tab.first_name} ${tab.last_name}`.trim();
       if (tab.user_id === state.active) button.classList.add("active");
-      button.append(el("span", `avatar role-${tab.role}`, initials(tab)), el("span", "tab-label", tab.label));
+      const avatar = el("span", `avatar role-${tab.role}`);
+      avatar.dataset.initials = initials(tab); // drawn by CSS: the tab's text is its label
+      button.append(avatar, el("span", "tab-label", tab.label));
       const unread = state.unread.get(tab.user_id);
       if (unread) button.append(el("span", "badge", String(unread)));
       button.addEventListener("click", () => switchTab(tab.user_id));
