@@ -627,7 +627,7 @@
       timeZone: state.zone, day: "numeric", month: "long", year: "numeric",
       hour: "2-digit", minute: "2-digit",
     }).format(botNow());
-    $("#bot-clock").textContent = `Часы бота: ${label}`;
+    $("#bot-clock").replaceChildren(el("span", "clock-prefix", "Часы бота: "), label);
   }
   setInterval(renderClock, 15000);
 
