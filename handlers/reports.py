@@ -6,6 +6,7 @@ municipality; a regional officer: everyone)."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
@@ -42,6 +43,7 @@ from storage.repo import Repo
 
 PURPOSE = "rp"  # PeopleCb purpose of the /report list
 CHART_GROUPS = 12
+CHARTS = "bot.services.charts"
 YEARS_BACK = 10
 
 
@@ -180,8 +182,12 @@ async def kpi(
             return
         year = found
     area = officer_municipality(user)
+    # matplotlib (a second of CPU, ~45 MiB) is imported by the first /kpi, not at the bot's
+    # start: in a worker thread while the indicators are read (the database works meanwhile)
+    charts = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, CHARTS))
     report = await IndicatorService(repo).report(area, year, today, group_limit=CHART_GROUPS)
     if report.people == 0:
+        charts.cancel()  # the import goes on in its thread, for the next /kpi
         await message.answer(tr.KPI_EMPTY)
         return
     lines = [tr.kpi_header(year, area), ""]
@@ -191,10 +197,8 @@ async def kpi(
     ]
     lines += ["", tr.KPI_FOOTER]
     await message.answer("\n".join(lines))
-    # matplotlib costs ~40 MiB of memory: loaded on the first /kpi, not at the bot's start
-    from bot.services.charts import indicators_chart  # noqa: PLC0415
-
-    png = await asyncio.to_thread(indicators_chart, report.groups, tr.chart_title(year, area))
+    chart = (await charts).indicators_chart
+    png = await asyncio.to_thread(chart, report.groups, tr.chart_title(year, area))
     await message.answer_photo(
         BufferedInputFile(png, filename=f"kpi-{year}.png"),
         caption=tr.kpi_chart_caption(year, report.by == "organisation"),

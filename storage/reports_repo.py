@@ -13,12 +13,12 @@ Cyrillic). Only users with the reservist role are reported on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, or_, select, update
+from sqlalchemy import Executable, Integer, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -74,13 +74,37 @@ class ItemStats:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupCounts:
+    """The indicators' counts over the reservists of one stored spelling of a municipality and
+    of an organisation (either may be None): ``people`` in all; ``reserve`` of them in the
+    reserve (status included or training), and of those ``supported`` (a done item of the
+    year's plan or a confirmed consultation held in the year), ``fulfilled`` (every dated item
+    of the year's plan done, at least one) and ``mentored`` (an active mentor who has not
+    deleted their data); ``ever`` ever included, ``appointed`` of them appointed; ``trainees``
+    with a training item in the year's plan, ``trained`` of them with one done; ``with_mentor``
+    with an active mentor, whatever their status (indicator 6)."""
+
+    municipality: str | None
+    organisation: str | None
+    people: int
+    reserve: int
+    supported: int
+    fulfilled: int
+    mentored: int
+    ever: int
+    appointed: int
+    trainees: int
+    trained: int
+    with_mentor: int
+
+
+@dataclass(frozen=True, slots=True)
 class DoneItemRow:
     """A done roadmap item of a year's plan: who (user id), which activity, when (their local
     date), the mentor's confirmation (aware UTC or None) and the evidence file's name."""
 
     activity_id: int
     user_id: int
-    title: str
     done_on: date | None
     confirmed_at: datetime | None
     evidence_kind: str | None
@@ -122,6 +146,11 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
 
+#: rows fetched at a time by the queries that return a row per reservist or per plan item:
+#: between two batches the event loop serves other users (a region has 10,000 reservists)
+BATCH = 1000
+
+
 class ReportsRepo:
     """Read-mostly queries of the reports over one session."""
 
@@ -135,6 +164,14 @@ class ReportsRepo:
         if municipalities is not None:
             conditions.append(User.municipality.in_(list(municipalities)))
         return conditions
+
+    async def _rows(self, stmt: Executable) -> list[Any]:
+        """Every row of ``stmt``, fetched :data:`BATCH` at a time (one statement)."""
+        result = await self.s.stream(stmt)
+        found: list[Any] = []
+        async for rows in result.partitions(BATCH):
+            found += rows
+        return found
 
     async def reservist_municipalities(self) -> list[str]:
         """Every distinct stored spelling of reservists' municipalities (no None)."""
@@ -164,7 +201,7 @@ class ReportsRepo:
             .where(*self._scope(municipalities))
             .order_by(User.full_name.is_(None), User.full_name, User.id)
         )
-        return [ReservistRow(*row) for row in (await self.s.execute(stmt)).all()]
+        return [ReservistRow(*row) for row in await self._rows(stmt)]
 
     async def item_stats(
         self, year: int, today: date, municipalities: Sequence[str] | None
@@ -197,10 +234,95 @@ class ReportsRepo:
             .where(*self._scope(municipalities))
             .group_by(IndividualPlan.user_id)
         )
-        return {
-            uid: ItemStats(*map(_int, values))
-            for uid, *values in (await self.s.execute(stmt)).all()
-        }
+        return {uid: ItemStats(*map(_int, values)) for uid, *values in await self._rows(stmt)}
+
+    async def group_counts(
+        self,
+        year: int,
+        municipalities: Sequence[str] | None,
+        *,
+        in_reserve: Sequence[str],
+        ever_included: Sequence[str],
+        appointed: str,
+    ) -> list[GroupCounts]:
+        """The indicators' counts (see :class:`GroupCounts`) per stored spelling of
+        municipality and organisation of the scope's reservists, for plan ``year``: one query
+        aggregating in the database, so /kpi reads a few hundred rows, not a row per reservist
+        and per plan item. ``in_reserve``, ``ever_included`` and ``appointed`` are the reserve
+        statuses of :mod:`bot.services.indicators`."""
+        is_done = PlanItem.status == ItemStatus.DONE
+        is_training = PlanItem.kind == "training"
+        dated = PlanItem.due_on.is_not(None)
+        stats = (
+            (
+                select(
+                    IndividualPlan.user_id.label("user_id"),
+                    _count_if(is_done).label("done"),
+                    _count_if(dated).label("dated"),
+                    _count_if(and_(dated, is_done)).label("dated_done"),
+                    _count_if(is_training).label("trainings"),
+                    _count_if(and_(is_training, is_done)).label("trainings_done"),
+                )
+                .select_from(PlanItem)
+                .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+                .join(User, User.id == IndividualPlan.user_id)
+                .where(IndividualPlan.year == year, PlanItem.archived.is_(False))
+            )
+            .where(*self._scope(municipalities))
+            .group_by(IndividualPlan.user_id)
+            .subquery("stats")
+        )
+        consults = (
+            select(Consultation.reservist_id.label("user_id"))
+            .where(
+                Consultation.status == ConsultationStatus.CONFIRMED,
+                Consultation.held_on >= date(year, 1, 1),
+                Consultation.held_on <= date(year, 12, 31),
+            )
+            .group_by(Consultation.reservist_id)
+            .subquery("consults")
+        )
+        mentor = aliased(User)
+        mentors = (
+            select(MentorAssignment.reservist_id.label("user_id"))
+            .join(mentor, mentor.id == MentorAssignment.mentor_id)
+            .where(MentorAssignment.ended_at.is_(None), mentor.full_name.is_not(None))
+            .group_by(MentorAssignment.reservist_id)
+            .subquery("mentors")
+        )
+        reserve = User.reserve_status.in_(list(in_reserve))
+        has_mentor = mentors.c.user_id.is_not(None)
+        stmt = (
+            select(
+                User.municipality,
+                User.organisation,
+                func.count(User.id),
+                _count_if(reserve),
+                _count_if(
+                    and_(
+                        reserve,
+                        or_(func.coalesce(stats.c.done, 0) > 0, consults.c.user_id.is_not(None)),
+                    )
+                ),
+                _count_if(and_(reserve, stats.c.dated > 0, stats.c.dated_done == stats.c.dated)),
+                _count_if(and_(reserve, has_mentor)),
+                _count_if(User.reserve_status.in_(list(ever_included))),
+                _count_if(User.reserve_status == appointed),
+                _count_if(stats.c.trainings > 0),
+                _count_if(stats.c.trainings_done > 0),
+                _count_if(has_mentor),
+            )
+            .outerjoin(stats, stats.c.user_id == User.id)
+            .outerjoin(consults, consults.c.user_id == User.id)
+            .outerjoin(mentors, mentors.c.user_id == User.id)
+            .where(*self._scope(municipalities))
+            .group_by(User.municipality, User.organisation)
+            .order_by(User.municipality, User.organisation)
+        )
+        return [
+            GroupCounts(municipality, organisation, *map(_int, counts))
+            for municipality, organisation, *counts in (await self.s.execute(stmt)).all()
+        ]
 
     async def confirmed_consultations(
         self, year: int, municipalities: Sequence[str] | None
@@ -232,7 +354,7 @@ class ReportsRepo:
             .join(mentor, mentor.id == MentorAssignment.mentor_id)
             .where(MentorAssignment.ended_at.is_(None))
         ).where(*self._scope(municipalities))
-        return dict((await self.s.execute(stmt)).all())
+        return dict(await self._rows(stmt))
 
     async def last_activity(self, municipalities: Sequence[str] | None) -> dict[int, datetime]:
         """Per reservist id, the latest thing they did (aware UTC): a change of a plan item
@@ -257,23 +379,24 @@ class ReportsRepo:
         )
         found: dict[int, datetime] = {}
         for stmt in (events, consults):
-            for uid, at in (await self.s.execute(stmt)).all():
+            for uid, at in await self._rows(stmt):
                 # max() keeps the column's type: ``at`` is an aware UTC datetime
                 if uid is not None and at is not None and (uid not in found or at > found[uid]):
                     found[uid] = at
         return found
 
     async def done_items(
-        self, year: int, municipalities: Sequence[str] | None
-    ) -> list[DoneItemRow]:
+        self, year: int, municipalities: Sequence[str] | None, *, batch: int = BATCH
+    ) -> AsyncIterator[list[DoneItemRow]]:
         """Done, non-archived roadmap items (``activity_id`` set) of the plans of ``year``,
-        ordered by activity, date done and owner."""
+        ordered by activity, date done and owner: one query whose rows are fetched ``batch``
+        at a time (a region has over 100,000), so that other users' requests are served
+        between the batches and the raw rows of all of them are never in memory at once."""
         stmt = (
             (
                 select(
                     PlanItem.activity_id,
                     IndividualPlan.user_id,
-                    PlanItem.title,
                     PlanItem.done_on,
                     PlanItem.confirmed_at,
                     PlanItem.evidence_kind,
@@ -292,12 +415,12 @@ class ReportsRepo:
             .where(*self._scope(municipalities))
             .order_by(PlanItem.activity_id, PlanItem.done_on, IndividualPlan.user_id, PlanItem.id)
         )
-        return [
-            DoneItemRow(int(aid or 0), uid, title, done_on, confirmed, kind, name)
-            for aid, uid, title, done_on, confirmed, kind, name in (
-                await self.s.execute(stmt)
-            ).all()
-        ]
+        result = await self.s.stream(stmt)
+        async for rows in result.partitions(batch):
+            yield [
+                DoneItemRow(int(aid or 0), uid, done_on, confirmed, kind, name)
+                for aid, uid, done_on, confirmed, kind, name in rows
+            ]
 
     async def activities(
         self, extra_ids: Sequence[int] = (), municipalities: Sequence[str] | None = None
@@ -364,6 +487,7 @@ __all__ = [
     "ActivityRow",
     "CommentRow",
     "DoneItemRow",
+    "GroupCounts",
     "ItemStats",
     "ReportsRepo",
     "ReservistRow",

@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import re
+import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.services.charts import indicators_chart
 from bot.services.errors import InputError, NotFoundError
@@ -31,7 +32,7 @@ from bot.services.year_report import (
 from bot.texts import reports as tr
 from storage import migrate
 from storage.db import Database
-from storage.models import AuditEntry, ItemComment, User
+from storage.models import AuditEntry, IndividualPlan, ItemComment, PlanItem, Role, User
 from tests.test_indicators import KAMYSHIN, NOW, PETROVSKY, TODAY, YEAR, build_world
 
 ZONE = ZoneInfo("Europe/Moscow")
@@ -290,3 +291,112 @@ async def test_cli_export(tmp_path: Path) -> None:
     assert [(a.actor_id, a.target) for a in audit] == [
         (None, "region"), (None, "municipality:камышинский район"),
     ]  # fmt: skip
+
+
+def _widths(ws: object) -> dict[int, float]:
+    """Column number → stored width (a <col> element may cover several columns)."""
+    found = {}
+    for dim in ws.column_dimensions.values():  # type: ignore[attr-defined]
+        if dim.min and dim.width:
+            found.update(dict.fromkeys(range(dim.min, dim.max + 1), dim.width))
+    return found
+
+
+async def test_workbook_cells_formats_and_widths(db: Database) -> None:
+    """What the writer (XlsxWriter) stores, read back cell by cell: number formats of dates
+    and shares, bold headers and captions, text cells, widths fitted to the longest value,
+    control characters dropped, the note under the indicators outside the filter."""
+    world = await build_world(db)
+    async with db.session() as repo:
+        await repo.session.execute(
+            update(User).where(User.id == world.ids["r3"]).values(position="Завуч\x07 по УВР")
+        )
+    wb = load_workbook(io.BytesIO(await export(db, None)))
+    ws = wb["Резервисты"]
+    assert all(c.font.b for c in ws[1]) and not any(c.font.b for c in ws[2])
+    rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
+    ivanova = rows["Иванова Мария Петровна"]
+    assert ivanova[12].number_format == "DD.MM.YYYY HH:MM" and ivanova[12].is_date
+    assert [c.data_type for c in ivanova[:12]] == ["s"] * 5 + ["n", "s"] + ["n"] * 5
+    assert rows["Петров Пётр Петрович"][2].value == "Завуч по УВР"
+    widths = _widths(ws)
+    assert sorted(widths) == list(range(1, 14))
+    longest = max(len(str(r[0].value)) for r in ws.iter_rows())
+    assert widths[1] == min(max(longest + 2, 6), 60)
+    assert all(6 <= w <= 60 for w in widths.values())
+
+    ind = wb["Показатели"]
+    assert ind["E2"].value == 60.0 and ind["E2"].number_format == "0.0"
+    assert ind["B9"].row > 7 and ind.auto_filter.ref == "A1:H7"  # the note: below the filter
+    assert not ind["B9"].font.b
+
+    sheet = wb[next(n for n in wb.sheetnames if "Психолого-педагогическая" in n)]
+    assert sheet["A1"].font.b and sheet["A2"].font.b and not sheet["A3"].font.b
+    assert sheet["D3"].number_format == "DD.MM.YYYY" and sheet["D3"].is_date
+    assert sheet.auto_filter.ref == "A2:F5"
+
+
+async def test_export_statements_do_not_grow_with_reservists(db: Database) -> None:
+    """The export reads a fixed number of SQL statements, whatever the number of reservists
+    and of their done items (fetched in batches of one query)."""
+    await build_world(db)
+
+    async def statements() -> int:
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        engine = db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            await export(db, None)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    few = await statements()
+    async with db.session() as repo:
+        activity = (await repo.activities.active())[0]
+        for n in range(25):
+            user = User(
+                role=Role.RESERVIST,
+                full_name=f"Новиков {n}",
+                organisation="СОШ № 9",
+                municipality=PETROVSKY,
+                reserve_status="included",
+                registered_at=NOW,
+            )
+            repo.session.add(user)
+            await repo.session.flush()
+            plan = IndividualPlan(user_id=user.id, year=YEAR)
+            repo.session.add(plan)
+            await repo.session.flush()
+            repo.session.add_all(
+                PlanItem(plan_id=plan.id, title=activity.title, kind=activity.kind,
+                         occurrence=k, activity_id=activity.id, status="done",
+                         done_on=TODAY)
+                for k in range(3)
+            )  # fmt: skip
+    assert await statements() == few
+
+
+def test_chart_uses_no_pyplot_and_fits_telegram() -> None:
+    """The chart is drawn on matplotlib's Agg canvas without pyplot (its global state and GUI
+    backends), at most 1280 pixels wide (what Telegram sends)."""
+    code = (
+        "import struct, sys\n"
+        "from bot.services.charts import indicators_chart\n"
+        "from bot.services.indicators import GroupIndicators, Indicator\n"
+        "ind = [Indicator(c, c, 1, 2, 50.0, '', '') for c in 'abcdef']\n"
+        "png = indicators_chart([GroupIndicators(f'Г {n}', 2, ind) for n in range(12)], 'x')\n"
+        "width = struct.unpack('>I', png[16:20])[0]\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+        "print(width)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert 1000 <= int(done.stdout) <= 1280

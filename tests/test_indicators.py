@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import event, update
 
 from bot.services.indicators import (
     CODES,
+    IndicatorReport,
     IndicatorService,
     compute_indicators,
     group_indicators,
@@ -27,6 +29,7 @@ from storage.models import (
     Role,
     User,
 )
+from storage.reports_repo import ReportsRepo
 
 YEAR = 2026
 TODAY = date(2026, 11, 22)
@@ -308,3 +311,72 @@ async def test_breakdown_by_municipality_and_organisation(db: Database) -> None:
     )
     with pytest.raises(ValueError, match="unknown grouping"):
         group_indicators(people, YEAR, "school")
+
+
+def _summary(report: IndicatorReport) -> list[object]:
+    return [
+        report.people,
+        kod(report.indicators),
+        [(g.label, g.people, kod(g.indicators)) for g in report.groups],
+    ]
+
+
+async def test_counts_aggregated_in_sql_match_the_people(db: Database) -> None:
+    """/kpi aggregates in the database (ReportsRepo.group_counts); the export counts the
+    people it read: the same figures for every scope, grouping and limit, a mentor who deleted
+    their data included."""
+    world = await build_world(db)
+    for step in ("as built", "mentor deleted"):
+        if step == "mentor deleted":
+            async with db.session() as repo:
+                await repo.session.execute(
+                    update(User).where(User.id == world.mentor).values(full_name=None)
+                )
+        async with db.session() as repo:
+            service = IndicatorService(repo)
+            for area in (None, PETROVSKY, " камышинский  РАЙОН", "Нет такого района"):
+                people = await service.people(area, YEAR, TODAY)
+                for limit in (None, 1, 2, 12):
+                    in_sql = await service.report(area, YEAR, TODAY, group_limit=limit)
+                    in_python = await service.report(
+                        area, YEAR, TODAY, group_limit=limit, people=people
+                    )
+                    assert _summary(in_sql) == _summary(in_python), (step, area, limit)
+    assert kod(in_sql.indicators)["mentor"] == (0, 0, None)
+
+
+async def test_kpi_reads_a_fixed_number_of_rows(db: Database) -> None:
+    """The indicators read the same number of statements, and one row per spelling of
+    municipality and organisation (not one per reservist), whatever the number of people."""
+    await build_world(db)
+
+    async def measure() -> tuple[int, int]:
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        engine = db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            async with db.session() as repo:
+                rows = await ReportsRepo(repo.session).group_counts(
+                    YEAR,
+                    None,
+                    in_reserve=["included", "training"],
+                    ever_included=["included", "training", "appointed", "excluded"],
+                    appointed="appointed",
+                )
+                await IndicatorService(repo).report(PETROVSKY, YEAR, TODAY, group_limit=12)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements), len(rows)
+
+    small = await measure()
+    async with db.session() as repo:
+        repo.session.add_all(
+            User(role=Role.RESERVIST, full_name=f"Новиков {n}", organisation="СОШ № 1",
+                 municipality=PETROVSKY, reserve_status="included", registered_at=NOW)
+            for n in range(30)
+        )  # fmt: skip
+    assert await measure() == small

@@ -1,8 +1,13 @@
 """The indicators as a picture: grouped bars of D (in %) per municipality or organisation.
 
-matplotlib with the Agg backend (no display, set here before anything is drawn) and its own
-object API (a :class:`~matplotlib.figure.Figure` per call, no pyplot state), so charts may be
+matplotlib with the Agg canvas and its own object API (a :class:`~matplotlib.figure.Figure`
+per call; pyplot, its global state and its GUI backends are never imported), so charts may be
 drawn in worker threads. DejaVu Sans, matplotlib's bundled default font, has Cyrillic.
+
+Cost (README, Performance): importing matplotlib takes about a second of CPU, so the module is
+imported by the first /kpi, in a worker thread while the indicators are read; a chart takes
+about 0.1 s. It is drawn at most :data:`MAX_PIXELS` wide (Telegram shrinks a photo to 1280
+pixels anyway) with fixed margins rather than the constrained layout's solver.
 """
 
 from __future__ import annotations
@@ -11,10 +16,7 @@ import io
 import textwrap
 from collections.abc import Sequence
 
-import matplotlib as mpl
-
-mpl.use("Agg")
-
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.services.indicators import GroupIndicators
@@ -24,6 +26,12 @@ LABEL_WIDTH = 18
 LABEL_LINES = 3
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 DPI = 110
+#: the widest picture drawn, in pixels: Telegram sends photos at most 1280 pixels wide
+MAX_PIXELS = 1280
+HEIGHT = 6.2  # inches
+#: fixed margins (inches) around the axes: the title; the y label and ticks; at the bottom the
+#: group labels (up to three lines) and the legend (up to two rows) under them
+TOP, LEFT, RIGHT, BOTTOM = 0.45, 0.75, 0.2, 1.25
 
 
 def _label(text: str) -> str:
@@ -47,7 +55,11 @@ def indicators_chart(
     series = [[i for i in g.indicators if wanted is None or i.code in wanted] for g in groups]
     names = [i.code for i in series[0]] if series else list(wanted or [])
     width = max(8.0, min(22.0, 1.3 + 0.35 * len(names) * max(len(groups), 1)))
-    fig = Figure(figsize=(width, 6.2), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, HEIGHT), dpi=min(DPI, MAX_PIXELS / width))
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(
+        left=LEFT / width, right=1 - RIGHT / width, top=1 - TOP / HEIGHT, bottom=BOTTOM / HEIGHT
+    )
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=12)
     ax.set_ylabel(tr.CHART_Y_LABEL)
@@ -76,7 +88,7 @@ def indicators_chart(
             if len(groups) * len(names) <= 36:
                 ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
         ax.set_xticks(range(len(groups)), [_label(g.label) for g in groups], fontsize=8)
-        fig.legend(loc="outside lower center", ncol=3, fontsize=8)
+        fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

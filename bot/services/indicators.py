@@ -46,7 +46,7 @@ of each municipality (a regional officer) or each organisation (a municipal offi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -55,7 +55,7 @@ from bot.services.scope import normalise
 from bot.texts import reports as tr
 from storage.models import ReserveStatus
 from storage.repo import Repo
-from storage.reports_repo import ItemStats, ReportsRepo
+from storage.reports_repo import GroupCounts, ItemStats, ReportsRepo
 
 IN_RESERVE = frozenset({ReserveStatus.INCLUDED.value, ReserveStatus.TRAINING.value})
 EVER_INCLUDED = IN_RESERVE | {ReserveStatus.APPOINTED.value, ReserveStatus.EXCLUDED.value}
@@ -168,74 +168,114 @@ def _indicator(code: str, k: int, o: int, year: int) -> Indicator:
     )
 
 
-def compute_indicators(people: Sequence[PersonFacts], year: int) -> list[Indicator]:
-    """The six indicators (see the module docstring) over ``people``, in :data:`CODES` order."""
-    reserve = [p for p in people if p.in_reserve]
-    ever = [p for p in people if p.status in EVER_INCLUDED]
-    with_training = [p for p in people if p.stats.trainings > 0]
-    organisations = {normalise(p.organisation) for p in people if normalise(p.organisation)}
-    mentored = {normalise(p.organisation) for p in people if p.has_mentor} & organisations
-    counts = {
-        "support": (sum(p.supported for p in reserve), len(reserve)),
-        "plan": (sum(p.plan_fulfilled for p in reserve), len(reserve)),
-        "mentor": (sum(p.has_mentor for p in reserve), len(reserve)),
-        "appointed": (
-            sum(p.status == ReserveStatus.APPOINTED for p in ever),
-            len(ever),
-        ),
-        "training": (
-            sum(p.stats.trainings_done > 0 for p in with_training),
-            len(with_training),
-        ),
+def tally(people: Sequence[PersonFacts]) -> list[GroupCounts]:
+    """The indicators' counts of ``people`` per stored spelling of municipality and
+    organisation, as :meth:`ReportsRepo.group_counts` reads them from the database."""
+    found: dict[tuple[str | None, str | None], list[int]] = {}
+    for p in people:
+        reserve = p.in_reserve
+        counts = found.setdefault((p.municipality, p.organisation), [0] * 10)
+        for index, flag in enumerate(
+            (
+                True,
+                reserve,
+                reserve and p.supported,
+                reserve and p.plan_fulfilled,
+                reserve and p.has_mentor,
+                p.status in EVER_INCLUDED,
+                p.status == ReserveStatus.APPOINTED,
+                p.stats.trainings > 0,
+                p.stats.trainings_done > 0,
+                p.has_mentor,
+            )
+        ):
+            counts[index] += flag
+    return [GroupCounts(m, o, *counts) for (m, o), counts in found.items()]
+
+
+def indicators_of(counts: Iterable[GroupCounts], year: int) -> list[Indicator]:
+    """The six indicators (see the module docstring) over the people ``counts`` count, in
+    :data:`CODES` order."""
+    rows = list(counts)
+
+    def total(field: str) -> int:
+        return sum(getattr(r, field) for r in rows)
+
+    reserve = total("reserve")
+    organisations = {normalise(r.organisation) for r in rows} - {""}
+    mentored = {normalise(r.organisation) for r in rows if r.with_mentor} & organisations
+    values = {
+        "support": (total("supported"), reserve),
+        "plan": (total("fulfilled"), reserve),
+        "mentor": (total("mentored"), reserve),
+        "appointed": (total("appointed"), total("ever")),
+        "training": (total("trained"), total("trainees")),
         "organisations": (len(mentored), len(organisations)),
     }
-    return [_indicator(code, *counts[code], year) for code in CODES]
+    return [_indicator(code, *values[code], year) for code in CODES]
 
 
-def group_key(by: str) -> Callable[[PersonFacts], str | None]:
+def compute_indicators(people: Sequence[PersonFacts], year: int) -> list[Indicator]:
+    """The six indicators (see the module docstring) over ``people``, in :data:`CODES` order."""
+    return indicators_of(tally(people), year)
+
+
+def group_key(by: str) -> Callable[[GroupCounts], str | None]:
     """The raw value people are grouped by: ``municipality`` or ``organisation``."""
     if by == "municipality":
-        return lambda p: p.municipality
+        return lambda c: c.municipality
     if by == "organisation":
-        return lambda p: p.organisation
+        return lambda c: c.organisation
     msg = f"unknown grouping {by!r}"
     raise ValueError(msg)
+
+
+def groups_of(
+    counts: Iterable[GroupCounts], year: int, by: str, limit: int | None = None
+) -> list[GroupIndicators]:
+    """The indicators per municipality or organisation (``by``), biggest groups first.
+
+    Names are grouped case- and space-insensitively and shown in their most frequent spelling
+    (of equally frequent ones, the first in alphabetical order); people without a value form
+    the group «… не указан(а)». With ``limit``, the groups after the first ``limit - 1`` are
+    merged into «Прочие» (a chart stays readable).
+    """
+    raw = group_key(by)
+    members: dict[str, list[GroupCounts]] = {}
+    sizes: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    for row in counts:
+        value = raw(row)
+        key = normalise(value)
+        members.setdefault(key, []).append(row)
+        sizes[key] += row.people
+        if value and key:
+            spellings.setdefault(key, Counter())[" ".join(value.split())] += row.people
+    empty = tr.NO_MUNICIPALITY if by == "municipality" else tr.NO_ORGANISATION
+
+    def label(key: str) -> str:
+        if key not in spellings:
+            return empty
+        return min(spellings[key].items(), key=lambda s: (-s[1], s[0].casefold(), s[0]))[0]
+
+    ordered = sorted(members, key=lambda k: (-sizes[k], label(k).casefold()))
+    if limit is not None and len(ordered) > limit:
+        head, tail = ordered[: max(limit - 1, 0)], ordered[max(limit - 1, 0) :]
+        rest = [r for k in tail for r in members[k]]
+        groups = [(label(k), members[k]) for k in head] + [(tr.CHART_OTHERS, rest)]
+    else:
+        groups = [(label(k), members[k]) for k in ordered]
+    return [
+        GroupIndicators(name, sum(r.people for r in rows), indicators_of(rows, year))
+        for name, rows in groups
+    ]
 
 
 def group_indicators(
     people: Sequence[PersonFacts], year: int, by: str, limit: int | None = None
 ) -> list[GroupIndicators]:
-    """The indicators per municipality or organisation (``by``), biggest groups first.
-
-    Names are grouped case- and space-insensitively and shown in their most frequent spelling;
-    people without a value form the group «… не указан(а)». With ``limit``, the groups after
-    the first ``limit - 1`` are merged into «Прочие» (a chart stays readable).
-    """
-    raw = group_key(by)
-    members: dict[str, list[PersonFacts]] = {}
-    spellings: dict[str, Counter[str]] = {}
-    for person in people:
-        value = raw(person)
-        key = normalise(value)
-        members.setdefault(key, []).append(person)
-        if value and key:
-            spellings.setdefault(key, Counter())[" ".join(value.split())] += 1
-    empty = tr.NO_MUNICIPALITY if by == "municipality" else tr.NO_ORGANISATION
-
-    def label(key: str) -> str:
-        return spellings[key].most_common(1)[0][0] if key in spellings else empty
-
-    ordered = sorted(members, key=lambda k: (-len(members[k]), label(k).casefold()))
-    if limit is not None and len(ordered) > limit:
-        head, tail = ordered[: max(limit - 1, 0)], ordered[max(limit - 1, 0) :]
-        rest = [p for k in tail for p in members[k]]
-        groups = [(label(k), members[k]) for k in head] + [(tr.CHART_OTHERS, rest)]
-    else:
-        groups = [(label(k), members[k]) for k in ordered]
-    return [
-        GroupIndicators(name, len(group), compute_indicators(group, year))
-        for name, group in groups
-    ]
+    """:func:`groups_of` the ``people``."""
+    return groups_of(tally(people), year, by, limit)
 
 
 async def scope_municipalities(reports: ReportsRepo, area: str | None) -> list[str] | None:
@@ -287,21 +327,33 @@ class IndicatorService:
         self,
         area: str | None,
         year: int,
-        today: date,
+        today: date,  # noqa: ARG002 - kept for the callers; no indicator depends on it
         *,
         group_limit: int | None = None,
         people: Sequence[PersonFacts] | None = None,
     ) -> IndicatorReport:
         """The indicators of the scope for ``year`` and their breakdown: by municipality for a
         regional scope (``area`` None), by organisation inside one municipality. ``people``
-        may pass facts already loaded by :meth:`people` with the same arguments."""
-        facts = list(people) if people is not None else await self.people(area, year, today)
+        may pass facts already loaded by :meth:`people` with the same arguments; otherwise the
+        counts are aggregated in the database (:meth:`ReportsRepo.group_counts`: two queries,
+        whatever the number of people). ``today`` does not change the indicators."""
+        if people is not None:
+            counts = tally(people)
+        else:
+            scope = await scope_municipalities(self.reports, area)
+            counts = await self.reports.group_counts(
+                year,
+                scope,
+                in_reserve=sorted(IN_RESERVE),
+                ever_included=sorted(EVER_INCLUDED),
+                appointed=ReserveStatus.APPOINTED.value,
+            )
         by = "organisation" if area else "municipality"
         return IndicatorReport(
             year=year,
             area=area or None,
-            people=len(facts),
-            indicators=compute_indicators(facts, year),
+            people=sum(c.people for c in counts),
+            indicators=indicators_of(counts, year),
             by=by,
-            groups=group_indicators(facts, year, by, group_limit),
+            groups=groups_of(counts, year, by, group_limit),
         )
