@@ -13,17 +13,27 @@ have stored:
 
 - the default roadmap (the one ``python -m bot run`` loads);
 - a regional officer (sees every municipality) and a municipal officer;
-- 3 municipalities with 4 schools each and 30 reservists (10 a municipality), registered by
-  personal invite links at the start of the plan year (two late joiners mid-year); some moved
-  to «проходит подготовку», two appointed, one excluded;
-- 5 mentors (school heads) with 17 pairs, one of them reassigned (the history is kept);
+- 3 municipalities with 4 schools each and 30 reservists (10 a municipality): each
+  municipality's list imported by its officer in January–February (``PeopleImportService``),
+  each person registered by their personal link, with the consent («Всё верно»); two late
+  joiners mid-year by ordinary invite links. Some moved to «проходит подготовку», two
+  appointed, one excluded. Their plans of the year are the ones registration makes (the items
+  of windows not closed on the registration day), made in bulk just before;
+- 5 mentors (school heads) registered by invite links, with 17 pairs assigned by the regional
+  officer, one of them reassigned (the history is kept), one stalled (nothing for weeks);
 - the plan year up to ``now``: items whose windows have passed are mostly logged done (dates,
   comments, some evidence; a share confirmed or commented on by the mentor), the rest overdue;
   how diligent people are differs by municipality, so the indicators differ too;
 - consultations of each pair, most confirmed, a few declined, the latest awaiting the other
   side's confirmation;
 - one finished broadcast with «Буду» / «Не смогу» answers (one recipient failed) and one
-  running, with a few recipients still pending (the bot resumes it when it starts).
+  running, with a few recipients still pending (the bot resumes it when it starts);
+- in December, next year's plans (as the daily upkeep, :func:`scheduler.jobs.ensure_plans`).
+
+No reminder was recorded: at its first start the bot's reminder scan sends each reservist
+with overdue items one message listing them, and the mentoring digests go out. Evidence files
+are URLs (``https://sandbox.invalid/demo/…``), which the Bot API accepts where a ``file_id``
+goes: the sandbox's emulator serves them as empty files.
 
 :func:`cast` gives the same people without a database: the sandbox shows a tab for each of
 :attr:`DemoCast.tabs` (officer, reservist A, newcomer B, the mentor).
