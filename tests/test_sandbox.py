@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from aiogram.types import (
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import settings_env_names
-from bot.sandbox.app import SandboxError, check_database_url, own_database_url
+from bot.sandbox.app import Sandbox, SandboxError, _lock, check_database_url, own_database_url
 from bot.sandbox.emulator import FakeTelegramServer, ServerEvent
 from bot.sandbox.web import BusyError, Hub, Tab, build_app
 
@@ -428,6 +429,27 @@ def test_only_its_own_database(tmp_path: Path) -> None:
             check_database_url(foreign, folder)
         assert caught.value.code == 2
         assert "secret" not in str(caught.value)
+
+
+async def test_a_taken_port_and_a_second_sandbox_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "sandbox"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        sandbox = Sandbox(port=port, folder=folder, environ={})
+        with pytest.raises(SandboxError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await asyncio.wait_for(sandbox.run(), WAIT)
+    assert sandbox.emulator.polls_waiting == 0
+    held = _lock(folder / "sandbox.lock")
+    try:
+        second = Sandbox(port=0, folder=folder, environ={})
+        with pytest.raises(SandboxError, match="another sandbox runs"):
+            await asyncio.wait_for(second.run(), WAIT)
+    finally:
+        os.close(held)
+    # released on the way out: the next sandbox may take the folder
+    os.close(_lock(folder / "sandbox.lock"))
 
 
 def sandbox_env(home: Path, **extra: str) -> dict[str, str]:

@@ -329,6 +329,10 @@ class Sandbox:
                 await runner.cleanup()
             await self.emulator.stop()
             os.close(lock)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):
+                    loop.remove_signal_handler(sig)
             log.info("sandbox stopped")
         return EXIT_OK
 
