@@ -1,35 +1,46 @@
-"""Benchmark: the department's export over N reservists with 20 plan items each.
+"""Benchmark: the department's export, /kpi and /report over N reservists with 20 plan items.
 
 Builds a fresh SQLite database in a temporary folder (migrated, default roadmap) and fills it
 with bulk inserts through the storage models: N reservists in 10 municipalities and 400 schools,
 each with a plan of the year of 20 items (the roadmap's windows, padded with personal items),
 about 60 % done (a third of them confirmed, with evidence and a history entry), a mentor for
-half of them, and consultations. Then it times the regional .xlsx, the regional .csv, one
-municipality's .xlsx, and the indicators (/kpi without the chart), and prints the queries
-issued, the file sizes, and memory: the process's peak RSS, and with ``--memory`` (a separate
-run: tracemalloc slows Python down) the peak traced Python memory of the export alone.
+half of them, and consultations.
 
-Usage: .venv/bin/python -m bench.export [N] [--memory] [--db FILE]
+Then each measured run is a fresh child process (so that its peak RSS is the reports' alone)
+over that database, for this tree and, with ``--reference DIR``, for another checkout of the
+code (e.g. ``git worktree add /tmp/export-before <commit>``), the two alternated run by run.
+A child times, in this order: /kpi with the chart from a cold start (matplotlib not imported
+yet, as on the first /kpi after a start; the chart imported and drawn as ``handlers.reports``
+does it), /kpi with the chart again (warm), /kpi without the chart; the regional .xlsx with its
+SQL statements, process CPU time, peak RSS growth and the latency of another user's request
+meanwhile (a one-row query in its own session every 50 ms, as a handler would read); the
+reading (``collect``) and the build of that file apart; the regional .csv; one municipality's
+.xlsx; /report: the list of reservists (``candidates``) and one reservist's .docx. It prints
+min / median / max over the runs.
 
-``--db FILE`` reuses a database an earlier run built (its path is printed), so the peak RSS
-printed is that of the exports alone, not of building 200,000 rows in Python.
+Usage: .venv/bin/python -m bench.export [N] [--runs R] [--reference DIR] [--db FILE]
+
+``--db FILE`` reuses a database an earlier run built (its path is printed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
+import os
 import random
 import resource
 import sys
 import tempfile
 import time
-import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.app import prepare_database
 from bot.config import load_settings
@@ -57,7 +68,11 @@ SURNAMES = ["Иванова", "Петров", "Смирнова", "Кузнец�
 
 
 def rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process so far (``VmHWM``: unlike ``ru_maxrss`` it is
+    not inherited from the parent process)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -168,16 +183,85 @@ async def timed_export(db: Database, area: str | None, *, as_csv: bool) -> tuple
     return time.perf_counter() - started, len(built.content)
 
 
-async def main(count: int, memory: bool, reuse: Path | None) -> None:
-    path = reuse or Path(tempfile.mkdtemp(prefix="bench-export-")) / "b.db"
+HERE = Path(__file__).resolve()
+PROBE_EVERY = 0.05
+
+
+def cpu() -> float:
+    return time.process_time()
+
+
+class Probe:
+    """Another user's request every 50 ms while something runs: a one-row query in its own
+    session (of its own engine: not counted with the export's statements); records how long
+    each took from its start to its answer."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = Database(db.url)
+        self.waits: list[float] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            started = time.perf_counter()
+            async with self.db.session() as repo:
+                await repo.session.execute(select(User.full_name).where(User.id == 77))
+            self.waits.append(time.perf_counter() - started)
+            await asyncio.sleep(PROBE_EVERY)
+
+    async def __aenter__(self) -> Probe:
+        self.task = asyncio.ensure_future(self._loop())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.db.dispose()
+
+    def worst(self) -> float:
+        return max(self.waits, default=0.0)
+
+
+async def child(path: Path) -> dict[str, float]:
+    """One measured run in this process: the figures as a dict (seconds, MiB, counts)."""
+    from bot.services import exports  # noqa: PLC0415 - of the tree on PYTHONPATH
+    from bot.services.year_report import (  # noqa: PLC0415
+        YearReportService,
+        build_year_report,
+    )
+
     db = Database(f"sqlite+aiosqlite:///{path}")
-    if reuse is None:
-        settings = load_settings(_env_file=None, database_url=db.url)
-        await prepare_database(settings, db)
+    out: dict[str, float] = {}
+    async with db.session() as repo:  # open the database, warm the ORM
+        await repo.session.execute(select(User.id).limit(1))
+
+    import handlers.reports as handler  # noqa: PLC0415 - imported at the bot's start
+
+    async def kpi(chart: bool) -> float:
         started = time.perf_counter()
-        await fill(db, count)
-        print(f"setup in {time.perf_counter() - started:.1f} s (database {path})")
-        print(f"peak RSS of the setup: {rss_mib():.0f} MiB; rerun with --db {path} to measure")
+        loading = None
+        if chart and hasattr(handler, "CHARTS"):  # the import overlaps the queries
+            loading = asyncio.ensure_future(
+                asyncio.to_thread(importlib.import_module, handler.CHARTS)
+            )
+        async with db.session() as repo:
+            report = await IndicatorService(repo).report(
+                None, YEAR, TODAY, group_limit=handler.CHART_GROUPS
+            )
+        if chart:
+            module = (
+                await loading
+                if loading is not None
+                else await asyncio.to_thread(importlib.import_module, "bot.services.charts")
+            )
+            png = await asyncio.to_thread(module.indicators_chart, report.groups, "Показатели")
+            out["chart_kib"] = len(png) / 1024
+        return time.perf_counter() - started
+
+    out["kpi_chart_cold"] = await kpi(True)
+    out["kpi_chart"] = await kpi(True)
+    out["kpi"] = await kpi(False)
 
     queries = 0
 
@@ -186,37 +270,130 @@ async def main(count: int, memory: bool, reuse: Path | None) -> None:
         queries += 1
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count_query)
-    rss_before = rss_mib()
-    if memory:
-        tracemalloc.start()
-    seconds, size = await timed_export(db, None, as_csv=False)
-    peak = tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
-    tracemalloc.stop()
-    print(
-        f"xlsx, whole region: {seconds:.2f} s, {size / 2**20:.1f} MiB, "
-        f"{queries} SQL statements (incl. the audit insert)"
-    )
-    if memory:
-        print(f"peak traced Python memory during the xlsx export: {peak / 2**20:.1f} MiB")
-        await db.dispose()
-        return
-    seconds, size = await timed_export(db, None, as_csv=True)
-    print(f"csv, whole region: {seconds:.2f} s, {size / 2**20:.1f} MiB")
-    seconds, size = await timed_export(db, MUNICIPALITIES[0], as_csv=False)
-    print(f"xlsx, one municipality: {seconds:.2f} s, {size / 2**20:.1f} MiB")
-    started = time.perf_counter()
+    rss_before, cpu_before = rss_mib(), cpu()
+    async with Probe(db) as probe:
+        out["xlsx"], size = await timed_export(db, None, as_csv=False)
+    out["xlsx_cpu"] = cpu() - cpu_before
+    out["xlsx_rss_growth"] = rss_mib() - rss_before
+    out["xlsx_worst_wait"] = probe.worst()
+    out["xlsx_mib"] = size / 2**20
+    out["xlsx_sql"] = queries
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count_query)
+
     async with db.session() as repo:
-        report = await IndicatorService(repo).report(None, YEAR, TODAY, group_limit=12)
-    print(
-        f"indicators (/kpi without the chart): {time.perf_counter() - started:.2f} s; "
-        + ", ".join(f"{i.code} {i.d}%" for i in report.indicators)
-    )
-    print(f"peak RSS: {rss_before:.0f} MiB before the exports, {rss_mib():.0f} MiB after them")
+        started, before = time.perf_counter(), cpu()
+        data = await exports.ExportService(repo).collect(None, YEAR, TODAY, ZONE, NOW)
+        out["xlsx_collect"], out["xlsx_collect_cpu"] = (
+            time.perf_counter() - started,
+            cpu() - before,
+        )
+    started, before = time.perf_counter(), cpu()
+    exports.build_workbook(data)
+    out["xlsx_build"], out["xlsx_build_cpu"] = time.perf_counter() - started, cpu() - before
+    del data
+
+    async with Probe(db) as probe:
+        out["csv"], _ = await timed_export(db, None, as_csv=True)
+    out["csv_worst_wait"] = probe.worst()
+    out["xlsx_municipality"], _ = await timed_export(db, MUNICIPALITIES[0], as_csv=False)
+
+    async with db.session() as repo:
+        service = YearReportService(repo)
+        started = time.perf_counter()
+        people = await service.candidates(None)
+        out["report_list"] = time.perf_counter() - started
+        started = time.perf_counter()
+        report = await service.collect(None, people[len(people) // 2].id, YEAR, TODAY, ZONE)
+        await asyncio.to_thread(build_year_report, report)
+        out["report_docx"] = time.perf_counter() - started
+    out["rss_end"] = rss_mib()
     await db.dispose()
+    return out
+
+
+LABELS = {
+    "kpi_chart_cold": "/kpi with the chart, first after a start, s",
+    "kpi_chart": "/kpi with the chart, s",
+    "kpi": "/kpi without the chart, s",
+    "xlsx": "xlsx, whole region, s",
+    "xlsx_cpu": "  process CPU during it, s",
+    "xlsx_collect": "  reading (collect), s",
+    "xlsx_collect_cpu": "  reading, CPU s",
+    "xlsx_build": "  build of the file, s",
+    "xlsx_build_cpu": "  build, CPU s",
+    "xlsx_sql": "  SQL statements (incl. the audit insert)",
+    "xlsx_rss_growth": "  peak RSS growth, MiB",
+    "xlsx_worst_wait": "  another user's request meanwhile: longest, s",
+    "xlsx_mib": "  file size, MiB",
+    "csv": "csv, whole region, s",
+    "csv_worst_wait": "  another user's request meanwhile: longest, s",
+    "xlsx_municipality": "xlsx, one municipality, s",
+    "report_list": "/report: the list of reservists, s",
+    "report_docx": "/report: one reservist's .docx, s",
+    "chart_kib": "chart PNG, KiB",
+    "rss_end": "peak RSS of the run, MiB",
+}
+
+
+async def run_child(tree: Path, path: Path) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE), "--child", "--db", str(path), cwd=tree, env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    if proc.returncode:
+        msg = f"the run in {tree} failed ({proc.returncode})"
+        raise RuntimeError(msg)
+    result: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
+def spread(values: list[float]) -> str:
+    digits = 0 if max(values, default=0) >= 100 else 2
+    return " / ".join(f"{v:.{digits}f}" for v in (min(values), median(values), max(values)))
+
+
+async def main(count: int, runs: int, reference: Path | None, reuse: Path | None) -> None:
+    path = reuse or Path(tempfile.mkdtemp(prefix="bench-export-")) / "b.db"
+    if reuse is None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        settings = load_settings(_env_file=None, database_url=db.url)
+        await prepare_database(settings, db)
+        started = time.perf_counter()
+        await fill(db, count)
+        await db.dispose()
+        print(f"setup in {time.perf_counter() - started:.1f} s (database {path})")
+    trees = [("this tree", HERE.parents[1])]
+    if reference is not None:
+        trees.insert(0, ("reference", reference))
+    results: dict[str, list[dict[str, float]]] = {name: [] for name, _ in trees}
+    for run in range(runs):
+        for name, tree in trees if run % 2 == 0 else trees[::-1]:
+            results[name].append(await run_child(tree, path))
+            print(f"run {run + 1}/{runs}, {name}: done", flush=True)
+    print(f"\nmin / median / max of {runs} runs; {os.getloadavg()[0]:.1f} load average now")
+    header = f"{'':48}" + "".join(f"{name:>26}" for name, _ in trees)
+    print(header)
+    for key, label in LABELS.items():
+        cells = []
+        for name, _ in trees:
+            values = [r[key] for r in results[name] if key in r]
+            cells.append(spread(values) if values else "—")
+        print(f"{label:48}" + "".join(f"{c:>26}" for c in cells))
 
 
 if __name__ == "__main__":
-    size = next((int(a) for a in sys.argv[1:] if a.isdigit()), 10_000)
     args = sys.argv[1:]
-    existing = Path(args[args.index("--db") + 1]) if "--db" in args else None
-    asyncio.run(main(size, "--memory" in args, existing))
+    database = Path(args[args.index("--db") + 1]) if "--db" in args else None
+    if "--child" in args:
+        assert database is not None
+        print(json.dumps(asyncio.run(child(database))))
+    else:
+        values = {args[i + 1] for i, a in enumerate(args[:-1]) if a.startswith("--")}
+        size = next((int(a) for a in args if a.isdigit() and a not in values), 10_000)
+        reference = (
+            Path(args[args.index("--reference") + 1]).resolve() if "--reference" in args else None
+        )
+        runs = int(args[args.index("--runs") + 1]) if "--runs" in args else 3
+        asyncio.run(main(size, runs, reference, database))
