@@ -476,6 +476,52 @@ async def test_command_line_refuses_a_foreign_database(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()  # nothing was created
 
 
+# --------------------------------------------------------------------------- the bot process
+
+#: A stand-in supervisor: starts the sandbox's bot process, prints its pid, and waits.
+SUPERVISOR = """
+import os, subprocess, sys, time
+env = dict(os.environ, SANDBOX_SUPERVISOR_PID=str(os.getpid()))
+child = subprocess.Popen([sys.executable, "-m", "bot.sandbox.child"], env=env)
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+async def test_the_bot_process_ends_with_its_supervisor(tmp_path: Path) -> None:
+    env = sandbox_env(
+        tmp_path,
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL="http://127.0.0.1:9",  # nothing listens: the bot would retry forever
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+    )
+    supervisor = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SUPERVISOR, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert supervisor.stdout is not None
+    pid = (await asyncio.wait_for(supervisor.stdout.readline(), 60)).decode().strip()
+    await asyncio.sleep(2)  # the bot process is importing, or retrying getMe, by now
+    assert _alive(pid)
+    supervisor.kill()  # kill -9: the supervisor has no chance to stop it
+    await asyncio.wait_for(supervisor.wait(), WAIT)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while _alive(pid):
+        assert loop.time() < deadline, "the bot process outlived its supervisor by 30 s"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_bot_process_does_not_start_without_its_supervisor(tmp_path: Path) -> None:
+    env = sandbox_env(tmp_path, SANDBOX_SUPERVISOR_PID="1")  # not our parent
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.sandbox.child", env=env, cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    assert "supervisor is gone" in err.decode()
+
+
 # --------------------------------------------------------------------------- the whole sandbox
 
 

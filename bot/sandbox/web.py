@@ -4,6 +4,7 @@ The page (``static/index.html``, ``app.css``, ``app.js``; no build step) shows o
 person and talks to this server only:
 
 - ``GET /`` the page, ``GET /static/...`` its CSS and script;
+- ``GET /api/state`` the snapshot below, as one JSON object;
 - ``GET /api/events`` a server-sent event stream: first a ``snapshot`` (tabs, the bot's status
   and clock, every chat's messages, reply keyboards and command menus), then one event per
   change (``message``, ``edit``, ``delete``, ``keyboard``, ``commands``, ``alert``,
