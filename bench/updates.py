@@ -9,7 +9,10 @@ once; the time is from the push to the last reply, and the CPU is the child's (u
 over the storm. Rounds alternate the two bots. Prints min / median / max of the rounds and the
 targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per update).
 
-Usage: .venv/bin/python -m bench.updates [M] [--users N] [--rounds R]
+With ``--before DIR`` (a copy of an older commit, e.g. ``git archive COMMIT | tar -x -C DIR``)
+that code's bot runs in the same rounds too: the code before a change, measured alongside.
+
+Usage: .venv/bin/python -m bench.updates [M] [--users N] [--rounds R] [--before DIR]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench.botproc import (
     stop,
     temp_home,
 )
+from bot import texts
 from bot.sandbox.emulator import FakeTelegramServer, FakeUser
 
 #: The child: the reserve bot's dispatcher, polling, its sends never held by the limiter.
@@ -38,12 +42,14 @@ OUR_BOT = """
 import asyncio
 from bot.app import create_dispatcher
 from bot.config import load_settings
+from bot.logs import configure_logging
 from bot.services.delivery import RateLimiter
 from bot.telegram import create_bot
 from storage.db import Database
 
 async def run() -> None:
     settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)  # as `python -m bot run` does
     db = Database(settings.database_url)
     bot = create_bot(settings, RateLimiter(per_second=1e9, chat_interval=1e-9))
     await create_dispatcher(settings, db).start_polling(bot, handle_signals=True)
@@ -54,6 +60,15 @@ asyncio.run(run())
 
 def _replies(server: FakeTelegramServer, start: int) -> int:
     return sum(1 for c in server.calls[start:] if c.method == "sendMessage")
+
+
+def _errors(server: FakeTelegramServer, start: int) -> int:
+    """Replies that are «Что-то пошло не так» (a pool timeout, a locked database…)."""
+    return sum(
+        1
+        for c in server.calls[start:]
+        if c.method == "sendMessage" and str(c.params.get("text")) == texts.ERROR
+    )
 
 
 async def _round(server: FakeTelegramServer, people: list[FakeUser], count: int) -> None:
@@ -70,10 +85,10 @@ async def _round(server: FakeTelegramServer, people: list[FakeUser], count: int)
 
 async def storm(
     server: FakeTelegramServer, env: dict[str, str], code: str, users: int, updates: int
-) -> tuple[float, float]:
+) -> tuple[float, float, int]:
     """Start a bot, warm it up (one /plan per user), then push ``updates`` at once.
 
-    Returns (updates per second, CPU ms per update)."""
+    Returns (updates per second, CPU ms per update, replies that were «Что-то пошло не так»)."""
     polls = server.poll_count
     proc = await spawn(env, "-c", code)
     try:
@@ -81,33 +96,46 @@ async def storm(
         people = [server.user(FIRST_ID + n) for n in range(users)]
         await _round(server, people, users)
         cpu = cpu_seconds(proc.pid)
+        start = len(server.calls)
         started = time.perf_counter()
         await _round(server, people, updates)
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(proc.pid) - cpu
+        errors = _errors(server, start)
     finally:
         await stop(proc)
-    return updates / elapsed, cpu / updates * 1000
+    return updates / elapsed, cpu / updates * 1000, errors
 
 
 async def main(args: argparse.Namespace) -> None:
     home = temp_home("bench-updates-")
     url = await make_database(home, args.users)
-    ours: list[tuple[float, float]] = []
-    echo: list[tuple[float, float]] = []
+    ours: list[tuple[float, float, int]] = []
+    echo: list[tuple[float, float, int]] = []
+    before: list[tuple[float, float, int]] = []
     async with FakeTelegramServer(TOKEN) as server:
         env = bot_env(server, url, home)
+        old_env = {**env, "PYTHONPATH": args.before} if args.before else None
         for _ in range(args.rounds):
             ours.append(await storm(server, env, OUR_BOT, args.users, args.updates))
             echo.append(await storm(server, env, ECHO_BOT, args.users, args.updates))
+            if old_env is not None:
+                before.append(await storm(server, old_env, OUR_BOT, args.users, args.updates))
     ratios = [o[0] / e[0] for o, e in zip(ours, echo, strict=True)]
     print(f"{args.updates} /plan updates from {args.users} users, {args.rounds} rounds")
     print(f"reserve bot: {spread([o[0] for o in ours], '{:.0f}')} updates/s (min/median/max)")
     print(f"  CPU per update: {spread([o[1] for o in ours])} ms (target ≤ 3 ms)")
+    print(f"  «Что-то пошло не так» replies: {[o[2] for o in ours]} (target 0)")
     print(f"echo bot: {spread([e[0] for e in echo], '{:.0f}')} updates/s")
     print(f"  CPU per update: {spread([e[1] for e in echo])} ms")
     median = statistics.median(ratios)
     print(f"ratio (same round): {spread(ratios)}, median {median:.2f} (target ≥ 0.3)")
+    if before:
+        print(f"the code before ({args.before}): {spread([b[0] for b in before], '{:.0f}')}")
+        print(f"  CPU per update: {spread([b[1] for b in before])} ms")
+        print(f"  «Что-то пошло не так» replies: {[b[2] for b in before]}")
+        old = [b[0] / e[0] for b, e in zip(before, echo, strict=True)]
+        print(f"  ratio to the echo bot (same round): {spread(old)}")
 
 
 if __name__ == "__main__":
@@ -115,4 +143,5 @@ if __name__ == "__main__":
     parser.add_argument("updates", nargs="?", type=int, default=1000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", help="a copy of an older commit: its bot runs too")
     asyncio.run(main(parser.parse_args()))

@@ -261,6 +261,13 @@ def count_requests(bot: Bot, metrics: Metrics) -> None:
     bot.session.middleware(RequestMetricsMiddleware(metrics))
 
 
+#: ``Response[T]`` of every result type met: pydantic caches a parametrised model only weakly,
+#: so without a reference of ours the garbage collector took ``Response[Message]`` away again
+#: and again, and aiogram's check of each answer rebuilt it, schema and all (9 % of a busy
+#: bot's time in a ``/plan`` storm).
+_RESPONSE_TYPES: dict[object, object] = {}
+
+
 class ResilientSession(AiohttpSession):
     """aiogram's aiohttp session, but a 5xx answer with a body that is not Telegram's JSON
     (a proxy's HTML "502 Bad Gateway") raises ``TelegramServerError`` (transient) instead of
@@ -279,6 +286,9 @@ class ResilientSession(AiohttpSession):
             TelegramServerError: a 5xx answer, whatever its body.
             TelegramAPIError, ClientDecodeError: as aiogram's own check.
         """
+        returning = method.__returning__
+        if returning not in _RESPONSE_TYPES:
+            _RESPONSE_TYPES[returning] = Response[returning]  # type: ignore[valid-type]
         try:
             return super().check_response(bot, method, status_code, content)
         except ClientDecodeError as exc:
