@@ -212,14 +212,29 @@
     box.replaceChildren();
     const messages = state.active === null ? [] : [...chat(state.active).values()];
     if (!messages.length) {
-      const hint = state.tabs.length
-        ? "Сообщений пока нет. Отправьте /start или выберите команду в меню ☰."
-        : "Загружается демо-район…";
-      box.append(el("div", "empty-chat", hint));
+      const hint = el("div", "empty-chat");
+      hint.append(linkify(emptyHint())); // its /commands send, as in a message
+      box.append(hint);
     }
     for (const view of messages) appendWithDay(box, view);
     box.scrollTop = box.scrollHeight;
     renderKeyboard();
+  }
+
+  const HINTS = {
+    officer: "Вы — офицер отдела образования. Попробуйте /kpi, /pairs, /export или /invite reservist.",
+    reservist: "Вы — резервист с планом на год. Попробуйте /plan или /log.",
+    mentor: "Вы — наставник. Попробуйте /mentees; консультации ждут вашего подтверждения.",
+    newcomer:
+      "Вы ещё не зарегистрированы. Получите ссылку-приглашение во вкладке офицера " +
+      "(/invite reservist), вставьте её сюда и нажмите на неё.",
+  };
+
+  function emptyHint() {
+    if (!state.tabs.length) return "Загружается демо-район…";
+    const tab = state.tabs.find((t) => t.user_id === state.active);
+    const role = tab ? HINTS[tab.role] : "";
+    return `Сообщений пока нет. ${role || "Отправьте /start или выберите команду в меню ☰."}`;
   }
 
   function appendWithDay(box, view) {
