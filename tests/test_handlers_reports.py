@@ -250,3 +250,18 @@ async def test_municipal_officer_sees_only_their_municipality(
             await repo.session.scalars(select(AuditEntry).where(AuditEntry.action == "export"))
         ).all()
     assert {a.target for a in audit} == {f"municipality:{KAMYSHIN}"}
+
+
+async def test_kpi_of_an_empty_scope_sends_no_chart(world: Harness, db: Database) -> None:
+    """No reservists in the officer's scope: the text says so and no chart is drawn (its import
+    started alongside the queries is left to finish for the next /kpi)."""
+    async with db.session() as repo:
+        res3 = await repo.users.by_telegram(RES3)
+        assert res3 is not None
+        res3.municipality = "Петровский район"
+    calls = await world.send(MUNI_OFFICER, "/kpi")
+    assert "пока нет резервистов" in texts_of(calls)
+    assert not any(c.method == "sendPhoto" for c in calls)
+    calls = await world.send(OFFICER_TG, "/kpi")
+    _, png, _ = document_of(calls, "sendPhoto")
+    assert png.startswith(b"\x89PNG")
