@@ -242,7 +242,11 @@ def test_the_usage_scan_finds_alerts_and_captions() -> None:
     assert "NO_ACCESS" not in ALERTS  # the long refusal goes only into messages
 
 
-@pytest.mark.parametrize(("name", "function"), text_functions(), ids=lambda v: str(v)[:60])
+# named by the function's name (its repr has its address, which differs between the workers of
+# pytest-xdist, and they must collect the same test ids)
+@pytest.mark.parametrize(
+    ("name", "function"), [pytest.param(n, f, id=n[:60]) for n, f in text_functions()]
+)
 def test_every_text_function_keeps_within_its_limit(
     name: str, function: types.FunctionType
 ) -> None:
