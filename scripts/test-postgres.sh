@@ -22,7 +22,9 @@
 #   4. runs COMMAND, then stops the server and deletes the temporary directory
 #      (also on failure or Ctrl-C), and exits with COMMAND's exit code.
 #
-# The test suite wipes schema `public` of that database before each test.
+# The test suite empties that database before each test; run in parallel (pytest-xdist, the
+# default of pyproject.toml), each worker uses a database of its own instead, reserve_test_gw0,
+# reserve_test_gw1, ..., which tests/conftest.py creates on this server (DB_USER is its superuser).
 # Nothing is left behind: no cluster registered with pg_ctlcluster, no systemd unit.
 # Notes go to stderr, so COMMAND's stdout stays clean.
 
@@ -170,6 +172,8 @@ unix_socket_directories = '$WORK'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# pytest-xdist's workers each run tests and bot processes with pools of their own
+max_connections = 300
 EOF
 
 # --- start on a free port (retry if someone grabs the port in between) ------------------

@@ -5,13 +5,14 @@ dispatcher with a mocked Bot."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bot.app import create_dispatcher
 from bot.config import Settings, load_settings, settings_env_names
@@ -22,6 +23,55 @@ from tests.harness import FakeClock, Harness
 from tests.mocked_bot import MockedBot
 
 OFFICER_TG = 1001
+#: Workers of ``-n auto`` (pyproject's addopts) at least: the slow tests mostly wait on child
+#: processes and the fake Bot API, so even two cores keep four workers busy.
+MIN_WORKERS = 4
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto``: the CPU count, but at least :data:`MIN_WORKERS`
+    (PYTEST_XDIST_AUTO_NUM_WORKERS, when set, wins as in pytest-xdist itself)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    return max(MIN_WORKERS, os.cpu_count() or 1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests (the ``e2e`` mark: they start bot processes and wait, for a minute or
+    more each) go first, otherwise in their order: the workers of pytest-xdist take them on
+    while the many short tests fill the gaps, rather than ending the run with a long tail."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own: TEST_DATABASE_URL
+    is pointed at ``<database>_<worker>`` (e.g. ``reserve_test_gw0``), created when missing on
+    the same server (the URL's user needs CREATEDB). The workers' tests then wipe and bot
+    processes use their own database only; the base database is left alone."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if worker and url and not url.startswith("sqlite"):
+        os.environ["TEST_DATABASE_URL"] = asyncio.run(_worker_database(url, worker))
+
+
+async def _worker_database(url: str, worker: str) -> str:
+    """Create the worker's database beside the one of ``url`` unless it exists; its URL."""
+    import asyncpg  # noqa: PLC0415
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    conn = await asyncpg.connect(
+        base.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            # (created meanwhile by a run beside this one: fine)
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +99,8 @@ async def _reset_postgres(db: Database) -> None:
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    """SQLite file per test, or TEST_DATABASE_URL (PostgreSQL, wiped per test)."""
+    """SQLite file per test, or TEST_DATABASE_URL (PostgreSQL, wiped per test; under
+    pytest-xdist the worker's own database, see :func:`pytest_configure`)."""
     return _test_database_url(tmp_path)
 
 
