@@ -373,7 +373,7 @@ async def test_the_bot_process_in_polling_mode_serves_health_on_health_listen(
         return None
 
     try:
-        await start(fake, bot, timeout=60)
+        await start(fake, bot)
         await wait_until(lambda: port() is not None, "the web server's port", WAIT)
         base = f"http://127.0.0.1:{port()}"
         officer = fake.user(1001, "Ольга")

@@ -7,8 +7,8 @@ Bot API server with faults switched on.
   the handlers still wait for Telegram's answers. After a restart each change is in the
   database, the dialogue goes on, nothing is duplicated. The five scenarios run side by side
   (each on its own users) in one bot process per signal: starting the process is the costly
-  part (aiogram's import), so the matrix costs two runs, not ten; each (scenario, signal) is
-  still its own test.
+  part (aiogram's import), so the matrix costs two runs, not ten: one test per signal, which
+  names every scenario that failed.
 - Lock: one chat's sendMessage hangs (up to 40 s) while two other users write; both are
   answered within 2 s.
 - Double presses 0, 100 and 300 ms apart with Telegram answering 0.3 s late: «Сохранить»
@@ -24,9 +24,7 @@ nothing depends on the hour of the run. Every wait has a timeout.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,7 +38,6 @@ from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentMessage
 from storage.broadcast_models import Broadcast
 from storage.db import Database
 from storage.models import Consultation, Notice, PlanItemEvent, User
-from tests import conftest
 from tests.e2e_support import (
     OFFICER,
     START_WAIT,
@@ -440,51 +437,22 @@ async def crash_run(how: str, database_url: str, home: Path) -> CrashRun:
     return CrashRun(outcomes, (home / "bot.log").read_text(encoding="utf-8", errors="replace"))
 
 
-@pytest.fixture(scope="module")
-def crash_runs(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
-) -> Callable[[str], CrashRun]:
-    """One run of the matrix per signal, made on first use and shared by its five tests."""
-    runs: dict[str, CrashRun] = {}
-
-    def run(how: str) -> CrashRun:
-        if how not in runs:
-            home = tmp_path_factory.mktemp(f"crash-{how}")
-            url = prepare_database(home, sqlite_template)
-            runs[how] = asyncio.run(crash_run(how, url, home))
-        return runs[how]
-
-    return run
-
-
-def prepare_database(home: Path, template: Path) -> str:
-    """A database at head with no rows (what the ``db`` fixture does, for a module fixture):
-    a copy of the migrated SQLite template, or TEST_DATABASE_URL emptied."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-
-        async def reset() -> None:
-            database = Database(url)
-            await conftest._reset_postgres_data(database)
-            await database.dispose()
-
-        asyncio.run(reset())
-        return url
-    target = home / "crash.db"
-    shutil.copyfile(template, target)
-    return f"sqlite+aiosqlite:///{target}"
-
-
 @pytest.mark.parametrize("how", ["kill", "term"])
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_crash_right_after_the_success_message(
-    name: str, how: str, crash_runs: Callable[[str], CrashRun]
+async def test_crash_right_after_the_success_message(
+    how: str, database_url: str, db: Database, tmp_path: Path
 ) -> None:
-    run = crash_runs(how)
-    outcome = run.outcomes[name]
-    if outcome is not None:
+    """The five scenarios of the matrix in one run of the bot per signal; every scenario that
+    failed is reported, each with its own traceback. (One test per signal rather than per
+    scenario sharing a module fixture: under pytest-xdist the tests of a module fixture may
+    go to different workers, and each would redo the run.)"""
+    run = await crash_run(how, database_url, tmp_path)
+    failed = {name: outcome for name, outcome in run.outcomes.items() if outcome is not None}
+    if failed:
         print(run.log[-15000:])
-        pytest.fail(f"{name} after {how}:\n{outcome}", pytrace=False)
+        report = "\n\n".join(f"{name} after {how}:\n{outcome}" for name, outcome in failed.items())
+        pytest.fail(
+            f"{len(failed)} of {len(run.outcomes)} scenarios failed:\n{report}", pytrace=False
+        )
 
 
 # --------------------------------------------------------------------------- the lock test
@@ -498,11 +466,6 @@ async def test_one_hung_chat_does_not_block_other_writers(
     await registered(server, officer, ("reservist", {LOG: HOME, CONS: HOME}))
     stuck, other = person(server, LOG), person(server, CONS)
 
-    months = await command(server, stuck, "/plan add Личный пункт зависшего чата", offers("20"))
-    hang = server.hang("sendMessage", stuck, seconds=40)
-    server.press(stuck, months, months.buttons[0][0])  # writes the item, its reply hangs
-    await hang.wait_held(1, timeout=WAIT)
-
     async def timed(user: FakeUser, text: str, expect: Callable[[SentMessage], bool]) -> float:
         started = time.monotonic()
         seen = len(server.messages_to(user))
@@ -510,21 +473,39 @@ async def test_one_hung_chat_does_not_block_other_writers(
         await server.wait_for_message(user.id, expect, timeout=WAIT, after=seen)
         return time.monotonic() - started
 
-    async def other_adds() -> list[float]:
-        first = await timed(other, "/plan add Личный пункт другого", lambda m: bool(m.buttons))
+    async def other_adds(title: str) -> list[float]:
+        first = await timed(other, f"/plan add {title}", lambda m: bool(m.buttons))
         months = server.messages_to(other)[-1]
         started = time.monotonic()
         server.press(other, months, months.buttons[0][0])
         await reply(server, other, has("Добавлено"))
         return [first, time.monotonic() - started]
 
-    adds, invites = await asyncio.gather(
-        other_adds(), timed(officer, "/invite mentor", has("start="))
-    )
+    async def answers(title: str) -> dict[str, float]:
+        """The other reservist adds an item (the command, then the month) while the officer
+        makes an invite: how long each answer took (s)."""
+        adds, invite = await asyncio.gather(
+            other_adds(title), timed(officer, "/invite mentor", has("start="))
+        )
+        return {"plan add": adds[0], "month": adds[1], "invite": invite}
+
+    # the same answers with no chat hung: the reference for this run's machine load (the
+    # month's answer includes the bot's own spacing of two sends to one chat, about 1.1 s)
+    reference = await answers("Личный пункт для сравнения")
+
+    months = await command(server, stuck, "/plan add Личный пункт зависшего чата", offers("20"))
+    hang = server.hang("sendMessage", stuck, seconds=40)
+    server.press(stuck, months, months.buttons[0][0])  # writes the item, its reply hangs
+    await hang.wait_held(1, timeout=WAIT)
+
+    took = await answers("Личный пункт другого")
     assert hang.waiting == 1, "the hung reply should still be hanging"
-    slow = {what: round(t, 2) for what, t in (("plan add", adds[0]), ("month", adds[1]),
-                                              ("invite", invites)) if t >= 2.0}  # fmt: skip
-    assert not slow, f"answers took >= 2 s while one chat hung: {slow}"
+    # under 2 s, or twice the reference when the machine is loaded: an answer waiting for the
+    # hung chat (its lock, or SQLite's busy timeout of 10 s) takes far longer than either
+    limits = {what: max(2.0, 2 * reference[what]) for what in took}
+    slow = {what: (round(t, 2), round(limits[what], 2)) for what, t in took.items()
+            if t >= limits[what]}  # fmt: skip
+    assert not slow, f"answers took (s, limit) while one chat hung: {slow}; {reference=}"
     assert (
         "что-то пошло не так"
         not in " ".join(

@@ -44,7 +44,16 @@ from storage.broadcast_repo import BroadcastRepo
 from storage.db import Database
 from storage.leader import AnotherInstanceError, FileLock, Leadership
 from storage.models import Role, User
-from tests.e2e_support import TOKEN, Bot, bot_env, buttons_with, has, start, wait_until
+from tests.e2e_support import (
+    START_WAIT,
+    TOKEN,
+    Bot,
+    bot_env,
+    buttons_with,
+    has,
+    start,
+    wait_until,
+)
 
 SECRET = "two-instances-secret"
 URL = "https://bot.example.test/tg/webhook"
@@ -205,10 +214,10 @@ async def test_two_instances_one_leader_the_standby_takes_over_a_broadcast(
         pumping = asyncio.create_task(pump.run())
         try:
             await first.start()
-            await wait_log(first, "leader:", 60)
+            await wait_log(first, "leader:", START_WAIT)
             await wait_log(first, "web server listening")
             await second.start()
-            await wait_log(second, "standby:", 60)
+            await wait_log(second, "standby:", START_WAIT)
             await wait_log(second, "web server listening")
             first_port, second_port = first.port(), second.port()
             assert first_port is not None and second_port is not None
@@ -323,16 +332,16 @@ async def test_a_second_instance_on_one_sqlite_file_refuses_to_start(
     first = Bot(env, tmp_path / "first.log")
     second = Bot(env, tmp_path / "second.log")
     try:
-        await start(fake, first, 60)
+        await start(fake, first)
         await second.start()
-        assert await second.exit_code(60) == 1, second.log()
+        assert await second.exit_code(START_WAIT) == 1, second.log()
         lines = second.log().strip().splitlines()
         assert len(lines) == 1, lines
         assert "another bot process uses this database" in lines[0]
         assert first.running
         assert await first.terminate() == 0, first.log()
         await second.start()  # the lock went with the first process
-        await wait_until(lambda: "bot starting" in second.log(), "the second start", 60)
+        await wait_until(lambda: "bot starting" in second.log(), "the second start", START_WAIT)
         assert await second.terminate() == 0, second.log()
     finally:
         await first.ensure_stopped()
@@ -449,12 +458,15 @@ async def test_the_advisory_lock_has_one_holder_and_a_lost_one_is_noticed(
         assert (one.role, two.role, elected) == ("leader", "standby", ["one"])
 
         # the leader's lock connection is cut (as when PostgreSQL drops it): it notices and
-        # steps down, and the standby leads
+        # steps down, and the standby leads (only this database's lock holders: the server
+        # may serve other tests' databases, e.g. other pytest-xdist workers' bot processes)
         async with db.session() as repo:
             await repo.session.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
+                    "AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"
                 )
             )
         async with asyncio.timeout(WAIT):

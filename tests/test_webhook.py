@@ -37,8 +37,8 @@ from bot.telegram import create_bot
 from bot.web import Health, WebServer, add_webhook, create_app, webhook_path
 from storage.db import Database
 from storage.models import FsmState, Invite
+from tests.e2e_support import START_WAIT, bot_env, has, wait_until
 from tests.e2e_support import Bot as BotProcess
-from tests.e2e_support import bot_env, has, wait_until
 
 SECRET = "s3cret_TOKEN-for-tests"
 URL = "https://bot.example.test/tg/webhook"
@@ -251,7 +251,7 @@ async def test_the_bot_process_in_webhook_mode(
     bot = WebhookBot(env, tmp_path / "bot.log")
     await bot.start()
     try:
-        call = await fake.wait_for_call("setWebhook", timeout=60)
+        call = await fake.wait_for_call("setWebhook", timeout=START_WAIT)
         assert call.ok
         assert call.params["url"] == URL
         assert call.params["secret_token"] == SECRET
@@ -305,7 +305,7 @@ async def test_a_webhook_url_telegram_refuses_exits_2_with_one_line(
     bot = WebhookBot(env, tmp_path / "bot.log")
     await bot.start()
     try:
-        assert await bot.exit_code(60) == 2, bot.log()
+        assert await bot.exit_code(START_WAIT) == 2, bot.log()
         refused = [line for line in bot.log().splitlines() if "WEBHOOK_URL was refused" in line]
         assert len(refused) == 1
         assert "Failed to resolve host" in refused[0]
