@@ -49,7 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     is pointed at ``<database>_<worker>`` (e.g. ``reserve_test_gw0``), created when missing on
     the same server (the URL's user needs CREATEDB). The workers' tests then wipe and bot
     processes use their own database only; the base database is left alone."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # a worker's config has workerinput (PYTEST_XDIST_WORKER alone is inherited by child
+    # processes, e.g. a pytest run inside a test, which are not workers)
+    worker = getattr(config, "workerinput", {}).get("workerid")
     url = os.environ.get("TEST_DATABASE_URL")
     if worker and url and not url.startswith("sqlite"):
         os.environ["TEST_DATABASE_URL"] = asyncio.run(_worker_database(url, worker))
