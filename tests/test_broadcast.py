@@ -636,6 +636,38 @@ async def test_progress_message_is_edited_in_place(db: Database) -> None:
         )
 
 
+async def test_a_run_that_finds_it_sent_still_ends_its_progress(db: Database) -> None:
+    """The officer's run and the leader's watcher race after «Отправить»: the watcher (no
+    progress message stored yet) sends it all; the officer's progress still gets the final
+    snapshot, so the «Рассылка начинается…» message ends at 100 %, not stuck."""
+    limiter = RateLimiter(per_second=100, chat_interval=0.05)
+    async with telegram(limiter) as (server, bot):
+        users = await add_users(db, server, 12)
+        service = service_for(db, bot, limiter)
+        broadcast = await service.create(
+            created_by=None, parts=[ContentPart.of_text("Гонка")], user_ids=[u.id for u in users]
+        )
+        assert await service.launch(broadcast.id)
+        seen: list[BroadcastProgress] = []
+
+        async def on_progress(snapshot: BroadcastProgress) -> None:
+            seen.append(snapshot)
+
+        watcher = asyncio.create_task(service.run(broadcast.id))  # picked up first
+        await asyncio.sleep(0)
+        mine = await service.run(broadcast.id, on_progress)
+        await watcher
+        assert mine.status == BroadcastStatus.DONE
+        assert seen and seen[-1].final and seen[-1].status == BroadcastStatus.DONE
+        assert seen[-1].sent == 12
+        assert set(received(server, users, "Гонка").values()) == {1}
+        # and when it was over long before: the final snapshot again, nothing sent twice
+        seen.clear()
+        await service.run(broadcast.id, on_progress)
+        assert [s.sent for s in seen] == [12] and seen[0].final
+        assert set(received(server, users, "Гонка").values()) == {1}
+
+
 def test_progress_texts() -> None:
     assert t.progress_bar(0.52) == "▓▓▓▓▓░░░░░ 52%"
     assert t.progress_bar(0.999) == "▓▓▓▓▓▓▓▓▓░ 99%"

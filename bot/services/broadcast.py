@@ -625,8 +625,9 @@ class BroadcastService:
 
         A draft is launched first; a stopped or done broadcast is not sent (launch it again to
         resume a stopped one). Deliveries left ``sending`` by a process that died are sent
-        again. ``on_progress`` gets a snapshot every ``progress_interval`` s and a final one;
-        its errors are logged and ignored. If the broadcast is already running in this
+        again. ``on_progress`` gets a snapshot every ``progress_interval`` s and a final one
+        (the final one also when there was nothing to send); its errors are logged and
+        ignored. If the broadcast is already running in this
         process, waits for that run first, then sends whatever it left pending (recipients
         queued again while it ended). After :meth:`shutdown` nothing is sent. Returns the final
         snapshot.
@@ -645,6 +646,11 @@ class BroadcastService:
         async with starting:
             started = await self._start(broadcast_id)
         if isinstance(started, BroadcastProgress):
+            # nothing (left) to send here: another run of it, e.g. the leader's watcher that
+            # picked the broadcast up between its launch and the caller's progress message,
+            # may have sent it all; the caller's progress message still shows how it ended
+            if on_progress is not None:
+                await _emit(on_progress, started)
             return started
         run = started
         workers = self.concurrency_for(len(run.parts))
