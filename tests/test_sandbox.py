@@ -415,6 +415,38 @@ async def test_time_machine_takes_local_time(
 # --------------------------------------------------------------------------- foreign databases
 
 
+def test_command_menus_are_kept_across_starts(tmp_path: Path) -> None:
+    """A new demo district gets each person's role menu, as the bot sets it at registration;
+    the menus the bot set are kept in the sandbox's folder for the next start (Telegram keeps
+    them, the emulator starts empty)."""
+    from bot import texts  # noqa: PLC0415
+    from bot.sandbox.demo import cast  # noqa: PLC0415
+
+    folder = tmp_path / "data" / "sandbox"
+    folder.mkdir(parents=True)
+    demo = cast()
+    officer, reservist, newcomer, mentor = demo.tabs
+    first = Sandbox(port=0, folder=folder, environ={})
+    first._restore_menus(demo)
+
+    def menu(sandbox: Sandbox, chat_id: int) -> list[str]:
+        return [c["command"] for c in sandbox.emulator.visible_commands(chat_id)]
+
+    assert menu(first, officer.user_id) == list(texts.COMMANDS_OFFICER)
+    assert menu(first, reservist.user_id) == list(texts.COMMANDS_RESERVIST)
+    assert menu(first, mentor.user_id) == list(texts.COMMANDS_MENTOR)
+    assert menu(first, newcomer.user_id) == []  # not registered: the bot's default menu
+    # the newcomer registers in this start: the bot sets their menu; kept at the stop
+    first.emulator.set_chat_menu(newcomer.user_id, texts.COMMANDS_RESERVIST.items())
+    first._keep_menus()
+
+    second = Sandbox(port=0, folder=folder, environ={})
+    second._restore_menus(demo)
+    assert menu(second, newcomer.user_id) == list(texts.COMMANDS_RESERVIST)
+    assert menu(second, mentor.user_id) == list(texts.COMMANDS_MENTOR)
+    assert second.emulator.menus() == first.emulator.menus()
+
+
 def test_only_its_own_database(tmp_path: Path) -> None:
     folder = tmp_path / "data" / "sandbox"
     check_database_url(None, folder)

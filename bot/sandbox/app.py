@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import fcntl
 import importlib
+import json
 import os
 import signal
 import sys
@@ -55,6 +56,8 @@ log = structlog.get_logger("bot.sandbox")
 #: The sandbox's folder, below the working directory, and its database file in it.
 FOLDER = Path("data/sandbox")
 DB_FILE = "sandbox.db"
+#: The chats' command menus the bot set, kept across starts as Telegram keeps them.
+MENUS_FILE = "menus.json"
 #: A token of the right shape that only the emulator accepts (Telegram never sees it).
 TOKEN = "1000000001:SANDBOX_local_emulator_token_not_for_telegram"  # noqa: S105 - not a secret
 BOT_USERNAME = "reserve_sandbox_bot"
@@ -324,6 +327,8 @@ class Sandbox:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._restart
             await self._stop_bot()
+            if self.ready.is_set():
+                self._keep_menus()
             self.hub.close()
             if runner is not None:
                 await runner.cleanup()
@@ -373,6 +378,7 @@ class Sandbox:
         if self.fresh:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
+            (self.folder / MENUS_FILE).unlink(missing_ok=True)
         cast: DemoCastLike
         if path.exists():
             cast = demo.cast()
@@ -397,10 +403,40 @@ class Sandbox:
             )
         for person in cast.people:
             self.emulator.user(person.user_id, person.first_name, last_name=person.last_name)
+        self._restore_menus(cast)
         self.officer_id = cast.tabs[0].user_id
         self.hub.set_tabs(
             [Tab(p.user_id, p.first_name, p.last_name, p.role, p.label) for p in cast.tabs]
         )
+
+    def _restore_menus(self, cast: DemoCastLike) -> None:
+        """The command menus of the chats: those the bot set in earlier starts (Telegram keeps
+        them; the emulator starts empty), or, for a new demo district, each demo person's
+        role's menu, as the bot sets it at registration (``handlers.commands``)."""
+        kept = self.folder / MENUS_FILE
+        try:
+            self.emulator.restore_menus(json.loads(kept.read_text(encoding="utf-8")))
+        except (OSError, ValueError, AttributeError):
+            from bot import texts  # noqa: PLC0415 - the catalogue, no aiogram
+
+            by_role = {
+                "officer": texts.COMMANDS_OFFICER,
+                "reservist": texts.COMMANDS_RESERVIST,
+                "mentor": texts.COMMANDS_MENTOR,
+            }
+            for person in cast.people:
+                if person.role in by_role:
+                    self.emulator.set_chat_menu(person.user_id, by_role[person.role].items())
+            self._keep_menus()
+
+    def _keep_menus(self) -> None:
+        """Write the emulator's command menus to :data:`MENUS_FILE` (a failure is logged)."""
+        try:
+            (self.folder / MENUS_FILE).write_text(
+                json.dumps(self.emulator.menus(), ensure_ascii=False), encoding="utf-8"
+            )
+        except OSError as exc:
+            log.warning("sandbox menus not kept", error=str(exc))
 
     async def _load_demo(self, demo: Any, officer_id: int, now: datetime) -> DemoCastLike:
         """Migrate the new database and load the demo district into it (in the loader

@@ -1282,6 +1282,39 @@ class FakeTelegramServer:
         """
         return [dict(c) for c in self._commands.get((_scope_key(scope), language_code), [])]
 
+    def menus(self) -> list[JSONDict]:
+        """Every command list set with ``setMyCommands``, to be kept across restarts as
+        Telegram keeps them: ``[{"scope": str, "language_code": str, "commands": [...]}]``
+        (``scope`` is the emulator's key of a BotCommandScope), for :meth:`restore_menus`."""
+        return [
+            {"scope": scope, "language_code": language, "commands": [dict(c) for c in found]}
+            for (scope, language), found in sorted(self._commands.items())
+        ]
+
+    def restore_menus(self, menus: Iterable[JSONDict]) -> None:
+        """Put back command lists kept by :meth:`menus` (entries of another shape are
+        skipped)."""
+        for entry in menus:
+            scope, language, found = (
+                entry.get("scope"),
+                entry.get("language_code"),
+                entry.get("commands"),
+            )
+            if isinstance(scope, str) and isinstance(language, str) and isinstance(found, list):
+                self._commands[(scope, language)] = [
+                    {"command": str(c["command"]), "description": str(c["description"])}
+                    for c in found
+                    if isinstance(c, dict) and "command" in c and "description" in c
+                ]
+
+    def set_chat_menu(
+        self, chat_id: int, commands: Iterable[tuple[str, str]], language_code: str = ""
+    ) -> None:
+        """Set the command menu of the private chat ``chat_id`` as the bot's ``setMyCommands``
+        with ``BotCommandScopeChat`` would: ``commands`` are (command, description) pairs."""
+        key = (_scope_key({"type": "chat", "chat_id": chat_id}), language_code)
+        self._commands[key] = [{"command": c, "description": d} for c, d in commands]
+
     def visible_commands(self, chat_id: int, language_code: str = "ru") -> list[JSONDict]:
         """The command menu a Telegram client shows in the private chat ``chat_id``: the first
         list set for, in order, that chat, all private chats, the default scope, each first in
