@@ -107,6 +107,8 @@ async def launch_chromium(
             env={**os.environ, "LANG": "ru_RU.UTF-8", "LANGUAGE": "ru"},
             accept_downloads=True,
             locale="ru-RU",
+            # the page forbids eval; Playwright's wait_for_function evaluates a string
+            bypass_csp=True,
         )
         try:
             yield context

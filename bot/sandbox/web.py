@@ -454,11 +454,11 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if request.path == "/" or request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-cache"
-        # no inline script can run, whatever a message contains ('unsafe-eval' is for browser
-        # tests: Playwright's wait_for_function evaluates its predicate as a string)
+        # no inline script and no eval can run, whatever a message contains (the browser
+        # tests' Playwright evaluates its predicates with the context's bypass_csp)
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
-            "script-src 'self' 'unsafe-eval'; connect-src 'self'; object-src 'none'; "
+            "script-src 'self'; connect-src 'self'; object-src 'none'; "
             "base-uri 'none'"
         )
     return response
