@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Integer, and_, case, func, or_, select, update
+from sqlalchemy import Executable, Integer, Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -203,6 +203,21 @@ class ReportsRepo:
         )
         return [ReservistRow(*row) for row in await self._rows(stmt)]
 
+    def _per_reservist_items(
+        self, year: int, municipalities: Sequence[str] | None, *columns: Any
+    ) -> Select[Any]:
+        """``user_id`` and ``columns`` (aggregates over plan items) per reservist of the scope,
+        over the non-archived items of their plan of ``year``."""
+        return (
+            select(IndividualPlan.user_id.label("user_id"), *columns)
+            .select_from(PlanItem)
+            .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
+            .join(User, User.id == IndividualPlan.user_id)
+            .where(IndividualPlan.year == year, PlanItem.archived.is_(False))
+            .where(*self._scope(municipalities))
+            .group_by(IndividualPlan.user_id)
+        )
+
     async def item_stats(
         self, year: int, today: date, municipalities: Sequence[str] | None
     ) -> dict[int, ItemStats]:
@@ -211,28 +226,17 @@ class ReportsRepo:
         no plan of that year are absent."""
         is_done = PlanItem.status == ItemStatus.DONE
         is_training = PlanItem.kind == "training"
-        stmt = (
-            (
-                select(
-                    IndividualPlan.user_id,
-                    func.count(PlanItem.id),
-                    _count_if(is_done),
-                    _count_if(PlanItem.confirmed_at.is_not(None)),
-                    _count_if(
-                        and_(PlanItem.status == ItemStatus.PLANNED, PlanItem.due_on < today)
-                    ),
-                    _count_if(PlanItem.due_on.is_not(None)),
-                    _count_if(and_(PlanItem.due_on.is_not(None), is_done)),
-                    _count_if(is_training),
-                    _count_if(and_(is_training, is_done)),
-                )
-                .select_from(PlanItem)
-                .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
-                .join(User, User.id == IndividualPlan.user_id)
-                .where(IndividualPlan.year == year, PlanItem.archived.is_(False))
-            )
-            .where(*self._scope(municipalities))
-            .group_by(IndividualPlan.user_id)
+        stmt = self._per_reservist_items(
+            year,
+            municipalities,
+            func.count(PlanItem.id),
+            _count_if(is_done),
+            _count_if(PlanItem.confirmed_at.is_not(None)),
+            _count_if(and_(PlanItem.status == ItemStatus.PLANNED, PlanItem.due_on < today)),
+            _count_if(PlanItem.due_on.is_not(None)),
+            _count_if(and_(PlanItem.due_on.is_not(None), is_done)),
+            _count_if(is_training),
+            _count_if(and_(is_training, is_done)),
         )
         return {uid: ItemStats(*map(_int, values)) for uid, *values in await self._rows(stmt)}
 
@@ -253,25 +257,15 @@ class ReportsRepo:
         is_done = PlanItem.status == ItemStatus.DONE
         is_training = PlanItem.kind == "training"
         dated = PlanItem.due_on.is_not(None)
-        stats = (
-            (
-                select(
-                    IndividualPlan.user_id.label("user_id"),
-                    _count_if(is_done).label("done"),
-                    _count_if(dated).label("dated"),
-                    _count_if(and_(dated, is_done)).label("dated_done"),
-                    _count_if(is_training).label("trainings"),
-                    _count_if(and_(is_training, is_done)).label("trainings_done"),
-                )
-                .select_from(PlanItem)
-                .join(IndividualPlan, IndividualPlan.id == PlanItem.plan_id)
-                .join(User, User.id == IndividualPlan.user_id)
-                .where(IndividualPlan.year == year, PlanItem.archived.is_(False))
-            )
-            .where(*self._scope(municipalities))
-            .group_by(IndividualPlan.user_id)
-            .subquery("stats")
-        )
+        stats = self._per_reservist_items(
+            year,
+            municipalities,
+            _count_if(is_done).label("done"),
+            _count_if(dated).label("dated"),
+            _count_if(and_(dated, is_done)).label("dated_done"),
+            _count_if(is_training).label("trainings"),
+            _count_if(and_(is_training, is_done)).label("trainings_done"),
+        ).subquery("stats")
         consults = (
             select(Consultation.reservist_id.label("user_id"))
             .where(
