@@ -13,12 +13,6 @@ from storage.models import Role
 
 log = structlog.get_logger(__name__)
 
-ROLE_COMMANDS = {
-    Role.RESERVIST: texts.COMMANDS_RESERVIST,
-    Role.MENTOR: texts.COMMANDS_MENTOR,
-    Role.OFFICER: texts.COMMANDS_OFFICER,
-}
-
 
 def _commands(spec: dict[str, str]) -> list[BotCommand]:
     return [BotCommand(command=c, description=d) for c, d in spec.items()]
@@ -36,7 +30,7 @@ async def set_user_commands(bot: Bot, chat_id: int, role: Role) -> None:
     """
     try:
         await bot.set_my_commands(
-            _commands(ROLE_COMMANDS[role]), scope=BotCommandScopeChat(chat_id=chat_id)
+            _commands(texts.COMMANDS_BY_ROLE[role]), scope=BotCommandScopeChat(chat_id=chat_id)
         )
     except TelegramAPIError as exc:
         log.warning("set commands failed", chat_id=chat_id, error=str(exc))

@@ -419,14 +419,10 @@ class Sandbox:
         except (OSError, ValueError, AttributeError):
             from bot import texts  # noqa: PLC0415 - the catalogue, no aiogram
 
-            by_role = {
-                "officer": texts.COMMANDS_OFFICER,
-                "reservist": texts.COMMANDS_RESERVIST,
-                "mentor": texts.COMMANDS_MENTOR,
-            }
             for person in cast.people:
-                if person.role in by_role:
-                    self.emulator.set_chat_menu(person.user_id, by_role[person.role].items())
+                menu = texts.COMMANDS_BY_ROLE.get(person.role)
+                if menu is not None:
+                    self.emulator.set_chat_menu(person.user_id, menu.items())
             self._keep_menus()
 
     def _keep_menus(self) -> None:

@@ -154,6 +154,12 @@ COMMANDS_OFFICER = {
     "help": "Помощь",
     "cancel": "Отменить действие",
 }
+#: The menu a registered user gets, by role (the values of ``storage.models.Role``).
+COMMANDS_BY_ROLE = {
+    "reservist": COMMANDS_RESERVIST,
+    "mentor": COMMANDS_MENTOR,
+    "officer": COMMANDS_OFFICER,
+}
 
 # --- access ---------------------------------------------------------------------------------
 NO_ACCESS = (
