@@ -5,8 +5,6 @@ batch sizing, the indexes up and down, and the scan's query using them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,25 +26,10 @@ from scheduler.jobs import (
 from storage import migrate
 from storage.db import Database
 from storage.models import Activity, Role, User
+from tests.sql_counter import counting
 
 JAN = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 SCAN_INDEXES = {"ix_plan_items_starts_on", "ix_plan_items_due_on", "ix_plan_items_updated_at"}
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    """The SQL statements executed on ``db`` inside the block."""
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def _reservists(

@@ -4,12 +4,8 @@ as for 12 (a SQLAlchemy ``before_cursor_execute`` listener counts them)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any
-
-from sqlalchemy import event
 
 from bot.app import digest_service, prepare_database
 from bot.config import Settings
@@ -18,26 +14,11 @@ from bot.services.mentoring import MentoringService
 from scheduler.jobs import ensure_plans
 from storage.db import Database
 from storage.models import Consultation, ConsultationStatus, MentorAssignment, Role, User
+from tests.sql_counter import counting
 
 JAN = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 #: a day in May: the plans have overdue items; 23:00 in Moscow (quiet hours: nothing is sent)
 MAY = datetime(2027, 5, 20, 20, 0, tzinfo=UTC)
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    """The SQL statements executed on ``db`` inside the block."""
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def _officer_and_mentors(db: Database, settings: Settings) -> tuple[User, list[User]]:

@@ -7,15 +7,13 @@ small pool."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from bot import texts
 from bot.app import create_dispatcher, prepare_database
@@ -26,25 +24,10 @@ from storage.fsm import DatabaseStorage
 from storage.models import Role, User
 from tests.harness import FakeClock, Harness, texts_of
 from tests.mocked_bot import MockedBot
+from tests.sql_counter import counting
 
 JOINED = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 FIRST = 70_000
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    """The SQL statements executed on ``db`` inside the block."""
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def add_reservists(db: Database, settings: Settings, count: int) -> None:
