@@ -1,7 +1,10 @@
 """aiogram FSM storage in the bot's own database (table ``fsm_states``), so that a dialogue in
 progress (registration, logging an item, a consultation) survives a restart of the bot.
 
-Each call is its own short transaction; keys are built by aiogram's ``DefaultKeyBuilder``
+While an update is handled, each call joins the update's own transaction (the state commits
+or rolls back with the update's changes; ``bot.middlewares.DatabaseMiddleware`` reads the state
+once in it); outside an update each call is its own short transaction. Keys are built by
+aiogram's ``DefaultKeyBuilder``
 (bot, chat, user, destiny). Every write stamps ``updated_at``; :func:`purge_stale` deletes the
 dialogues left unfinished for PENDING_DATA_DAYS (a registration's name and school typed by
 someone who never finished: 152-ФЗ, art. 5 part 7, data kept no longer than needed).
