@@ -17,14 +17,15 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
+from bench.population import add_reservists
 from bot.app import prepare_database
 from bot.config import load_settings
 from bot.services.plans import PlanService
 from scheduler.jobs import ensure_plans
 from storage.db import Database
-from storage.models import Role, User
+from storage.models import User
 
 AT = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 
@@ -34,19 +35,7 @@ async def _setup(count: int) -> tuple[Database, object]:
     settings = load_settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{folder}/b.db")
     db = Database(settings.database_url)
     await prepare_database(settings, db)
-    async with db.session() as repo:
-        await repo.session.execute(
-            insert(User),
-            [
-                {
-                    "telegram_id": 10_000 + n,
-                    "role": Role.RESERVIST,
-                    "full_name": f"Резервист {n}",
-                    "registered_at": AT,
-                }
-                for n in range(count)
-            ],
-        )
+    await add_reservists(db, count, AT)
     return db, settings
 
 

@@ -31,15 +31,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, insert, text, update
+from sqlalchemy import event, text, update
 
+from bench.population import add_reservists
 from bot.app import prepare_database, reminder_service
 from bot.config import load_settings
 from bot.services.clock import utcnow
 from bot.services.reminders import ReminderService
 from scheduler.jobs import ensure_plans
 from storage.db import Database
-from storage.models import ItemStatus, Notice, PlanItem, Role, User
+from storage.models import ItemStatus, Notice, PlanItem
 
 
 class CountingNotifier:
@@ -108,20 +109,7 @@ async def nothing_due(count: int) -> None:
     await prepare_database(settings, db)
     started = time.perf_counter()
     joined = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
-    async with db.session() as repo:
-        for first in range(0, count, 10_000):
-            await repo.session.execute(
-                insert(User),
-                [
-                    {
-                        "telegram_id": 10_000 + n,
-                        "role": Role.RESERVIST,
-                        "full_name": f"Резервист {n}",
-                        "registered_at": joined,
-                    }
-                    for n in range(first, min(count, first + 10_000))
-                ],
-            )
+    await add_reservists(db, count, joined)
     await ensure_plans(db, settings, joined)
     async with db.session() as repo:  # what fell due before the quiet day was done
         await repo.session.execute(
@@ -159,19 +147,7 @@ async def main(count: int) -> None:
     await prepare_database(settings, db)
     started = time.perf_counter()
     joined = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
-    async with db.session() as repo:
-        await repo.session.execute(
-            insert(User),
-            [
-                {
-                    "telegram_id": 10_000 + n,
-                    "role": Role.RESERVIST,
-                    "full_name": f"Резервист {n}",
-                    "registered_at": joined,
-                }
-                for n in range(count)
-            ],
-        )
+    await add_reservists(db, count, joined)
     await ensure_plans(db, settings, joined)
     if "--profile" in sys.argv:
         import cProfile  # noqa: PLC0415

@@ -26,14 +26,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 import scheduler.jobs
+from bench.population import add_reservists
 from bot.app import prepare_database, reminder_service
 from bot.config import load_settings
 from scheduler.jobs import ensure_plans, purge_notices
 from storage.db import Database
-from storage.models import IndividualPlan, ItemStatus, Notice, PlanItem, Role, User
+from storage.models import IndividualPlan, ItemStatus, Notice, PlanItem
 
 
 class CountingNotifier:
@@ -93,19 +94,7 @@ async def main(count: int) -> None:
     db = Database(settings.database_url)
     await prepare_database(settings, db)
     joined = datetime(2027, 1, 1, 6, 0, tzinfo=UTC)
-    async with db.session() as repo:
-        await repo.session.execute(
-            insert(User),
-            [
-                {
-                    "telegram_id": 10_000 + n,
-                    "role": Role.RESERVIST,
-                    "full_name": f"Резервист {n}",
-                    "registered_at": joined,
-                }
-                for n in range(count)
-            ],
-        )
+    await add_reservists(db, count, joined)
     await ensure_plans(db, settings, joined)
     empty = dict(sizes(path))
     service = reminder_service(settings, db, CountingNotifier())
