@@ -655,8 +655,7 @@ class _Loader:
             consent_at=consent_at,
             registered_at=at,
         )
-        await self.repo.consents.publish(texts.CONSENT_VERSION, texts.CONSENT, consent_at)
-        await self.repo.consents.record(user.id, texts.CONSENT_VERSION, consent_at)
+        await PeopleService(self.repo).journal_consent(user, texts.CONSENT_VERSION, consent_at)
         self.users[officer.user_id] = user
         self.registered[officer.user_id] = at
         area1 = roster.municipal_officer.municipality

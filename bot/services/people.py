@@ -260,7 +260,7 @@ class PeopleService:
                     cohort_year=today.year if invite.role == Role.RESERVIST else None,
                 )
             )
-        await self._journal_consent(user, consent_version, consent_at)
+        await self.journal_consent(user, consent_version, consent_at)
         if user.role == Role.RESERVIST:
             plans = PlanService(self.repo)
             await plans.ensure_plan(user, today.year, today)
@@ -268,7 +268,7 @@ class PeopleService:
                 await plans.ensure_plan(user, today.year + 1, today)
         return user
 
-    async def _journal_consent(self, user: User, version: str, at: datetime) -> None:
+    async def journal_consent(self, user: User, version: str, at: datetime) -> None:
         """Record the consent in the journal. The catalogue's current text is stored under its
         version the first time it is agreed to (migration 0007 stored ``2026-11``); a version
         the bot has no text of (never the dialogue's: it shows the current one) is journalled
