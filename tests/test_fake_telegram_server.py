@@ -36,7 +36,8 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.sandbox.emulator import FakeTelegramServer, RateLimit, WaitTimeoutError, _render_markup
+from bot.sandbox.emulator import FakeTelegramServer, RateLimit, WaitTimeoutError
+from bot.sandbox.emulator.server import _render_markup
 
 TOKEN = "123456:AAFakeTokenForTestsOnly_0123456789abc"
 
