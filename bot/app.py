@@ -12,12 +12,18 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.config import Settings
-from bot.middlewares import ChatLockMiddleware, DatabaseMiddleware, LogContextMiddleware
+from bot.middlewares import (
+    ChatLockMiddleware,
+    DatabaseMiddleware,
+    LogContextMiddleware,
+    TimeMiddleware,
+)
 from bot.services.clock import utcnow
 from bot.services.delivery import Notifier
 from bot.services.digests import DigestNotifier, DigestService
 from bot.services.reminders import ReminderRules, ReminderService
 from bot.services.roadmap_import import ensure_default_roadmap
+from bot.services.time_policy import TimePolicy
 from handlers import setup_routers
 from storage import migrate
 from storage.db import Database
@@ -31,6 +37,7 @@ def create_dispatcher(
     clock: Callable[[], datetime] = utcnow,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
+    time_policy: TimePolicy | None = None,
 ) -> Dispatcher:
     """A Dispatcher with every router and middleware; dialogue states are kept in the database
     (:class:`storage.fsm.DatabaseStorage`) unless ``storage`` is given.
@@ -42,8 +49,9 @@ def create_dispatcher(
     update's unit of work (:class:`bot.middlewares.DatabaseMiddleware`), so a second press of a
     button sees everything the first one committed.
 
-    Handlers receive ``settings``, ``db``, ``clock`` (aware UTC now), ``repo``, ``user`` and
-    ``after_commit``.
+    Handlers receive ``settings``, ``db``, ``clock`` (aware UTC now), ``repo``, ``user``,
+    ``after_commit``, ``time_policy`` (the shared one; None: the one of ``settings``) and, for a
+    known user, ``zone`` and ``today`` (:class:`bot.middlewares.TimeMiddleware`).
     """
     dp = Dispatcher(
         storage=storage or DatabaseStorage(db),
@@ -59,6 +67,7 @@ def create_dispatcher(
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(LogContextMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(db))
+    dp.update.outer_middleware(TimeMiddleware(time_policy or TimePolicy.from_settings(settings)))
     dp.include_router(setup_routers())
     run_filters_inline(dp)
     return dp
@@ -89,25 +98,17 @@ def _in_loop(callback: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def reminder_rules(settings: Settings) -> ReminderRules:
-    """The reminder rules configured by ``settings``."""
-    return ReminderRules(
-        days_before=settings.reminder_days_before,
-        due_soon_days=settings.due_soon_days,
-        quiet_start=settings.quiet_hours_start,
-        quiet_end=settings.quiet_hours_end,
-        default_timezone=settings.default_timezone,
-    )
-
-
 def reminder_service(
     settings: Settings,
     db: Database,
     notifier: Notifier | None,
     clock: Callable[[], datetime] = utcnow,
+    *,
+    time_policy: TimePolicy | None = None,
 ) -> ReminderService:
-    """The reminder service of the program."""
-    return ReminderService(db, reminder_rules(settings), notifier, clock)
+    """The reminder service of the program, by the rules of ``settings`` and the shared
+    ``time_policy`` (None: the one of ``settings``)."""
+    return ReminderService(db, ReminderRules.from_settings(settings, time_policy), notifier, clock)
 
 
 def digest_service(
@@ -115,9 +116,12 @@ def digest_service(
     db: Database,
     notifier: DigestNotifier,
     clock: Callable[[], datetime] = utcnow,
+    *,
+    time_policy: TimePolicy | None = None,
 ) -> DigestService:
-    """The mentoring digests of the program."""
-    return DigestService(db, reminder_rules(settings), notifier, clock)
+    """The mentoring digests of the program, in the zones and quiet hours of the shared
+    ``time_policy`` (None: the one of ``settings``)."""
+    return DigestService(db, time_policy or TimePolicy.from_settings(settings), notifier, clock)
 
 
 async def prepare_database(settings: Settings, db: Database) -> None:

@@ -1,12 +1,14 @@
 """Dispatcher middlewares: the chat's lock, a log context per update, the update's unit of work
 (committed before anything is sent to Telegram; the dialogue state and the caller's user record,
-``raw_state`` and ``user``, read in it), and the count of updates handled for ``/metrics``."""
+``raw_state`` and ``user``, read in it), the caller's zone and local date (``zone``, ``today``),
+and the count of updates handled for ``/metrics``."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
@@ -22,7 +24,9 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.time_policy import TimePolicy
 from storage.db import Database, current_session
+from storage.models import User
 from storage.repo import Repo
 
 if TYPE_CHECKING:
@@ -151,6 +155,28 @@ class DatabaseMiddleware(BaseMiddleware):
         state = data.get("state")
         if isinstance(state, FSMContext) and "raw_state" not in data:
             data["raw_state"] = await state.get_state()  # joins this session
+        return await handler(event, data)
+
+
+class TimeMiddleware(BaseMiddleware):
+    """Puts the shared ``time_policy`` (:class:`TimePolicy`) into data and, for a known caller,
+    their ``zone`` (ZoneInfo) and ``today`` (their local date at the dispatcher's ``clock`` now).
+
+    It runs inside :class:`DatabaseMiddleware`, which loads ``user``: no query of its own, and
+    nothing awaited before the handler. The clock is read from data on every update, so tests
+    can move it.
+    """
+
+    def __init__(self, time_policy: TimePolicy) -> None:
+        self.time_policy = time_policy
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["time_policy"] = self.time_policy
+        user = data.get("user")
+        if isinstance(user, User):
+            clock = cast(Callable[[], datetime], data["clock"])
+            data["zone"] = self.time_policy.zone(user)
+            data["today"] = self.time_policy.today(clock(), user)
         return await handler(event, data)
 
 

@@ -55,6 +55,7 @@ from bot.middlewares import MetricsMiddleware
 from bot.services.broadcast import BroadcastService
 from bot.services.clock import make_clock
 from bot.services.delivery import RateLimiter
+from bot.services.time_policy import TimePolicy
 from bot.telegram import TelegramNotifier, count_requests, create_bot
 from bot.web import WebServer, build_server, set_webhook
 from handlers.commands import set_default_commands, set_user_commands
@@ -275,9 +276,14 @@ async def _serve(
     webhook: bool = False,
 ) -> int:
     clock = make_clock(settings.clock_start)
-    dp = create_dispatcher(settings, db, clock=clock)
-    reminders = reminder_service(settings, db, TelegramNotifier(bot), clock=clock)
-    digests = digest_service(settings, db, TelegramDigestNotifier(bot), clock=clock)
+    time_policy = TimePolicy.from_settings(settings)  # one for the updates, reminders, digests
+    dp = create_dispatcher(settings, db, clock=clock, time_policy=time_policy)
+    reminders = reminder_service(
+        settings, db, TelegramNotifier(bot), clock=clock, time_policy=time_policy
+    )
+    digests = digest_service(
+        settings, db, TelegramDigestNotifier(bot), clock=clock, time_policy=time_policy
+    )
     scheduler = create_scheduler(settings, db, reminders, digests)
     broadcasts = BroadcastService(db, TelegramBroadcastTransport(bot), limiter)
     dp["broadcasts"] = broadcasts

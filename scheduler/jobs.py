@@ -16,10 +16,11 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
-from bot.services.clock import local_today, utcnow
+from bot.services.clock import utcnow
 from bot.services.digests import DigestService
 from bot.services.plans import PlanService
 from bot.services.reminders import NOTICE_RETENTION, ReminderService
+from bot.services.time_policy import TimePolicy
 from storage.db import Database
 from storage.fsm import purge_stale
 
@@ -86,7 +87,12 @@ def next_batch(size: int, seconds: float) -> int:
 
 
 async def ensure_plans(
-    db: Database, settings: Settings, now: datetime | None = None, *, batch: int | None = None
+    db: Database,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    batch: int | None = None,
+    time_policy: TimePolicy | None = None,
 ) -> int:
     """Create missing plans of every reservist for the current year (and next year's in
     December, when the drawing-up of the next plan begins). Returns how many were created.
@@ -96,9 +102,11 @@ async def ensure_plans(
     :meth:`~bot.services.plans.PlanService.create_missing_batch`) and commits, and the event
     loop is yielded between batches, so a user's write waits at most one batch. The batches
     are sized to last about :data:`PLAN_BATCH_SECONDS` (``batch``: a fixed size instead); on
-    SQLite a pause of :data:`SQLITE_BATCH_PAUSE` between two lets waiting writers in."""
+    SQLite a pause of :data:`SQLITE_BATCH_PAUSE` between two lets waiting writers in. The year
+    is the district's at ``now`` (aware; default: real time) by ``time_policy`` (the shared one;
+    None: the one of ``settings``)."""
     now = now or utcnow()
-    today = local_today(now, settings.zone)
+    today = (time_policy or TimePolicy.from_settings(settings)).today(now)
     years = [today.year] + ([today.year + 1] if today.month == 12 else [])
     async with db.session() as repo:
         activities = list(await repo.activities.active())
@@ -161,13 +169,18 @@ def create_scheduler(
     REMINDER_SCAN_MINUTES and the plan upkeep every day; all run once right after start.
 
     The jobs run on real time; what they do is dated by the bot's clock, the one of
-    ``reminders`` (``CLOCK_START`` may set it apart from the real one).
+    ``reminders`` (``CLOCK_START`` may set it apart from the real one), in the zones of its
+    time policy.
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
     clock = reminders.clock
+    time_policy = reminders.rules.time_policy
     start = utcnow() + timedelta(seconds=1)
     scheduler.add_job(
-        _logged("plans.ensure", lambda: ensure_plans(db, settings, clock())),
+        _logged(
+            "plans.ensure",
+            lambda: ensure_plans(db, settings, clock(), time_policy=time_policy),
+        ),
         "interval",
         hours=24,
         id="plans.ensure",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.config import load_settings
 from bot.services.reminders import ReminderRules, ReminderService
 from storage.db import Database
 from storage.models import AuditEntry, ReserveStatusChange
@@ -71,7 +72,8 @@ async def test_lifecycle_appointed_stops_reminders(world: Harness, db: Database)
         assert [a.action for a in audit].count("status") == 2
 
     # no more reservist reminders: a scan at the March trainings' deadline finds nothing
-    service = ReminderService(db, ReminderRules(), None, lambda: datetime.now(UTC))
+    rules = ReminderRules.from_settings(load_settings())
+    service = ReminderService(db, rules, None, lambda: datetime.now(UTC))
     report = await service.scan(datetime(2026, 3, 29, 10, 0, tzinfo=UTC), dry_run=True)
     assert report.planned == []
 

@@ -79,7 +79,8 @@ async def seed(
 
 
 def service_for(db: Database, bot: Bot) -> ReminderService:
-    return ReminderService(db, ReminderRules(), TelegramNotifier(bot), lambda: NOW)
+    rules = ReminderRules.from_settings(load_settings())
+    return ReminderService(db, rules, TelegramNotifier(bot), lambda: NOW)
 
 
 async def statuses(db: Database) -> dict[str, int]:

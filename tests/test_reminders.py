@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.services.delivery import DeliveryError, RecipientBlockedError
 from bot.services.people import PeopleService, Profile
 from bot.services.reminders import ReminderRules, owed_notices, snooze
+from bot.services.time_policy import TimePolicy
 from storage.db import Database
 from storage.models import PlanItem, Role, User
 from tests.harness import FakeClock
@@ -80,7 +81,9 @@ def item(starts: date | None, due: date | None, status: str = "planned") -> Plan
 
 
 USER = User(id=7, timezone=MSK, role="reservist")
-RULES = ReminderRules()
+RULES = ReminderRules(
+    days_before=(7, 1), due_soon_days=3, time_policy=TimePolicy(MSK, quiet_start=21, quiet_end=9)
+)
 
 
 @pytest.mark.parametrize(

@@ -26,10 +26,9 @@ from typing import Protocol
 import structlog
 
 from bot import texts
-from bot.services.clock import in_quiet_hours, local_today, zone_of
 from bot.services.delivery import DeliveryError, RecipientBlockedError, mark_blocked
 from bot.services.mentoring import MenteeProgress, MentoringService
-from bot.services.reminders import ReminderRules
+from bot.services.time_policy import TimePolicy
 from storage.db import Database
 from storage.models import Consultation, Role, User
 
@@ -67,23 +66,20 @@ class DigestReport:
 
 
 class DigestService:
-    """Builds and sends the digests of the module doc."""
+    """Builds and sends the digests of the module doc; ``time_policy`` (shared) gives the
+    users' local dates and quiet hours."""
 
     def __init__(
         self,
         db: Database,
-        rules: ReminderRules,
+        time_policy: TimePolicy,
         notifier: DigestNotifier,
         clock: Callable[[], datetime],
     ) -> None:
         self.db = db
-        self.rules = rules
+        self.time_policy = time_policy
         self.notifier = notifier
         self.clock = clock
-
-    def _quiet(self, user: User, now: datetime) -> bool:
-        zone = zone_of(user.timezone, self.rules.default_timezone)
-        return in_quiet_hours(now, zone, self.rules.quiet_start, self.rules.quiet_end)
 
     async def run(self, now: datetime | None = None) -> DigestReport:
         """Send the digests due at ``now`` (default: the clock)."""
@@ -109,10 +105,10 @@ class DigestService:
             user = people.get(user_id)
             if user is None or user.telegram_id is None or not user.active:
                 continue
-            if self._quiet(user, now):
+            if self.time_policy.is_quiet(now, user):
                 report.deferred += 1
                 continue
-            occasion = local_today(now, zone_of(user.timezone, self.rules.default_timezone))
+            occasion = self.time_policy.today(now, user)
             entries = []
             for c in consultations:
                 author = people.get(c.logged_by) if c.logged_by is not None else None
@@ -142,8 +138,7 @@ class DigestService:
             for mentor in mentors:
                 if mentor.telegram_id is None or not mentor.active or mentor.muted:
                     continue
-                zone = zone_of(mentor.timezone, self.rules.default_timezone)
-                days[mentor.id] = local_today(now, zone)
+                days[mentor.id] = self.time_policy.today(now, mentor)
             progress: dict[tuple[date, int], MenteeProgress] = {}
             for day in set(days.values()):
                 people = [r for m, d in days.items() if d == day for r in mentees.get(m, [])]
@@ -164,10 +159,10 @@ class DigestService:
                 if lines:
                     plans.append((mentor, lines))
         for mentor, lines in plans:
-            if self._quiet(mentor, now):
+            if self.time_policy.is_quiet(now, mentor):
                 report.deferred += 1
                 continue
-            today = local_today(now, zone_of(mentor.timezone, self.rules.default_timezone))
+            today = self.time_policy.today(now, mentor)
             year, week, _ = today.isocalendar()
             text = texts.mentor_weekly(lines)
             await self._deliver(

@@ -22,7 +22,8 @@ Notices (defaults from the settings):
   past due, then every four weeks (:func:`overdue_slot`: weeks 0, 1, 2, 6, 10…; about 14 a year
   at most instead of 52);
 - ``snoozed``: the user pressed «Напомнить позже» (comes back the next day).
-Nothing is sent in the user's quiet hours (21:00-09:00 local by default): notices wait.
+Nothing is sent in the user's quiet hours (21:00-09:00 local by default; the shared
+:class:`~bot.services.time_policy.TimePolicy`): notices wait.
 
 Cost: a scan reads only the items that may owe a notice now (:class:`storage.repo.OwingFilter`,
 computed in SQL), and the pending notices a page of users at a time (:data:`PENDING_PAGE`);
@@ -40,8 +41,10 @@ from typing import Any, Protocol
 import structlog
 
 from bot import texts
-from bot.services.clock import in_quiet_hours, local_today, utcnow, zone_of
+from bot.config import Settings
+from bot.services.clock import utcnow
 from bot.services.delivery import DeliveryError, Notifier, RecipientBlockedError, mark_blocked
+from bot.services.time_policy import TimePolicy
 from storage.db import Database
 from storage.models import ItemStatus, PlanItem, User
 from storage.repo import NoticeRow, OwingFilter, Repo
@@ -78,13 +81,31 @@ def overdue_slot(week: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ReminderRules:
-    """When notices fall due. Rules from the issue: 7/1 days before, due in ≤ 3 days, weekly."""
+    """When notices fall due (the rules of the module doc).
 
-    days_before: tuple[int, ...] = (7, 1)
-    due_soon_days: int = 3
-    quiet_start: int = 21
-    quiet_end: int = 9
-    default_timezone: str = "Europe/Moscow"
+    Attributes:
+        days_before: the days before a window opens that a ``window`` notice is owed
+            (REMINDER_DAYS_BEFORE).
+        due_soon_days: a ``due`` notice is owed at most this many days before the due date
+            (DUE_SOON_DAYS).
+        time_policy: the users' zones and quiet hours.
+    """
+
+    days_before: tuple[int, ...]
+    due_soon_days: int
+    time_policy: TimePolicy
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, time_policy: TimePolicy | None = None
+    ) -> ReminderRules:
+        """The rules configured by ``settings``, with the shared ``time_policy`` (None: the one
+        of ``settings``, :meth:`TimePolicy.from_settings`)."""
+        return cls(
+            days_before=settings.reminder_days_before,
+            due_soon_days=settings.due_soon_days,
+            time_policy=time_policy or TimePolicy.from_settings(settings),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +162,7 @@ def owed_notices(
     """The notices ``item`` owes ``user`` at ``now`` (aware), by the rules in the module doc."""
     if item.status != ItemStatus.PLANNED or item.due_on is None:
         return []
-    zone = zone_of(user.timezone, rules.default_timezone)
-    today = local_today(now, zone)
+    today = rules.time_policy.today(now, user)
     found: list[Candidate] = []
     starts = item.starts_on
     whole_year = starts is not None and starts == date(item.due_on.year, 1, 1)
@@ -329,10 +349,7 @@ class ReminderService:
             if stale:
                 stale_ids.append(notice.id)
                 continue
-            zone = zone_of(user.timezone, self.rules.default_timezone)
-            if self.notifier is None or in_quiet_hours(
-                now, zone, self.rules.quiet_start, self.rules.quiet_end
-            ):
+            if self.notifier is None or self.rules.time_policy.is_quiet(now, user):
                 report.deferred += 1
                 continue
             due.setdefault(user.id, []).append(row)
@@ -364,7 +381,7 @@ class ReminderService:
         allows, and record each message's notices as sent once Telegram accepted it."""
         user = rows[0].user
         assert user.telegram_id is not None
-        today = local_today(now, zone_of(user.timezone, self.rules.default_timezone))
+        today = self.rules.time_policy.today(now, user)
         messages = gather_notices(rows, today)
         async with gate:
             for index, message in enumerate(messages):
