@@ -1,8 +1,8 @@
 """Roadmap importer: a department's roadmap (дорожная карта) -> activities.
 
 Pure Python (no bot, no database). Reads text converted from Word (tab-separated tables) and
-.docx files; see ``parser`` for the table rules, ``schedule`` for date phrases and ``kinds`` for
-activity kinds and who an activity applies to.
+.docx files; see ``parser`` for the table rules, ``schedule`` for schedules and their date phrases,
+``kinds`` for activity kinds and who an activity applies to, ``model`` for the activities read.
 """
 
 from bot.services.roadmap.kinds import applies_to_reservists, classify_kind
@@ -11,9 +11,7 @@ from bot.services.roadmap.model import (
     ParsedActivity,
     ParseResult,
     ParseWarning,
-    Recurrence,
     RoadmapFormatError,
-    Schedule,
 )
 from bot.services.roadmap.parser import (
     DEFAULT_ROADMAP_PATH,
@@ -22,7 +20,7 @@ from bot.services.roadmap.parser import (
     parse_roadmap_file,
     parse_roadmap_text,
 )
-from bot.services.roadmap.schedule import parse_schedule
+from bot.services.roadmap.schedule import Recurrence, Schedule, parse_schedule
 
 __all__ = [
     "DEFAULT_ROADMAP_PATH",

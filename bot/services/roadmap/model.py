@@ -1,23 +1,23 @@
-"""Data model of an imported roadmap (дорожная карта): activities, schedules, warnings.
+"""Data model of an imported roadmap (дорожная карта): activities, their kinds, warnings.
 
 Everything here is plain data: frozen dataclasses and string enums that serialise to JSON
-(``to_json``) and to the storage form (``Schedule.to_storage``) without any database or bot code.
+(``to_json``) without any database or bot code. An activity's ``Schedule`` (and its storage
+form) lives in ``schedule``, next to the reading of schedule phrases it is built by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from bot.services.roadmap.schedule import Schedule
 
 __all__ = [
     "ActivityKind",
     "ParseResult",
     "ParseWarning",
     "ParsedActivity",
-    "Recurrence",
     "RoadmapFormatError",
-    "Schedule",
 ]
 
 
@@ -38,150 +38,8 @@ class ActivityKind(StrEnum):
     OTHER = "other"
 
 
-class Recurrence(StrEnum):
-    """How often an activity happens, as read from its schedule phrase."""
-
-    YEARLY = "yearly"  # every year in the given months ("Ежегодно декабрь", "январь")
-    QUARTERLY = "quarterly"  # "ежеквартально", "1 раз в квартал"
-    HALF_YEARLY = "half_yearly"  # "1 раз в полугодие", "ежеполугодно": January–June, July–December
-    ONCE = "once"  # in the years written ("апрель 2023, 2024", "2023г.")
-    CONTINUOUS = "continuous"  # "в течение года", "постоянно", a bare year range
-    ON_DEMAND = "on_demand"  # "по запросу", "по плану отдела образования", unreadable phrases
-
-
-QUARTER_WINDOWS: tuple[tuple[int, int], ...] = ((1, 3), (4, 6), (7, 9), (10, 12))
-HALF_YEAR_WINDOWS: tuple[tuple[int, int], ...] = ((1, 6), (7, 12))
-
-
 class RoadmapFormatError(ValueError):
     """The input holds no recognisable activity table; the message says why."""
-
-
-def _int_tuple(value: object, field: str) -> tuple[int, ...]:
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"schedule field {field!r} must be a list, got {type(value).__name__}")
-    items: list[int] = []
-    for item in value:
-        if not isinstance(item, int) or isinstance(item, bool):
-            raise ValueError(f"schedule field {field!r} must hold integers, got {item!r}")
-        items.append(item)
-    return tuple(items)
-
-
-def _check_month(month: int, field: str) -> None:
-    if not 1 <= month <= 12:
-        raise ValueError(f"schedule field {field!r} holds {month}, not a month number 1..12")
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """When an activity happens.
-
-    ``months`` are month numbers in the order written, without duplicates; ``years`` are sorted
-    (empty when none are written). ``windows`` are the (start_month, end_month) spans a reservist
-    must act in: one per range or per listed month, the four quarters for ``quarterly``, and none
-    for continuous, on-demand and year-only schedules. A window may wrap the year end, (12, 1).
-    ``first_year`` is the year a yearly activity starts in when the phrase names one
-    ("Ежегодно (Апрель-май, 2021 г.)": yearly from 2021); ``years`` stays empty then, because
-    ``years`` limit an activity to the years written.
-    """
-
-    months: tuple[int, ...]
-    years: tuple[int, ...]
-    recurrence: Recurrence
-    text: str
-    windows: tuple[tuple[int, int], ...] = ()
-    first_year: int | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """Return ``{"months", "years", "recurrence", "text"}`` as plain JSON values.
-
-        ``"first_year"`` is added only when set, so schedules stored before it existed compare
-        equal to the same schedule read again.
-        """
-        data: dict[str, object] = {
-            "months": list(self.months),
-            "years": list(self.years),
-            "recurrence": self.recurrence.value,
-            "text": self.text,
-        }
-        if self.first_year is not None:
-            data["first_year"] = self.first_year
-        return data
-
-    def to_storage(self) -> dict[str, object]:
-        """Return ``to_json()`` plus ``"windows": [[start, end], ...]``; ``from_json`` reads it."""
-        data = self.to_json()
-        data["windows"] = [[start, end] for start, end in self.windows]
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Schedule:
-        """Build a schedule from ``to_storage()`` (or ``to_json()``) output.
-
-        When ``"windows"`` is missing (a ``to_json()`` dict) the windows are worked out again:
-        the quarters for ``quarterly``, the windows of the re-read ``text`` when it gives the same
-        months, otherwise one window per month. Raises ``ValueError`` on a malformed mapping
-        (missing key, wrong type, unknown recurrence, month outside 1..12).
-        """
-        try:
-            raw_months = data["months"]
-            raw_years = data["years"]
-            raw_recurrence = data["recurrence"]
-            raw_text = data["text"]
-        except KeyError as exc:
-            raise ValueError(f"schedule is missing the field {exc.args[0]!r}") from exc
-        months = _int_tuple(raw_months, "months")
-        years = tuple(sorted(_int_tuple(raw_years, "years")))
-        for month in months:
-            _check_month(month, "months")
-        if not isinstance(raw_recurrence, str):
-            raise ValueError(f"schedule field 'recurrence' must be a string: {raw_recurrence!r}")
-        try:
-            recurrence = Recurrence(raw_recurrence)
-        except ValueError as exc:
-            raise ValueError(f"unknown recurrence {raw_recurrence!r}") from exc
-        if not isinstance(raw_text, str):
-            raise ValueError(f"schedule field 'text' must be a string: {raw_text!r}")
-        first_year = data.get("first_year")
-        if first_year is not None and (
-            not isinstance(first_year, int) or isinstance(first_year, bool)
-        ):
-            raise ValueError(f"schedule field 'first_year' must be a year: {first_year!r}")
-
-        if "windows" in data:
-            raw_windows = data["windows"]
-            if not isinstance(raw_windows, list | tuple):
-                raise ValueError("schedule field 'windows' must be a list of [start, end] pairs")
-            windows: list[tuple[int, int]] = []
-            for pair in raw_windows:
-                bounds = _int_tuple(pair, "windows")
-                if len(bounds) != 2:
-                    raise ValueError(f"schedule window must be [start, end], got {pair!r}")
-                for month in bounds:
-                    _check_month(month, "windows")
-                windows.append((bounds[0], bounds[1]))
-            return cls(months, years, recurrence, raw_text, tuple(windows), first_year)
-        windows_again = _derive_windows(months, recurrence, raw_text)
-        return cls(months, years, recurrence, raw_text, windows_again, first_year)
-
-
-def _derive_windows(
-    months: tuple[int, ...], recurrence: Recurrence, text: str
-) -> tuple[tuple[int, int], ...]:
-    """Windows for a stored schedule that did not keep them (see ``Schedule.from_json``)."""
-    if recurrence is Recurrence.QUARTERLY:
-        return QUARTER_WINDOWS
-    if recurrence is Recurrence.HALF_YEARLY:
-        return HALF_YEAR_WINDOWS
-    if not months or recurrence in (Recurrence.CONTINUOUS, Recurrence.ON_DEMAND):
-        return ()
-    from bot.services.roadmap.schedule import parse_schedule  # noqa: PLC0415 (import cycle)
-
-    reread, _ok = parse_schedule(text)
-    if reread.months == months:
-        return reread.windows
-    return tuple((month, month) for month in months)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,11 +42,9 @@ from bot.services.roadmap.model import (
     ParsedActivity,
     ParseResult,
     ParseWarning,
-    Recurrence,
     RoadmapFormatError,
-    Schedule,
 )
-from bot.services.roadmap.schedule import clean_text, parse_schedule
+from bot.services.roadmap.schedule import Recurrence, Schedule, clean_text, parse_schedule
 
 __all__ = [
     "DEFAULT_ROADMAP_PATH",
