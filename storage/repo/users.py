@@ -1,0 +1,154 @@
+"""People and their invitation links: :class:`UserRepo` and :class:`InviteRepo`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import for_update
+from storage.models import Invite, ReserveStatusChange, Role, User
+
+
+class UserRepo:
+    """People: reservists, mentors and officers."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def by_telegram(self, telegram_id: int) -> User | None:
+        """The user with this Telegram id, or None (also None after /delete_me)."""
+        return await self.s.scalar(select(User).where(User.telegram_id == telegram_id))
+
+    async def get(self, user_id: int) -> User | None:
+        """The user by primary key, or None."""
+        return await self.s.get(User, user_id)
+
+    async def everyone(self) -> Sequence[User]:
+        """Every not anonymised person with a name (registered or awaiting registration)."""
+        rows = await self.s.scalars(
+            select(User)
+            .where(User.anonymised_at.is_(None), User.full_name.is_not(None))
+            .order_by(User.full_name, User.id)
+        )
+        return rows.all()
+
+    async def status_history(self, user_id: int) -> Sequence[ReserveStatusChange]:
+        """A person's reserve lifecycle, oldest first."""
+        rows = await self.s.scalars(
+            select(ReserveStatusChange)
+            .where(ReserveStatusChange.user_id == user_id)
+            .order_by(ReserveStatusChange.changed_at, ReserveStatusChange.id)
+        )
+        return rows.all()
+
+    async def ensure_officers(self, telegram_ids: Iterable[int]) -> int:
+        """Make officers of these Telegram ids (OFFICER_IDS); returns how many changed."""
+        changed = 0
+        for tg_id in telegram_ids:
+            user = await self.by_telegram(tg_id)
+            if user is None:
+                self.s.add(User(telegram_id=tg_id, role=Role.OFFICER, active=True))
+                changed += 1
+            elif user.role != Role.OFFICER:
+                user.role = Role.OFFICER
+                changed += 1
+        await self.s.flush()
+        return changed
+
+    async def add(self, user: User) -> User:
+        """Insert a new user and return it with its id."""
+        self.s.add(user)
+        await self.s.flush()
+        return user
+
+    async def update(self, user: User, **values: Any) -> None:
+        """Change columns of ``user`` (a row of this session), e.g. timezone or muted."""
+        for name, value in values.items():
+            setattr(user, name, value)
+        await self.s.flush()
+
+    async def set_active(self, user_id: int, active: bool) -> None:
+        """Mark a user as reachable or not (a 403 from Telegram makes them inactive)."""
+        await self.s.execute(update(User).where(User.id == user_id).values(active=active))
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, User]:
+        """Users by id, as a dict."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = await self.s.scalars(select(User).where(User.id.in_(wanted)))
+        return {u.id: u for u in rows}
+
+    async def by_role(self, role: Role) -> Sequence[User]:
+        """Registered, not anonymised users of ``role``, by name."""
+        rows = await self.s.scalars(
+            select(User)
+            .where(
+                User.role == role,
+                User.anonymised_at.is_(None),
+                User.full_name.is_not(None),
+                User.registered_at.is_not(None),
+            )
+            .order_by(User.full_name, User.id)
+        )
+        return rows.all()
+
+    async def reservists(self) -> Sequence[User]:
+        """Every registered, not anonymised reservist (people imported from a list and not
+        registered yet are left out: their plans start when they register)."""
+        rows = await self.s.scalars(
+            select(User)
+            .where(
+                User.role == Role.RESERVIST,
+                User.anonymised_at.is_(None),
+                User.registered_at.is_not(None),
+            )
+            .order_by(User.id)
+        )
+        return rows.all()
+
+
+class InviteRepo:
+    """Invitation links."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, invite: Invite) -> Invite:
+        """Insert an invite and return it with its id."""
+        self.s.add(invite)
+        await self.s.flush()
+        return invite
+
+    async def by_code(self, code: str, *, lock: bool = False) -> Invite | None:
+        """The invite with this code, or None; ``lock`` holds the row until commit (PostgreSQL)."""
+        stmt = select(Invite).where(Invite.code == code)
+        if lock:
+            stmt = for_update(self.s, stmt)
+        return await self.s.scalar(stmt)
+
+    async def get(self, invite_id: int) -> Invite | None:
+        """The invite by id, or None."""
+        return await self.s.get(Invite, invite_id)
+
+    async def consume(self, invite_id: int, now: datetime) -> bool:
+        """Use up one use of the invite if it is still valid at ``now``; False if it is not.
+
+        One conditional UPDATE, so two people racing for the last use cannot both get it.
+        """
+        result = await self.s.execute(
+            update(Invite)
+            .where(
+                Invite.id == invite_id,
+                Invite.uses < Invite.max_uses,
+                Invite.expires_at > now,
+                Invite.revoked.is_(False),
+            )
+            .values(uses=Invite.uses + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
