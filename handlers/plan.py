@@ -17,7 +17,7 @@ from bot.services.reminders import snooze
 from bot.services.validation import ascii_number, clean_text, column_length, parse_user_date
 from handlers.callbacks import ItemCb, LogStepCb, MonthCb, PlanPageCb
 from handlers.cards import render_item_card
-from handlers.dates import Clock, user_today
+from handlers.dates import Clock
 from handlers.filters import HasRole
 from handlers.keyboards import (
     item_keyboard,
@@ -85,11 +85,9 @@ async def show_plan(
     command: CommandObject,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """/plan [YEAR]: the plan of this year (or of last or next year), first page."""
-    today = user_today(user, settings, clock)
     year = today.year
     if command.args:
         asked = ascii_number(command.args)
@@ -109,11 +107,9 @@ async def plan_page(
     callback_data: PlanPageCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """Paging of /plan (edits the message in place)."""
-    today = user_today(user, settings, clock)
     year = callback_data.year or today.year
     if abs(year - today.year) > 1:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -134,6 +130,7 @@ async def open_item(
     user: User,
     settings: Settings,
     clock: Clock,
+    today: date,
 ) -> None:
     """An item's card with its history, the mentor's confirmation and comments, and actions."""
     try:
@@ -143,7 +140,7 @@ async def open_item(
         return
     await query.answer()
     card = await render_item_card(repo, item, user, settings, clock)
-    status = display_status(item, user_today(user, settings, clock))
+    status = display_status(item, today)
     if query.message is not None:
         await query.message.answer(
             card.text,
@@ -151,11 +148,8 @@ async def open_item(
         )
 
 
-async def log_start(
-    message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
-) -> None:
+async def log_start(message: Message, repo: Repo, user: User, today: date) -> None:
     """/log: pick an open item of the plan."""
-    today = user_today(user, settings, clock)
     view = await PlanService(repo).view(user, today.year, today)
     entries = [(i.id, view.statuses[i.id], i.title) for i in view.items if i.status != "done"]
     if not entries:
@@ -193,13 +187,11 @@ async def _after_date(target: Message, state: FSMContext, done_on: date) -> None
     await target.answer(texts.LOG_ASK_COMMENT, reply_markup=skip_keyboard())
 
 
-async def log_today(
-    query: CallbackQuery, state: FSMContext, user: User, settings: Settings, clock: Clock
-) -> None:
+async def log_today(query: CallbackQuery, state: FSMContext, today: date) -> None:
     """«Сегодня» as the completion date."""
     await query.answer()
     if query.message is not None:
-        await _after_date(query.message, state, user_today(user, settings, clock))  # type: ignore[arg-type]
+        await _after_date(query.message, state, today)  # type: ignore[arg-type]
 
 
 async def log_date(
@@ -207,8 +199,7 @@ async def log_date(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """A typed completion date (ДД.ММ.ГГГГ): not in the future, not before the plan year."""
     data = await state.get_data()
@@ -217,7 +208,7 @@ async def log_date(
         item = await service.item(user, int(data["item_id"]))
         done_on = parse_user_date(
             message.text,
-            today=user_today(user, settings, clock),
+            today=today,
             earliest=await service.earliest_date(item),
         )
     except NotFoundError:
@@ -257,13 +248,12 @@ async def log_skip_evidence(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """«Пропустить» the evidence: save."""
     await query.answer()
     if query.message is not None:
-        await _save(query.message, state, repo, user, settings, clock, None)  # type: ignore[arg-type]
+        await _save(query.message, state, repo, user, today, None)  # type: ignore[arg-type]
 
 
 async def log_evidence(
@@ -271,8 +261,7 @@ async def log_evidence(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """A photo or a document as evidence (kept by Telegram file_id): save."""
     evidence: tuple[str, str, str | None]
@@ -286,7 +275,7 @@ async def log_evidence(
     else:
         await message.answer(texts.BAD_EVIDENCE, reply_markup=skip_keyboard())
         return
-    await _save(message, state, repo, user, settings, clock, evidence)
+    await _save(message, state, repo, user, today, evidence)
 
 
 async def _save(
@@ -294,13 +283,11 @@ async def _save(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
     evidence: tuple[str, str, str | None] | None,
 ) -> None:
     data = await state.get_data()
     service = PlanService(repo)
-    today = user_today(user, settings, clock)
     try:
         item = await service.mark_done(
             user,
@@ -355,9 +342,7 @@ async def plan_add_start(
     message: Message,
     state: FSMContext,
     command: CommandObject,
-    user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """/plan add [title]: start adding a personal item."""
     title = (command.args or "").strip()[3:].strip()
@@ -371,16 +356,14 @@ async def plan_add_start(
             await state.set_state(AddItem.month)
             await message.answer(
                 texts.ADD_ASK_MONTH,
-                reply_markup=months_keyboard(user_today(user, settings, clock)),
+                reply_markup=months_keyboard(today),
             )
             return
     await state.set_state(AddItem.title)
     await message.answer(texts.ADD_ASK_TITLE)
 
 
-async def add_title(
-    message: Message, state: FSMContext, user: User, settings: Settings, clock: Clock
-) -> None:
+async def add_title(message: Message, state: FSMContext, today: date) -> None:
     """The personal item's title."""
     try:
         title = clean_text(message.text, 3, 300)
@@ -389,9 +372,7 @@ async def add_title(
         return
     await state.update_data(title=title)
     await state.set_state(AddItem.month)
-    await message.answer(
-        texts.ADD_ASK_MONTH, reply_markup=months_keyboard(user_today(user, settings, clock))
-    )
+    await message.answer(texts.ADD_ASK_MONTH, reply_markup=months_keyboard(today))
 
 
 async def add_month(
@@ -400,11 +381,9 @@ async def add_month(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """The due month: add the item."""
-    today = user_today(user, settings, clock)
     valid_months = {
         (today.year + (today.month + k - 1) // 12, (today.month + k - 1) % 12 + 1)
         for k in range(12)
@@ -424,8 +403,6 @@ async def add_month(
         )
 
 
-async def add_month_typed(message: Message, user: User, settings: Settings, clock: Clock) -> None:
+async def add_month_typed(message: Message, today: date) -> None:
     """Text instead of a month button: ask again."""
-    await message.answer(
-        texts.BAD_MONTH, reply_markup=months_keyboard(user_today(user, settings, clock))
-    )
+    await message.answer(texts.BAD_MONTH, reply_markup=months_keyboard(today))
