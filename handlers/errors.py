@@ -1,6 +1,17 @@
-"""The error handler: an exception in a handler is logged with its update and the user gets a
-short apology instead of silence; their dialogue state is kept. Failures are counted for
-``/metrics`` when the dispatcher has ``metrics`` (the bot process sets it)."""
+"""The error handlers. They run once the update's transaction was rolled back
+(:class:`bot.middlewares.DatabaseMiddleware`), so nothing the handler wrote is kept and a reply
+sent here never reports a change.
+
+The domain errors of the services are expected input and are answered, not logged as failures:
+
+- :class:`NotFoundError` (a stale or forged button, an object gone): «Кнопка устарела»;
+- :class:`InputError`: its message (a :class:`~handlers.common.StepInputError` with the
+  dialogue step's question and keyboard); the dialogue state stays as before the update;
+- :class:`AccessDeniedError`: the refusal (a button: «Кнопка устарела», as the fallback).
+
+Any other exception in a handler is logged with its update and the user gets a short apology
+instead of silence; their dialogue state is kept. Such failures are counted for ``/metrics``
+when the dispatcher has ``metrics`` (the bot process sets it)."""
 
 from __future__ import annotations
 
@@ -8,9 +19,12 @@ from typing import TYPE_CHECKING
 
 import structlog
 from aiogram import Router
-from aiogram.types import ErrorEvent
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent, Update
 
 from bot import texts
+from bot.services.errors import AccessDeniedError, InputError, NotFoundError
+from handlers.common import ReplyMarkup, StepInputError
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
@@ -19,10 +33,38 @@ log = structlog.get_logger("bot.errors")
 
 
 def setup() -> Router:
-    """The router of this module."""
+    """The router of this module: the domain errors first, then any other exception."""
     router = Router(name="errors")
+    router.errors.register(on_not_found, ExceptionTypeFilter(NotFoundError))
+    router.errors.register(on_input_error, ExceptionTypeFilter(InputError))
+    router.errors.register(on_access_denied, ExceptionTypeFilter(AccessDeniedError))
     router.errors.register(on_error)
     return router
+
+
+async def on_not_found(event: ErrorEvent) -> bool:
+    """«Кнопка устарела» (an alert for a button); True marks the error as handled."""
+    _expected(event)
+    await _tell(event.update, texts.STALE_BUTTON)
+    return True
+
+
+async def on_input_error(event: ErrorEvent) -> bool:
+    """The error's message, with the keyboard of :class:`StepInputError`; True: handled."""
+    _expected(event)
+    error = event.exception
+    assert isinstance(error, InputError)  # the filter of this handler
+    markup = error.reply_markup if isinstance(error, StepInputError) else None
+    await _tell(event.update, error.message, markup)
+    return True
+
+
+async def on_access_denied(event: ErrorEvent) -> bool:
+    """«Эта команда вам недоступна» (a button: «Кнопка устарела»); True: handled."""
+    _expected(event)
+    update = event.update
+    await _tell(update, texts.STALE_BUTTON if update.callback_query else texts.DENIED)
+    return True
 
 
 async def on_error(event: ErrorEvent, metrics: Metrics | None = None) -> bool:
@@ -36,11 +78,22 @@ async def on_error(event: ErrorEvent, metrics: Metrics | None = None) -> bool:
         error=repr(event.exception),
         exc_info=event.exception,
     )
+    await _tell(update, texts.ERROR)
+    return True
+
+
+def _expected(event: ErrorEvent) -> None:
+    log.debug(
+        "domain error answered", update_id=event.update.update_id, error=repr(event.exception)
+    )
+
+
+async def _tell(update: Update, text: str, reply_markup: ReplyMarkup | None = None) -> None:
+    """``text`` to the sender: a message in reply to a message, an alert for a button."""
     try:
         if update.message is not None:
-            await update.message.answer(texts.ERROR)
+            await update.message.answer(text, reply_markup=reply_markup)
         elif update.callback_query is not None:
-            await update.callback_query.answer(texts.ERROR, show_alert=True)
+            await update.callback_query.answer(text, show_alert=True)
     except Exception:
         log.warning("could not tell the user about the error", update_id=update.update_id)
-    return True
