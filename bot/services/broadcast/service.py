@@ -1,67 +1,29 @@
-"""Broadcasts (рассылки): officers' announcements to hundreds or thousands of users, sent as a
-durable queue at Telegram's limits. No aiogram here: messages go out through a
-:class:`BroadcastTransport` (the aiogram one is :mod:`bot.broadcast_telegram`).
-
-Rules (from the issue "durable broadcasts at Telegram's limit"):
-
-- Every recipient is a row of ``broadcast_deliveries`` (pending / sending / sent / blocked /
-  failed). A worker marks a row ``sending`` in the same transaction that records the outcome of
-  its previous row, sends, and records the outcome before it takes the next one. So a crash
-  leaves at most one row ``sending`` per worker, and only those are in doubt: when the broadcast
-  resumes they are sent again (at-least-once for them, exactly-once for everyone else). The
-  in-flight window is therefore the number of workers, :meth:`BroadcastService.concurrency_for`
-  (9 for a one-message broadcast at 30 messages/s; see there); an in-doubt recipient of a
-  broadcast of several messages gets all of them again. A graceful shutdown
-  (:meth:`BroadcastService.shutdown`) lets the sends in flight finish and leaves none in doubt.
-  Rows left ``sending`` are taken for a dead process's when a run starts: only one process
-  sends broadcasts, the leader among the processes on one database (:mod:`storage.leader`;
-  on SQLite there is only one), so when a leader dies the next one resends its rows in flight
-  and nothing else.
-- Several processes: :meth:`BroadcastService.run` in a standby (``leading`` False) sends
-  nothing and leaves the broadcast, ``running`` in the database, to the leader, whose watcher
-  (:meth:`BroadcastService.lead`) runs every ``running`` broadcast it is not sending yet,
-  every few seconds (at start that is the resumption of what was left running). Within one
-  process one run of a broadcast starts at a time.
-- Limits: every send waits for a :class:`~bot.services.delivery.RateLimiter` slot in the
-  ``BROADCAST`` lane (the request middleware takes it), so replies and reminders go first and
-  all broadcasts running at once share one budget: ≈30 messages/s in all, 1/s per chat.
-- Errors. Every request goes through the bot's one retry policy first
-  (:class:`bot.telegram.RetryMiddleware`: network errors, 5xx, 429 with ``retry_after``, within
-  a bounded time). What outlives it is handled per recipient: a 403 makes the recipient
-  ``blocked`` and the user inactive (:func:`bot.services.delivery.mark_blocked`, the rule the
-  reminders follow too); a 400 Bad Request (``retryable`` False, or an unexpected exception)
-  makes it ``failed`` at once, since repeating it cannot help; a transient failure (network,
-  5xx, a 429 the policy gave up on) is not final: the recipient goes back to ``pending``
-  after a pause (``backoff``, doubling with each transient failure in a row, at most
-  ``MAX_PAUSE``) and is taken again later in the run, or when the broadcast resumes. (When
-  some parts of a multi-message broadcast already reached that recipient, the rest is retried
-  in place instead, so no part arrives twice.) The officer's «Отправить повторно»
-  (:meth:`BroadcastService.resend_failed`) puts ``failed`` recipients back in the queue.
-- A stop (:meth:`BroadcastService.stop`, the officer's «Остановить») makes the broadcast
-  ``stopped``: the sends in flight finish, pending recipients stay pending and are sent only
-  after an explicit :meth:`BroadcastService.launch`. At start-up the bot resumes every
-  broadcast left ``running`` (:meth:`BroadcastService.resume_unfinished`).
-- Writes of all running broadcasts go through one writer task that groups whatever is waiting
-  into one transaction ("group commit"), so SQLite sees one writer and the queue costs about one
-  commit per recipient at most.
-"""
+"""The broadcast service (:class:`BroadcastService`): creates, launches, runs, stops and
+resumes broadcasts, reads their progress and results and records RSVP answers; it sends through
+a :class:`BroadcastTransport`. The rules of the durable queue are in the package docstring
+(:mod:`bot.services.broadcast`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import math
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import Context
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 import structlog
 
+from bot.services.broadcast.content import ContentPart, content_json, parts_of, validate_parts
+from bot.services.broadcast.progress import (
+    BroadcastProgress,
+    BroadcastResults,
+    ProgressCallback,
+    ProgressFactory,
+)
+from bot.services.broadcast.run import BroadcastRun
+from bot.services.broadcast.writer import QueueWriter
 from bot.services.clock import utcnow
 from bot.services.delivery import (
     DeliveryError,
@@ -69,22 +31,17 @@ from bot.services.delivery import (
     RateLimiter,
     RecipientBlockedError,
     RetryAfterError,
-    mark_blocked,
     send_lane,
 )
-from bot.services.errors import InputError, NotFoundError
-from bot.texts import broadcast as t
+from bot.services.errors import NotFoundError
 from storage.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, RsvpAnswer
 from storage.broadcast_repo import BroadcastRepo, ClaimedDelivery, DeliveryResult
 from storage.db import Database
 
+__all__ = ["MAX_PAUSE", "BroadcastService", "BroadcastTransport", "DuplicateDraftError"]
+
 log = structlog.get_logger(__name__)
 
-#: Bot API limits of a message text and of a media caption (characters after parsing; the
-#: HTML markup counts here, which errs on the safe side).
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-MAX_PARTS = 10
 #: The longest pause (s) before a recipient whose send failed transiently is put back in the
 #: queue: the pauses double with each transient failure in a row of a run, up to this.
 MAX_PAUSE = 60.0
@@ -92,88 +49,6 @@ MAX_PAUSE = 60.0
 
 class DuplicateDraftError(Exception):
     """A broadcast was already created from this draft (its idempotency key is taken)."""
-
-
-class PartKind(StrEnum):
-    """What one message of a broadcast is."""
-
-    TEXT = "text"
-    PHOTO = "photo"
-    DOCUMENT = "document"
-
-
-@dataclass(frozen=True, slots=True)
-class ContentPart:
-    """One message of a broadcast: an HTML ``text``, or a photo / document by Telegram
-    ``file_id`` with an optional HTML caption (kept in ``text``)."""
-
-    kind: PartKind
-    text: str | None = None
-    file_id: str | None = None
-
-    @classmethod
-    def of_text(cls, html: str) -> ContentPart:
-        """A text message (HTML)."""
-        return cls(PartKind.TEXT, text=html)
-
-    @classmethod
-    def photo(cls, file_id: str, caption: str | None = None) -> ContentPart:
-        """A photo by file_id, with an optional HTML caption."""
-        return cls(PartKind.PHOTO, text=caption or None, file_id=file_id)
-
-    @classmethod
-    def document(cls, file_id: str, caption: str | None = None) -> ContentPart:
-        """A document by file_id, with an optional HTML caption."""
-        return cls(PartKind.DOCUMENT, text=caption or None, file_id=file_id)
-
-    def to_json(self) -> dict[str, Any]:
-        """The part as stored in ``broadcasts.content``."""
-        data: dict[str, Any] = {"kind": self.kind.value}
-        if self.text is not None:
-            data["text"] = self.text
-        if self.file_id is not None:
-            data["file_id"] = self.file_id
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ContentPart:
-        """A part read back from ``broadcasts.content``."""
-        return cls(PartKind(data["kind"]), data.get("text"), data.get("file_id"))
-
-
-def content_json(parts: Sequence[ContentPart]) -> dict[str, Any]:
-    """``broadcasts.content`` for ``parts``."""
-    return {"parts": [p.to_json() for p in parts]}
-
-
-def parts_of(broadcast: Broadcast) -> list[ContentPart]:
-    """The content parts of a stored broadcast."""
-    return [ContentPart.from_json(p) for p in broadcast.content.get("parts", [])]
-
-
-def validate_parts(parts: Sequence[ContentPart]) -> None:
-    """Check a broadcast's content before it is stored.
-
-    Raises:
-        InputError: no part, more than ``MAX_PARTS``, an empty text, a photo or document
-            without file_id, or a text / caption over Telegram's limit. The messages are in
-            Russian (:mod:`bot.texts.broadcast`).
-    """
-    if not parts:
-        raise InputError(t.BAD_EMPTY)
-    if len(parts) > MAX_PARTS:
-        raise InputError(t.bad_too_many_parts(MAX_PARTS))
-    for part in parts:
-        if part.kind is PartKind.TEXT:
-            if not (part.text or "").strip():
-                raise InputError(t.BAD_EMPTY)
-            if len(part.text or "") > TEXT_LIMIT:
-                raise InputError(t.bad_too_long(TEXT_LIMIT))
-        else:
-            if not part.file_id:
-                raise InputError(t.BAD_NO_FILE)
-            if len(part.text or "") > CAPTION_LIMIT:
-                raise InputError(t.bad_too_long(CAPTION_LIMIT))
 
 
 class BroadcastTransport(Protocol):
@@ -195,246 +70,6 @@ class BroadcastTransport(Protocol):
     ) -> None:
         """Send every part as consecutive messages, the RSVP buttons under the last one."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastProgress:
-    """A snapshot of a broadcast, for the officer's progress message.
-
-    ``pending`` counts the recipients not yet done (waiting or being sent); ``rate`` is
-    recipients per second over the last ten seconds of this run (0 before any); ``eta_seconds``
-    the time left at that rate (None when unknown); ``final`` marks the last snapshot of a run.
-    """
-
-    broadcast_id: int
-    status: str
-    total: int
-    sent: int
-    blocked: int
-    failed: int
-    pending: int
-    rate: float = 0.0
-    eta_seconds: float | None = None
-    final: bool = False
-
-    @property
-    def processed(self) -> int:
-        """Recipients done with, whatever the outcome."""
-        return self.sent + self.blocked + self.failed
-
-    @property
-    def fraction(self) -> float:
-        """Share of recipients done with, 0..1 (1 for a broadcast with no recipients)."""
-        return self.processed / self.total if self.total else 1.0
-
-
-ProgressCallback = Callable[[BroadcastProgress], Awaitable[None]]
-ProgressFactory = Callable[[Broadcast], ProgressCallback | None]
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastResults:
-    """A broadcast's report: outcome counts and, for RSVP broadcasts, the answers."""
-
-    broadcast: Broadcast
-    sent: int
-    blocked: int
-    failed: int
-    pending: int
-    yes: int
-    no: int
-
-    @property
-    def total(self) -> int:
-        """Number of recipients."""
-        return self.broadcast.total
-
-    @property
-    def status(self) -> str:
-        """The broadcast's status."""
-        return self.broadcast.status
-
-
-# --------------------------------------------------------------------------- the writer
-
-
-@dataclass(eq=False, slots=True)
-class _Op:
-    """A worker's request to the writer: record ``result`` (if any), make ``blocked_user``
-    inactive (if any), and claim the next pending delivery of ``broadcast_id`` if ``claim``."""
-
-    broadcast_id: int
-    result: DeliveryResult | None
-    blocked_user: int | None
-    claim: bool
-    future: asyncio.Future[ClaimedDelivery | None] = field(repr=False)
-
-
-class _Writer:
-    """Writes the delivery queue for every running broadcast: the requests that arrive while a
-    transaction is being committed are grouped into the next one ("group commit")."""
-
-    def __init__(
-        self, db: Database, linger: float = 0.0, retries: int = 5, backoff: float = 0.5
-    ) -> None:
-        self.db = db
-        self.linger = linger
-        self.retries = retries
-        self.backoff = backoff
-        self._ops: list[_Op] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def submit(
-        self,
-        broadcast_id: int,
-        result: DeliveryResult | None,
-        *,
-        blocked_user: int | None = None,
-        claim: bool,
-    ) -> ClaimedDelivery | None:
-        """Record ``result`` and claim the next delivery in one transaction; returns the
-        claimed delivery, or None when nothing is pending (or ``claim`` is False).
-
-        Raises:
-            SQLAlchemyError: the database refused ``retries`` times in a row.
-        """
-        if result is None and not claim:
-            return None
-        loop = asyncio.get_running_loop()
-        op = _Op(broadcast_id, result, blocked_user, claim, loop.create_future())
-        self._ops.append(op)
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain(), name="broadcast-writer")
-        return await asyncio.shield(op.future)
-
-    async def _drain(self) -> None:
-        while self._ops:
-            if self.linger:
-                await asyncio.sleep(self.linger)
-            ops, self._ops = self._ops, []
-            try:
-                claimed = await self._commit_with_retries(ops)
-            except Exception as exc:  # handed to every waiting worker
-                for op in ops:
-                    if not op.future.done():
-                        op.future.set_exception(exc)
-                continue
-            for op in ops:
-                if not op.future.done():
-                    op.future.set_result(claimed.get(id(op)))
-        self._task = None
-
-    async def _commit_with_retries(self, ops: list[_Op]) -> dict[int, ClaimedDelivery]:
-        for attempt in range(self.retries):
-            try:
-                return await self._commit(ops)
-            except Exception:
-                if attempt == self.retries - 1:
-                    raise
-                log.warning("broadcast queue write failed, retrying", exc_info=True)
-                await asyncio.sleep(self.backoff * 2**attempt)
-        raise AssertionError  # pragma: no cover - the loop returns or raises
-
-    async def _commit(self, ops: list[_Op]) -> dict[int, ClaimedDelivery]:
-        claimed: dict[int, ClaimedDelivery] = {}
-        async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
-            await broadcasts.finish([op.result for op in ops if op.result is not None])
-            for op in ops:
-                if op.blocked_user is not None:
-                    await mark_blocked(repo, op.blocked_user)
-            wanted: dict[int, list[_Op]] = {}
-            for op in ops:
-                if op.claim:
-                    wanted.setdefault(op.broadcast_id, []).append(op)
-            for broadcast_id, claimers in wanted.items():
-                rows = await broadcasts.claim(broadcast_id, len(claimers))
-                for op, row in zip(claimers, rows, strict=False):
-                    claimed[id(op)] = row
-        return claimed
-
-
-# --------------------------------------------------------------------------- one run
-
-
-class _Run:
-    """The in-memory side of one broadcast being sent by this process."""
-
-    def __init__(
-        self, broadcast: Broadcast, parts: list[ContentPart], counts: Mapping[str, int]
-    ) -> None:
-        self.id = broadcast.id
-        self.parts = parts
-        self.rsvp = broadcast.rsvp
-        self.total = broadcast.total
-        self.sent = counts[DeliveryState.SENT]
-        self.blocked = counts[DeliveryState.BLOCKED]
-        self.failed = counts[DeliveryState.FAILED]
-        self.pending = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]
-        self.status = BroadcastStatus.RUNNING.value
-        self.active = True  # workers take new recipients
-        self.sending_done = asyncio.Event()  # the workers have ended
-        self.finished = asyncio.Event()  # ``final`` is set
-        self.final: BroadcastProgress | None = None
-        self.tasks: list[asyncio.Task[None]] = []
-        self.transient_streak = 0  # transient failures in a row, for the requeue pause
-        self._wakeup = asyncio.Event()
-        self._marks: deque[tuple[float, int]] = deque([(time.monotonic(), self.processed)])
-
-    @property
-    def processed(self) -> int:
-        return self.sent + self.blocked + self.failed
-
-    def halt(self, status: str | None = None) -> None:
-        """Take no new recipients (``status`` stopped: the officer's stop; None: shutdown)."""
-        self.active = False
-        if status is not None:
-            self.status = status
-        self._wakeup.set()
-
-    async def pause(self, seconds: float) -> None:
-        """Sleep ``seconds``, or less when the run is halted."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), seconds)
-
-    def account(self, state: str) -> None:
-        """Count a recorded outcome."""
-        if state == DeliveryState.PENDING:
-            return
-        self.pending -= 1
-        if state == DeliveryState.SENT:
-            self.sent += 1
-        elif state == DeliveryState.BLOCKED:
-            self.blocked += 1
-        else:
-            self.failed += 1
-        now = time.monotonic()
-        self._marks.append((now, self.processed))
-        while len(self._marks) > 2 and self._marks[1][0] < now - 10.0:
-            self._marks.popleft()
-
-    def snapshot(self, *, final: bool = False) -> BroadcastProgress:
-        """The current progress."""
-        now = time.monotonic()
-        since, base = self._marks[0]
-        elapsed = now - since
-        rate = (self.processed - base) / elapsed if elapsed > 0.5 else 0.0
-        eta = self.pending / rate if rate > 0 else (0.0 if self.pending == 0 else None)
-        return BroadcastProgress(
-            broadcast_id=self.id,
-            status=self.status,
-            total=self.total,
-            sent=self.sent,
-            blocked=self.blocked,
-            failed=self.failed,
-            pending=self.pending,
-            rate=rate,
-            eta_seconds=eta,
-            final=final,
-        )
-
-
-# --------------------------------------------------------------------------- the service
 
 
 class BroadcastService:
@@ -478,8 +113,8 @@ class BroadcastService:
         self.concurrency = concurrency
         self.max_concurrency = max_concurrency
         self.linger = linger
-        self._writer = _Writer(db, linger=linger)
-        self._runs: dict[int, _Run] = {}
+        self._writer = QueueWriter(db, linger=linger)
+        self._runs: dict[int, BroadcastRun] = {}
         self._closing = False
         #: Whether this process sends broadcasts (False: a standby, see :meth:`lead`).
         self.leading = True
@@ -691,7 +326,7 @@ class BroadcastService:
         )
         return run.final
 
-    async def _start(self, broadcast_id: int) -> _Run | BroadcastProgress:
+    async def _start(self, broadcast_id: int) -> BroadcastRun | BroadcastProgress:
         """Register the run of a broadcast in this process after the one still going (if
         any); or the final snapshot when there is nothing to send (not running, or
         closing). Rows left ``sending`` are released for sending again: only this process
@@ -718,7 +353,7 @@ class BroadcastService:
             if broadcast.status == BroadcastStatus.RUNNING and not self._closing:
                 released = await broadcasts.release_in_flight(broadcast_id)
             counts = await broadcasts.counts(broadcast_id)
-        run = _Run(broadcast, parts_of(broadcast), counts)
+        run = BroadcastRun(broadcast, parts_of(broadcast), counts)
         if broadcast.status != BroadcastStatus.RUNNING or self._closing:
             run.status = broadcast.status
             run.final = run.snapshot(final=True)
@@ -728,7 +363,7 @@ class BroadcastService:
         self._runs[broadcast_id] = run
         return run
 
-    async def _finish(self, run: _Run) -> BroadcastProgress:
+    async def _finish(self, run: BroadcastRun) -> BroadcastProgress:
         """Mark the broadcast done when nobody is left; the final snapshot from the database."""
         async with self.db.session() as repo:
             broadcasts = BroadcastRepo(repo.session)
@@ -743,7 +378,7 @@ class BroadcastService:
         run.pending = left
         return run.snapshot(final=True)
 
-    async def _worker(self, run: _Run) -> None:
+    async def _worker(self, run: BroadcastRun) -> None:
         """Take a recipient, send, record and take the next, until none is left."""
         send_lane.set(Lane.BROADCAST)  # this task's own context: its sends queue as bulk
         try:
@@ -763,11 +398,11 @@ class BroadcastService:
             log.exception("broadcast worker failed", broadcast_id=run.id)
             run.halt()
 
-    async def _deliver(self, run: _Run, delivery: ClaimedDelivery) -> DeliveryResult:
+    async def _deliver(self, run: BroadcastRun, delivery: ClaimedDelivery) -> DeliveryResult:
         """Send every part to one recipient; never raises (but for cancellation).
 
         403 -> ``blocked``; a 400 or an unexpected exception -> ``failed``; a transient failure
-        -> back to ``pending`` after a pause (see the module doc), unless some parts already
+        -> back to ``pending`` after a pause (see the package doc), unless some parts already
         went out: then the rest is retried in place, so nobody gets a part twice.
         """
         last = len(run.parts) - 1
@@ -821,7 +456,7 @@ class BroadcastService:
             if done_parts == 0 or not run.active:
                 return DeliveryResult(delivery.id, DeliveryState.PENDING, tries, error)
 
-    async def _report(self, run: _Run, on_progress: ProgressCallback | None) -> None:
+    async def _report(self, run: BroadcastRun, on_progress: ProgressCallback | None) -> None:
         """Progress snapshots every ``progress_interval`` s until the run ends."""
         if on_progress is None:
             return
@@ -1035,20 +670,3 @@ async def _emit(callback: ProgressCallback, snapshot: BroadcastProgress) -> None
         raise
     except Exception:
         log.exception("broadcast progress callback failed", broadcast_id=snapshot.broadcast_id)
-
-
-__all__ = [
-    "MAX_PAUSE",
-    "BroadcastProgress",
-    "BroadcastResults",
-    "BroadcastService",
-    "BroadcastTransport",
-    "ContentPart",
-    "DuplicateDraftError",
-    "PartKind",
-    "ProgressCallback",
-    "ProgressFactory",
-    "content_json",
-    "parts_of",
-    "validate_parts",
-]
