@@ -1,7 +1,8 @@
-"""Every user-facing string of broadcasts (рассылки), in Russian: the RSVP buttons, the officer's
-progress message and final report, and the content checks. A chapter of :mod:`bot.texts`.
+"""Every user-facing string of broadcasts (рассылки), in Russian: composing one (/broadcast:
+content, audience, preview), the RSVP buttons, the officer's progress message and final report,
+and the content checks. A chapter of :mod:`bot.texts`.
 
-Messages are sent with HTML parse mode; values are escaped with :func:`bot.texts.esc`.
+Messages are sent with HTML parse mode; values are escaped with :func:`bot.texts.common.esc`.
 """
 
 from __future__ import annotations
@@ -9,10 +10,65 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from bot.texts import esc
+from bot.texts.common import esc
 
 if TYPE_CHECKING:
     from bot.services.broadcast import BroadcastProgress, BroadcastResults
+
+
+# --- composing (/broadcast): content, audience, RSVP buttons, preview ----------------------------
+BROADCAST_COMPOSE = (
+    "Пришлите сообщение для рассылки: текст (с форматированием), фото или документ — "
+    "одно или несколько. Когда всё готово, нажмите «Готово»."
+)
+BTN_BROADCAST_DONE = "Готово"
+BTN_BROADCAST_CANCEL = "Отмена"
+BROADCAST_NOTHING_YET = "Сначала пришлите хотя бы одно сообщение."
+BROADCAST_UNSUPPORTED = "В рассылку можно добавить текст, фото или документ."
+BROADCAST_PICK_AUDIENCE = "Кому отправить?"
+AUDIENCE_NAMES = {
+    "all": "Всем",
+    "reservists": "Резервистам",
+    "mentors": "Наставникам",
+    "municipality": "Муниципалитету…",
+    "organisation": "Организации…",
+    "cohort": "Году включения…",
+    "overdue": "Резервистам с просрочками",
+}
+BROADCAST_PICK_VALUE = "Выберите:"
+BROADCAST_NO_VALUES = "Выбрать не из чего: в вашей зоне нет таких людей."
+BROADCAST_ASK_RSVP = (
+    "Добавить кнопки «Буду» / «Не смогу»? Ответы вы увидите в отчёте (/broadcasts)."
+)
+BTN_RSVP_YES = "С кнопками «Буду / Не смогу»"
+BTN_RSVP_NO = "Без кнопок"
+BROADCAST_PREVIEW = "Так увидят рассылку получатели:"
+BTN_BROADCAST_SEND = "Отправить"
+BROADCAST_EMPTY_AUDIENCE = "Получателей нет: выберите другую аудиторию или /cancel."
+BROADCAST_STARTING = "📣 Рассылка начинается…"
+BROADCAST_CANCELLED = "Рассылка отменена, ничего не отправлено."
+BROADCASTS_EMPTY = "Рассылок пока не было. Новая — /broadcast."
+
+
+def broadcast_added(count: int) -> str:
+    """A part was added to the broadcast being composed."""
+    return f"Добавлено сообщений: {count}. Пришлите ещё или нажмите «Готово»."
+
+
+def broadcast_summary(label: str, recipients: int, parts: int, rsvp: bool) -> str:
+    """The confirmation question before sending."""
+    buttons = "с кнопками «Буду / Не смогу»" if rsvp else "без кнопок"
+    return (
+        f"<b>Рассылка</b>: {parts} сообщ., {buttons}\nКому: {esc(label)}\n"
+        f"Получателей: <b>{recipients}</b>\n\nОтправить?"
+    )
+
+
+def audience_label(kind: str, value: str | None) -> str:
+    """An audience in words."""
+    base = AUDIENCE_NAMES.get(kind, kind).rstrip("…")
+    return f"{base} «{value}»" if value else base
+
 
 # --- buttons -----------------------------------------------------------------------------------
 RSVP_YES = "Буду"

@@ -1,11 +1,11 @@
 """User-facing texts of the bulk import of people and of registration by a personal link, in
 Russian: a chapter of the catalogue :mod:`bot.texts`. Messages are sent with HTML parse mode, so
-values are escaped with :func:`bot.texts.esc`.
+values are escaped with :func:`bot.texts.common.esc`.
 """
 
 from __future__ import annotations
 
-from bot.texts import MESSAGE_LIMIT, ROLE_NAMES, cut, esc, fit_first, fits_first
+from bot.texts.common import MESSAGE_LIMIT, ROLE_NAMES, cut, esc, fit_first, fits_first
 
 FILE_NAME_SHOWN = 100  # a file name quoted in a reply
 

@@ -2,15 +2,13 @@
 formulas, roadmap sources), the export's sheets and headers, the year-end report (.docx), the
 chart and the officers' commands /export, /kpi, /report: a chapter of :mod:`bot.texts`.
 
-Messages are sent with HTML parse mode; values are escaped with :func:`bot.texts.esc`. Strings
-written into files (xlsx, csv, docx, png) are plain text and are not escaped.
+Messages are sent with HTML parse mode; values are escaped with :func:`bot.texts.common.esc`.
+Strings written into files (xlsx, csv, docx, png) are plain text and are not escaped.
 """
 
 from __future__ import annotations
 
-from bot.texts import esc
-
-# --- commands menu and help (for the lead to merge into COMMANDS_OFFICER / HELP) -------------
+from bot.texts.common import esc
 
 # --- reserve statuses ------------------------------------------------------------------------
 RESERVE_STATUS_NAMES = {
