@@ -7,6 +7,7 @@ own one, or sees the region's it follows (read only, the reason said at every pr
 
 from __future__ import annotations
 
+from datetime import date
 from io import BytesIO
 from pathlib import PurePath
 
@@ -17,18 +18,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.config import Settings
 from bot.services.errors import InputError, NotFoundError
 from bot.services.file_limits import MAX_FILE_BYTES
 from bot.services.roadmap_admin import DOCUMENT_SUFFIXES, RoadmapAdmin
 from bot.services.scope import may_edit_activity, roadmap_area
+from bot.telegram import short
 from bot.texts import files as tf
 from bot.texts import roadmap as tr
 from bot.texts import scope as ts
 from handlers.callbacks import ActivityCb
-from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
-from handlers.keyboards import short
 from handlers.states import RoadmapFlow
 from storage.models import Activity, Role, User
 from storage.repo import Repo
@@ -234,15 +233,12 @@ async def add_schedule(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """The new activity's schedule: add it and update the plans."""
     data = await state.get_data()
     try:
-        activity = await RoadmapAdmin(repo, user).add(
-            data.get("title"), message.text, user_today(user, settings, clock)
-        )
+        activity = await RoadmapAdmin(repo, user).add(data.get("title"), message.text, today)
     except InputError as exc:
         await message.answer(exc.message)
         return
@@ -254,8 +250,7 @@ async def edit_activity(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """A new title (RoadmapFlow.rename) or schedule phrase (RoadmapFlow.reschedule)."""
     data = await state.get_data()
@@ -263,9 +258,7 @@ async def edit_activity(
     admin = RoadmapAdmin(repo, user)
     change = admin.rename if renaming else admin.reschedule
     try:
-        activity = await change(
-            int(data["activity_id"]), message.text, user_today(user, settings, clock)
-        )
+        activity = await change(int(data["activity_id"]), message.text, today)
     except NotFoundError:
         await state.clear()
         await message.answer(texts.STALE_BUTTON)
@@ -282,15 +275,12 @@ async def toggle(
     callback_data: ActivityCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """Flip «В планах резервистов» or «Требует подтверждения»."""
     flag = "for_reservists" if callback_data.action == "flag_res" else "needs_confirmation"
     try:
-        activity = await RoadmapAdmin(repo, user).toggle(
-            callback_data.id, flag, user_today(user, settings, clock)
-        )
+        activity = await RoadmapAdmin(repo, user).toggle(callback_data.id, flag, today)
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -333,15 +323,12 @@ async def set_kind(
     callback_data: ActivityCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """A kind chosen: set it and show the card again."""
     kind = callback_data.action.removeprefix("kind_")
     try:
-        activity = await RoadmapAdmin(repo, user).set_kind(
-            callback_data.id, kind, user_today(user, settings, clock)
-        )
+        activity = await RoadmapAdmin(repo, user).set_kind(callback_data.id, kind, today)
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -360,12 +347,11 @@ async def remove(
     callback_data: ActivityCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """«Удалить»: archived; future plan items go, logged work stays."""
     try:
-        await RoadmapAdmin(repo, user).remove(callback_data.id, user_today(user, settings, clock))
+        await RoadmapAdmin(repo, user).remove(callback_data.id, today)
     except NotFoundError:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -382,8 +368,7 @@ async def import_document(
     repo: Repo,
     user: User,
     bot: Bot,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """A .docx / .txt roadmap sent to the bot: import it as the officer's roadmap (the region's,
     or their municipality's own) and reply with the summary. The file is parsed in a worker
@@ -396,9 +381,7 @@ async def import_document(
     await bot.download(message.document, destination=buffer)
     name = message.document.file_name or "roadmap.txt"
     try:
-        done = await RoadmapAdmin(repo, user).import_document(
-            name, buffer.getvalue(), user_today(user, settings, clock)
-        )
+        done = await RoadmapAdmin(repo, user).import_document(name, buffer.getvalue(), today)
     except InputError as exc:
         await message.answer(exc.message)
         return
