@@ -2,18 +2,83 @@
 content, audience, preview), the RSVP buttons, the officer's progress message and final report,
 and the content checks. A chapter of :mod:`bot.texts`.
 
+The progress and report texts read a broadcast's numbers through the small protocols below
+(:class:`ProgressSnapshot`, :class:`ResultsSummary`), which the service's dataclasses satisfy
+structurally: the texts import nothing from the services.
+
 Messages are sent with HTML parse mode; values are escaped with :func:`bot.texts.common.esc`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
 from bot.texts.common import esc
 
-if TYPE_CHECKING:
-    from bot.services.broadcast import BroadcastProgress, BroadcastResults
+
+# --- what the progress and report texts read -------------------------------------------------
+class ProgressSnapshot(Protocol):
+    """A broadcast's progress as :func:`progress` and :func:`progress_final` read it
+    (:class:`bot.services.broadcast.BroadcastProgress` is one)."""
+
+    @property
+    def broadcast_id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def sent(self) -> int: ...
+    @property
+    def blocked(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def rate(self) -> float: ...
+    @property
+    def eta_seconds(self) -> float | None: ...
+    @property
+    def fraction(self) -> float: ...
+
+
+class BroadcastRecord(Protocol):
+    """The stored broadcast as :func:`report` reads it (the ORM row ``Broadcast`` is one): its
+    number, its audience (with the ``label`` in words) and whether it asks for RSVP."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def audience(self) -> Mapping[str, object]: ...
+    @property
+    def rsvp(self) -> bool: ...
+
+
+class ResultsSummary(Protocol):
+    """A broadcast's results as :func:`report` reads them
+    (:class:`bot.services.broadcast.BroadcastResults` is one)."""
+
+    @property
+    def broadcast(self) -> BroadcastRecord: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def sent(self) -> int: ...
+    @property
+    def blocked(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def yes(self) -> int: ...
+    @property
+    def no(self) -> int: ...
 
 
 # --- composing (/broadcast): content, audience, RSVP buttons, preview ----------------------------
@@ -153,7 +218,7 @@ def _outcome_lines(sent: int, total: int, blocked: int, failed: int) -> list[str
     return lines
 
 
-def progress(p: BroadcastProgress) -> str:
+def progress(p: ProgressSnapshot) -> str:
     """The officer's progress message while a broadcast is being sent (edited in place)."""
     lines = [
         f"📣 <b>Рассылка №{p.broadcast_id}</b>: идёт отправка",
@@ -169,7 +234,7 @@ def progress(p: BroadcastProgress) -> str:
     return "\n".join(lines)
 
 
-def progress_final(p: BroadcastProgress) -> str:
+def progress_final(p: ProgressSnapshot) -> str:
     """The progress message once a run ended: done, stopped, or interrupted."""
     if p.status == "done":
         head = f"✅ <b>Рассылка №{p.broadcast_id}</b> завершена"
@@ -183,7 +248,7 @@ def progress_final(p: BroadcastProgress) -> str:
     return "\n".join(lines)
 
 
-def report(r: BroadcastResults) -> str:
+def report(r: ResultsSummary) -> str:
     """A broadcast's report for the officer: outcomes and, for RSVP broadcasts, the answers."""
     label = r.broadcast.audience.get("label")
     status = {
