@@ -12,11 +12,13 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import texts
 from bot.config import Settings
-from bot.services.errors import AccessDeniedError, InputError, NotFoundError
+from bot.services.errors import InputError, NotFoundError
 from bot.services.mentoring import MentoringService, parse_minutes
 from bot.services.plans import PlanService
 from bot.services.validation import clean_text, parse_id, parse_user_date
-from handlers.callbacks import ConsultCb, ConsultPickCb, LogStepCb, MenteeCb
+from bot.telegram import ConsultCb, tell
+from handlers.callbacks import ConsultPickCb, LogStepCb, MenteeCb
+from handlers.common import Target, asking_again, callback_target
 from handlers.dates import Clock, user_today
 from handlers.keyboards import (
     consult_decision_keyboard,
@@ -27,7 +29,6 @@ from handlers.keyboards import (
     today_keyboard,
 )
 from handlers.mentoring.shared import MENTOR, PARTIES
-from handlers.notify import tell
 from handlers.states import ConsultFlow, DeclineFlow
 from storage.models import Consultation, Role, User
 from storage.repo import Repo
@@ -89,19 +90,15 @@ async def consult_mentee(
     query: CallbackQuery, callback_data: MenteeCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """The mentor picked the mentee the consultation was with."""
-    try:
-        await MentoringService(repo).check_mentee(user, callback_data.id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    target = callback_target(query)
+    await MentoringService(repo).check_mentee(user, callback_data.id)
     await query.answer()
     await state.update_data(reservist_id=callback_data.id)
     await state.set_state(ConsultFlow.date)
-    if query.message is not None:
-        await query.message.answer(texts.CONSULT_ASK_DATE, reply_markup=today_keyboard())
+    await target.answer(texts.CONSULT_ASK_DATE, reply_markup=today_keyboard())
 
 
-async def _ask_format(target: Message, state: FSMContext, held_on: date) -> None:
+async def _ask_format(target: Target, state: FSMContext, held_on: date) -> None:
     await state.update_data(held_on=held_on.isoformat())
     await state.set_state(ConsultFlow.format)
     await target.answer(texts.CONSULT_ASK_FORMAT, reply_markup=formats_keyboard())
@@ -111,9 +108,9 @@ async def consult_today(
     query: CallbackQuery, state: FSMContext, user: User, settings: Settings, clock: Clock
 ) -> None:
     """«Сегодня» as the date."""
+    target = callback_target(query)
     await query.answer()
-    if query.message is not None:
-        await _ask_format(query.message, state, user_today(user, settings, clock))  # type: ignore[arg-type]
+    await _ask_format(target, state, user_today(user, settings, clock))
 
 
 async def consult_date(
@@ -121,11 +118,8 @@ async def consult_date(
 ) -> None:
     """A typed date: not in the future, not before last year."""
     today = user_today(user, settings, clock)
-    try:
+    with asking_again(reply_markup=today_keyboard()):
         held_on = parse_user_date(message.text, today=today, earliest=date(today.year - 1, 1, 1))
-    except InputError as exc:
-        await message.answer(exc.message, reply_markup=today_keyboard())
-        return
     await _ask_format(message, state, held_on)
 
 
@@ -133,23 +127,20 @@ async def consult_format(
     query: CallbackQuery, callback_data: ConsultPickCb, state: FSMContext
 ) -> None:
     """The format button."""
+    target = callback_target(query)
     if callback_data.value not in texts.FORMAT_NAMES:
         await query.answer(texts.BAD_FORMAT, show_alert=True)
         return
     await query.answer()
     await state.update_data(format=callback_data.value)
     await state.set_state(ConsultFlow.topic)
-    if query.message is not None:
-        await query.message.answer(texts.CONSULT_ASK_TOPIC)
+    await target.answer(texts.CONSULT_ASK_TOPIC)
 
 
 async def consult_topic(message: Message, state: FSMContext) -> None:
     """The topic (3-300 characters)."""
-    try:
+    with asking_again(texts.CONSULT_ASK_TOPIC):
         topic = clean_text(message.text, 3, 300)
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.CONSULT_ASK_TOPIC}")
-        return
     await state.update_data(topic=topic)
     await state.set_state(ConsultFlow.minutes)
     await message.answer(texts.CONSULT_ASK_MINUTES)
@@ -157,18 +148,14 @@ async def consult_topic(message: Message, state: FSMContext) -> None:
 
 async def consult_minutes(message: Message, state: FSMContext) -> None:
     """The duration in minutes (5-480)."""
-    try:
-        minutes = parse_minutes(message.text)
-    except InputError as exc:
-        await message.answer(exc.message)
-        return
+    minutes = parse_minutes(message.text)
     await state.update_data(minutes=minutes)
     await state.set_state(ConsultFlow.note)
     await message.answer(texts.CONSULT_ASK_NOTE, reply_markup=skip_keyboard())
 
 
 async def _ask_item(
-    target: Message, state: FSMContext, repo: Repo, user: User, today: date
+    target: Target, state: FSMContext, repo: Repo, user: User, today: date
 ) -> None:
     data = await state.get_data()
     owner = user
@@ -193,10 +180,10 @@ async def consult_note_skip(
     clock: Clock,
 ) -> None:
     """«Пропустить» the note."""
+    target = callback_target(query)
     await query.answer()
     await state.update_data(note=None)
-    if query.message is not None:
-        await _ask_item(query.message, state, repo, user, user_today(user, settings, clock))  # type: ignore[arg-type]
+    await _ask_item(target, state, repo, user, user_today(user, settings, clock))
 
 
 async def consult_note(
@@ -208,11 +195,8 @@ async def consult_note(
     clock: Clock,
 ) -> None:
     """The note (up to 1000 characters)."""
-    try:
+    with asking_again(reply_markup=skip_keyboard()):
         note = clean_text(message.text, 1, 1000)
-    except InputError as exc:
-        await message.answer(exc.message, reply_markup=skip_keyboard())
-        return
     await state.update_data(note=note)
     await _ask_item(message, state, repo, user, user_today(user, settings, clock))
 
@@ -228,6 +212,7 @@ async def consult_item(
     clock: Clock,
 ) -> None:
     """The plan item (or none): save the consultation and ask the other side to confirm."""
+    target = callback_target(query)
     data = await state.get_data()
     # "0" is «Без привязки к плану»; anything else must be an item id (a stale button if not)
     item_id = 0 if callback_data.value == "0" else (parse_id(callback_data.value) or -1)
@@ -243,16 +228,12 @@ async def consult_item(
             item_id=item_id or None,
             today=user_today(user, settings, clock),
         )
-    except (NotFoundError, AccessDeniedError, KeyError):
+    except KeyError:  # the dialogue's earlier answers are missing
         await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:
-        await query.answer(exc.message, show_alert=True)
         return
     await query.answer()
     await state.clear()
-    if query.message is not None:
-        await query.message.answer(texts.consult_logged(other.full_name or "—"))
+    await target.answer(texts.consult_logged(other.full_name or "—"))
     summary = await _summary(repo, consultation)
     await tell(
         bot,
@@ -298,6 +279,7 @@ async def consult_decision(
     clock: Clock,
 ) -> None:
     """«Подтвердить» confirms at once; «Отклонить» asks for the reason first."""
+    target = callback_target(query)
     consultation = await repo.mentoring.consultation(callback_data.consultation_id)
     if (
         consultation is None
@@ -313,10 +295,9 @@ async def consult_decision(
         await query.answer()
         await state.set_state(DeclineFlow.reason)
         await state.update_data(consultation_id=consultation.id)
-        if query.message is not None:
-            await query.message.answer(texts.DECLINE_ASK_REASON)
+        await target.answer(texts.DECLINE_ASK_REASON)
         return
-    await _decide(query.message, repo, user, bot, clock, consultation.id, None)  # type: ignore[arg-type]
+    await _decide(target, repo, user, bot, clock, consultation.id, None)
     await query.answer(texts.CONSULT_CONFIRMED_OK)
 
 
@@ -325,17 +306,14 @@ async def decline_reason(
 ) -> None:
     """The reason of a decline."""
     data = await state.get_data()
-    try:
+    with asking_again(texts.DECLINE_ASK_REASON):
         reason = clean_text(message.text, 3, 500)
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.DECLINE_ASK_REASON}")
-        return
     await state.clear()
     await _decide(message, repo, user, bot, clock, int(data["consultation_id"]), reason)
 
 
 async def _decide(
-    target: Message | None,
+    target: Target,
     repo: Repo,
     user: User,
     bot: Bot,
@@ -348,20 +326,16 @@ async def _decide(
             user, consultation_id, confirm=reason is None, reason=reason, now=clock()
         )
     except NotFoundError:
-        if target is not None:
-            await target.answer(texts.STALE_BUTTON)
+        await target.answer(texts.STALE_BUTTON)
         return
     except InputError as exc:
-        if target is not None:
-            await target.answer(exc.message)
+        await target.answer(exc.message)
         return
     summary = await _summary(repo, consultation)
     who = user.full_name or "—"
     if reason is None:
-        if target is not None:
-            await target.answer(texts.CONSULT_CONFIRMED_OK)
+        await target.answer(texts.CONSULT_CONFIRMED_OK)
         await tell(bot, repo, logger, texts.consult_confirmed(who, summary))
     else:
-        if target is not None:
-            await target.answer(texts.CONSULT_DECLINED_OK)
+        await target.answer(texts.CONSULT_DECLINED_OK)
         await tell(bot, repo, logger, texts.consult_declined(who, summary, reason))

@@ -10,11 +10,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.config import Settings
-from bot.services.errors import InputError, NotFoundError
+from bot.services.errors import NotFoundError
 from bot.services.mentoring import MentoringService, confirmable, cut_page
 from bot.services.plans import PlanService
+from bot.telegram import tell
 from handlers.callbacks import CommentsCb, ListPageCb, MenteeCb, MenteePlanCb
 from handlers.cards import render_comments_page, render_item_card
+from handlers.common import asking_again, callback_message, callback_target
 from handlers.dates import Clock, user_today
 from handlers.keyboards import (
     mentee_plan_keyboard,
@@ -23,7 +25,6 @@ from handlers.keyboards import (
     older_comments_keyboard,
 )
 from handlers.mentoring.shared import LIST_PAGE, MENTOR, PARTIES, stamp
-from handlers.notify import tell
 from handlers.states import CommentFlow
 from storage.models import PlanItem, Role, User
 from storage.repo import Repo
@@ -66,13 +67,13 @@ async def mentees_page(
     clock: Clock,
 ) -> None:
     """Paging of /mentees (edits the message in place)."""
+    message = callback_message(query)
     await query.answer()
     page = await _mentees_page(repo, user, settings, clock, callback_data.page)
-    if query.message is not None:
-        if page is None:
-            await query.message.answer(texts.MENTEES_EMPTY)
-        else:
-            await query.message.edit_text(page[0], reply_markup=page[1])  # type: ignore[union-attr]
+    if page is None:
+        await message.answer(texts.MENTEES_EMPTY)
+    else:
+        await message.edit_text(page[0], reply_markup=page[1])
 
 
 async def _mentees_page(
@@ -137,11 +138,8 @@ async def _mentee_plan(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    try:
-        reservist = await MentoringService(repo).check_mentee(user, mentee_id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    target = callback_target(query)
+    reservist = await MentoringService(repo).check_mentee(user, mentee_id)
     await query.answer()
     today = user_today(user, settings, clock)
     view = await PlanService(repo).view(reservist, today.year, today)
@@ -167,8 +165,7 @@ async def _mentee_plan(
         lines += ["", texts.plan_page_footer(number, view.pages)]
     entries = [(i.id, view.statuses[i.id], i.title) for i in items]
     markup = mentee_plan_keyboard(entries, reservist.id, number, view.pages)
-    if query.message is not None:
-        await query.message.answer("\n".join(lines), reply_markup=markup)
+    await target.answer("\n".join(lines), reply_markup=markup)
 
 
 async def mentee_item(
@@ -180,11 +177,8 @@ async def mentee_item(
     clock: Clock,
 ) -> None:
     """A mentee's item card for the mentor, with confirm / evidence / comment buttons."""
-    try:
-        item, owner = await MentoringService(repo).mentee_item(user, callback_data.id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    target = callback_target(query)
+    item, owner = await MentoringService(repo).mentee_item(user, callback_data.id)
     await query.answer()
     card = await render_item_card(repo, item, user, settings, clock)
     markup = mentor_item_keyboard(
@@ -194,8 +188,7 @@ async def mentee_item(
         has_evidence=item.evidence_file_id is not None,
         older=card.older,
     )
-    if query.message is not None:
-        await query.message.answer(card.text, reply_markup=markup)
+    await target.answer(card.text, reply_markup=markup)
 
 
 async def older_comments(
@@ -207,6 +200,7 @@ async def older_comments(
 ) -> None:
     """«Более ранние комментарии» of an item card: the reservist's own item, or a mentee's
     item for the mentor."""
+    target = callback_target(query)
     item: PlanItem | None
     if user.role == Role.MENTOR:
         try:
@@ -220,24 +214,14 @@ async def older_comments(
         return
     await query.answer()
     page = await render_comments_page(repo, item, user, settings, callback_data.before)
-    if query.message is not None:
-        await query.message.answer(
-            page.text, reply_markup=older_comments_keyboard(item.id, page.older)
-        )
+    await target.answer(page.text, reply_markup=older_comments_keyboard(item.id, page.older))
 
 
 async def confirm_item(
     query: CallbackQuery, callback_data: MenteeCb, repo: Repo, user: User, bot: Bot, clock: Clock
 ) -> None:
     """«Подтвердить выполнение»: the reservist is told."""
-    try:
-        item, owner = await MentoringService(repo).confirm_item(user, callback_data.id, clock())
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:
-        await query.answer(exc.message, show_alert=True)
-        return
+    item, owner = await MentoringService(repo).confirm_item(user, callback_data.id, clock())
     await query.answer(texts.ITEM_CONFIRMED_OK)
     await tell(bot, repo, owner, texts.item_confirmed(item.title, user.full_name or "—"))
 
@@ -246,11 +230,7 @@ async def show_evidence(
     query: CallbackQuery, callback_data: MenteeCb, repo: Repo, user: User, bot: Bot
 ) -> None:
     """Send the mentor the file the reservist attached (by its Telegram file_id)."""
-    try:
-        item, _owner = await MentoringService(repo).mentee_item(user, callback_data.id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    item, _owner = await MentoringService(repo).mentee_item(user, callback_data.id)
     if item.evidence_file_id is None or user.telegram_id is None:
         await query.answer(texts.NO_EVIDENCE, show_alert=True)
         return
@@ -265,16 +245,12 @@ async def comment_start(
     query: CallbackQuery, callback_data: MenteeCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """«Комментарий»: ask for the text."""
-    try:
-        await MentoringService(repo).mentee_item(user, callback_data.id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    target = callback_target(query)
+    await MentoringService(repo).mentee_item(user, callback_data.id)
     await query.answer()
     await state.set_state(CommentFlow.text)
     await state.update_data(item_id=callback_data.id)
-    if query.message is not None:
-        await query.message.answer(texts.COMMENT_ASK)
+    await target.answer(texts.COMMENT_ASK)
 
 
 async def comment_text(
@@ -283,15 +259,13 @@ async def comment_text(
     """The comment: saved and sent to the reservist."""
     data = await state.get_data()
     try:
-        item, owner, text = await MentoringService(repo).comment_item(
-            user, int(data["item_id"]), message.text, clock()
-        )
-    except NotFoundError:
+        with asking_again(texts.COMMENT_ASK):
+            item, owner, text = await MentoringService(repo).comment_item(
+                user, int(data["item_id"]), message.text, clock()
+            )
+    except NotFoundError:  # the item is gone: the dialogue ends
         await state.clear()
         await message.answer(texts.STALE_BUTTON)
-        return
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.COMMENT_ASK}")
         return
     await state.clear()
     await message.answer(texts.COMMENT_SAVED)

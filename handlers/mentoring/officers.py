@@ -10,16 +10,17 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.config import Settings
-from bot.services.errors import InputError, NotFoundError
+from bot.services.errors import NotFoundError
 from bot.services.mentoring import MentoringService, cut_page, search_people
 from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text
+from bot.telegram import tell
 from bot.texts import scope as ts
 from handlers.callbacks import AssignCb, ListPageCb, PeopleCb
+from handlers.common import Target, callback_message, callback_target
 from handlers.dates import Clock, user_today
 from handlers.keyboards import list_keyboard, people_keyboard, reservist_card_keyboard
 from handlers.mentoring.shared import LIST_PAGE, OFFICER, stamp
-from handlers.notify import tell
 from handlers.states import AssignFlow
 from storage.models import Role, User
 from storage.repo import Repo
@@ -52,7 +53,7 @@ PURPOSE_TITLE = {"ar": texts.PICK_RESERVIST, "am": texts.PICK_MENTOR}
 
 
 async def _show_people(
-    target: Message,
+    target: Target,
     repo: Repo,
     officer: User,
     purpose: str,
@@ -76,7 +77,7 @@ async def _show_people(
         found.page,
         found.pages,
     )
-    if edit:
+    if edit and isinstance(target, Message):  # a page turned: the list is edited in place
         await target.edit_text(text, reply_markup=markup)
     else:
         await target.answer(text, reply_markup=markup)
@@ -91,11 +92,7 @@ async def assign_start(message: Message, state: FSMContext, repo: Repo, user: Us
 
 async def search_typed(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
     """Text typed while a list is shown: search it."""
-    try:
-        query = clean_text(message.text, 1, 100)
-    except InputError as exc:
-        await message.answer(exc.message)
-        return
+    query = clean_text(message.text, 1, 100)
     current = await state.get_state()
     purpose = "ar" if current == AssignFlow.reservist.state else "am"
     await state.update_data(query=query)
@@ -109,18 +106,18 @@ async def people_page(
     if callback_data.purpose not in PURPOSE_ROLE:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
+    message = callback_message(query)
     await query.answer()
     data = await state.get_data()
-    if query.message is not None:
-        await _show_people(
-            query.message,  # type: ignore[arg-type]
-            repo,
-            user,
-            callback_data.purpose,
-            data.get("query"),
-            callback_data.value,
-            edit=True,
-        )
+    await _show_people(
+        message,
+        repo,
+        user,
+        callback_data.purpose,
+        data.get("query"),
+        callback_data.value,
+        edit=True,
+    )
 
 
 async def reservist_picked(
@@ -132,12 +129,9 @@ async def reservist_picked(
     user: User,
 ) -> None:
     """A reservist picked: their card with the mentor and the history."""
+    target = callback_target(query)
     service = MentoringService(repo)
-    try:
-        reservist = await service.person(callback_data.value, Role.RESERVIST, user)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    reservist = await service.person(callback_data.value, Role.RESERVIST, user)
     await query.answer()
     await state.clear()
     mentor = await service.current_mentor(reservist)
@@ -154,10 +148,9 @@ async def reservist_picked(
         mentor.full_name if mentor else None,
         history,
     )
-    if query.message is not None:
-        await query.message.answer(
-            text, reply_markup=reservist_card_keyboard(reservist.id, mentor is not None)
-        )
+    await target.answer(
+        text, reply_markup=reservist_card_keyboard(reservist.id, mentor is not None)
+    )
 
 
 async def assign_action(
@@ -171,23 +164,19 @@ async def assign_action(
 ) -> None:
     """«Назначить / Сменить наставника» opens the mentors' list; «Завершить» ends the pair.
     A reservist of another municipality is refused with that reason."""
+    target = callback_target(query)
     service = MentoringService(repo)
-    target = await repo.users.get(callback_data.reservist_id)
-    if target is not None and not in_scope(user, target):
+    person = await repo.users.get(callback_data.reservist_id)
+    if person is not None and not in_scope(user, person):
         await query.answer(ts.pair_other_area(user.municipality or ""), show_alert=True)
         return
     if callback_data.action == "assign":
-        try:
-            await service.person(callback_data.reservist_id, Role.RESERVIST, user)
-        except NotFoundError:
-            await query.answer(texts.STALE_BUTTON, show_alert=True)
-            return
+        await service.person(callback_data.reservist_id, Role.RESERVIST, user)
         await query.answer()
         await state.clear()
         await state.set_state(AssignFlow.mentor)
         await state.update_data(reservist_id=callback_data.reservist_id)
-        if query.message is not None:
-            await _show_people(query.message, repo, user, "am", None, 1, edit=False)  # type: ignore[arg-type]
+        await _show_people(target, repo, user, "am", None, 1, edit=False)
         return
     if callback_data.action != "end":
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -198,10 +187,7 @@ async def assign_action(
         await query.answer(texts.NO_ACTIVE_MENTOR, show_alert=True)
         return
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(
-            texts.ended_officer(reservist.full_name or "—", mentor.full_name or "—")
-        )
+    await target.answer(texts.ended_officer(reservist.full_name or "—", mentor.full_name or "—"))
     await tell(bot, repo, reservist, texts.assignment_ended(mentor.full_name or "—"))
     await tell(bot, repo, mentor, texts.assignment_ended(reservist.full_name or "—"))
 
@@ -216,25 +202,18 @@ async def mentor_picked(
     clock: Clock,
 ) -> None:
     """A mentor picked for the reservist chosen before: assign and tell both sides."""
+    target = callback_target(query)
     data = await state.get_data()
     if "reservist_id" not in data:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
-    try:
-        reservist, mentor, previous = await MentoringService(repo).assign(
-            user, int(data["reservist_id"]), callback_data.value, clock()
-        )
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:
-        await query.answer(exc.message, show_alert=True)
-        return
+    reservist, mentor, previous = await MentoringService(repo).assign(
+        user, int(data["reservist_id"]), callback_data.value, clock()
+    )
     await query.answer()
     await state.clear()
     name, mentor_name = reservist.full_name or "—", mentor.full_name or "—"
-    if query.message is not None:
-        await query.message.answer(texts.assigned_officer(name, mentor_name))
+    await target.answer(texts.assigned_officer(name, mentor_name))
     await tell(bot, repo, reservist, texts.assigned_reservist(mentor_name, mentor.organisation))
     await tell(bot, repo, mentor, texts.assigned_mentor(name, reservist.organisation))
     if previous is not None:
@@ -262,13 +241,13 @@ async def pairs_page(
     clock: Clock,
 ) -> None:
     """Paging of /pairs (edits the message in place)."""
+    message = callback_message(query)
     await query.answer()
     page = await _pairs_page(repo, user, settings, clock, callback_data.page)
-    if query.message is not None:
-        if page is None:
-            await query.message.answer(texts.PAIRS_EMPTY)
-        else:
-            await query.message.edit_text(page[0], reply_markup=page[1])  # type: ignore[union-attr]
+    if page is None:
+        await message.answer(texts.PAIRS_EMPTY)
+    else:
+        await message.edit_text(page[0], reply_markup=page[1])
 
 
 async def _pairs_page(
