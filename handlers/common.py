@@ -43,7 +43,7 @@ def callback_message(query: CallbackQuery) -> Message:
     return query.message
 
 
-def callback_chat(query: CallbackQuery) -> Target:
+def callback_target(query: CallbackQuery) -> Target:
     """The message under the pressed button, to answer in its chat (also one too old to read or
     edit, see :data:`Target`).
 
