@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.services.errors import InputError, NotFoundError
+from bot.services.errors import NotFoundError
 from bot.services.file_limits import MAX_FILE_BYTES
 from bot.services.roadmap_admin import DOCUMENT_SUFFIXES, RoadmapAdmin
 from bot.services.scope import may_edit_activity, roadmap_area
@@ -27,6 +27,7 @@ from bot.texts import files as tf
 from bot.texts import roadmap as tr
 from bot.texts import scope as ts
 from handlers.callbacks import ActivityCb
+from handlers.common import asking_again, callback_message, callback_target
 from handlers.filters import HasRole
 from handlers.states import RoadmapFlow
 from storage.models import Activity, Role, User
@@ -120,9 +121,9 @@ async def show_roadmap(message: Message, state: FSMContext, repo: Repo, user: Us
 
 async def page(query: CallbackQuery, callback_data: ActivityCb, repo: Repo, user: User) -> None:
     """Paging of /roadmap."""
+    message = callback_message(query)
     await query.answer()
-    if query.message is not None:
-        await _render_list(query.message, repo, user, callback_data.id, edit=True)  # type: ignore[arg-type]
+    await _render_list(message, repo, user, callback_data.id, edit=True)
 
 
 def _card_keyboard(activity: Activity, editable: bool = True) -> InlineKeyboardMarkup:
@@ -163,39 +164,27 @@ def _card_text(activity: Activity) -> str:
 async def open_activity(
     query: CallbackQuery, callback_data: ActivityCb, repo: Repo, user: User
 ) -> None:
-    """An activity's card."""
-    try:
-        activity = await RoadmapAdmin(repo, user).activity(callback_data.id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:  # another municipality's roadmap
-        await query.answer(exc.message, show_alert=True)
-        return
+    """An activity's card (another municipality's roadmap: InputError)."""
+    target = callback_target(query)
+    activity = await RoadmapAdmin(repo, user).activity(callback_data.id)
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(
-            _card_text(activity),
-            reply_markup=_card_keyboard(activity, may_edit_activity(user, activity)),
-        )
+    await target.answer(
+        _card_text(activity),
+        reply_markup=_card_keyboard(activity, may_edit_activity(user, activity)),
+    )
 
 
 async def start_edit(
     query: CallbackQuery, callback_data: ActivityCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
-    """«Добавить» / «Изменить название» / «Изменить сроки»: ask for the text."""
+    """«Добавить» / «Изменить название» / «Изменить сроки»: ask for the text (outside the
+    officer's roadmap: InputError with the reason)."""
+    target = callback_target(query)
     admin = RoadmapAdmin(repo, user)
-    try:
-        if callback_data.action == "add":
-            await admin.check_can_add()
-        else:
-            await admin.activity(callback_data.id, edit=True)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:  # outside the officer's roadmap: the reason
-        await query.answer(exc.message, show_alert=True)
-        return
+    if callback_data.action == "add":
+        await admin.check_can_add()
+    else:
+        await admin.activity(callback_data.id, edit=True)
     await query.answer()
     await state.clear()
     flow = {
@@ -206,8 +195,7 @@ async def start_edit(
     target_state, prompt = flow[callback_data.action]
     await state.set_state(target_state)
     await state.update_data(activity_id=callback_data.id)
-    if query.message is not None:
-        await query.message.answer(prompt)
+    await target.answer(prompt)
 
 
 async def add_title(message: Message, state: FSMContext) -> None:
@@ -237,11 +225,7 @@ async def add_schedule(
 ) -> None:
     """The new activity's schedule: add it and update the plans."""
     data = await state.get_data()
-    try:
-        activity = await RoadmapAdmin(repo, user).add(data.get("title"), message.text, today)
-    except InputError as exc:
-        await message.answer(exc.message)
-        return
+    activity = await RoadmapAdmin(repo, user).add(data.get("title"), message.text, today)
     await _after_change(message, state, activity)
 
 
@@ -258,14 +242,11 @@ async def edit_activity(
     admin = RoadmapAdmin(repo, user)
     change = admin.rename if renaming else admin.reschedule
     try:
-        activity = await change(int(data["activity_id"]), message.text, today)
-    except NotFoundError:
+        with asking_again(texts.ASK_ACTIVITY_TITLE if renaming else None):
+            activity = await change(int(data["activity_id"]), message.text, today)
+    except NotFoundError:  # the activity is gone: the dialogue ends
         await state.clear()
         await message.answer(texts.STALE_BUTTON)
-        return
-    except InputError as exc:
-        prompt = f"\n\n{texts.ASK_ACTIVITY_TITLE}" if renaming else ""
-        await message.answer(f"{exc.message}{prompt}")
         return
     await _after_change(message, state, activity)
 
@@ -277,35 +258,21 @@ async def toggle(
     user: User,
     today: date,
 ) -> None:
-    """Flip «В планах резервистов» or «Требует подтверждения»."""
+    """Flip «В планах резервистов» or «Требует подтверждения» (a foreign roadmap, or a forged
+    flag: InputError)."""
+    message = callback_message(query)
     flag = "for_reservists" if callback_data.action == "flag_res" else "needs_confirmation"
-    try:
-        activity = await RoadmapAdmin(repo, user).toggle(callback_data.id, flag, today)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:  # a foreign roadmap (or a forged flag: the stale-button text)
-        await query.answer(exc.message, show_alert=True)
-        return
+    activity = await RoadmapAdmin(repo, user).toggle(callback_data.id, flag, today)
     await query.answer()
-    if query.message is not None:
-        await query.message.edit_text(  # type: ignore[union-attr]
-            _card_text(activity), reply_markup=_card_keyboard(activity)
-        )
+    await message.edit_text(_card_text(activity), reply_markup=_card_keyboard(activity))
 
 
 async def pick_kind(
     query: CallbackQuery, callback_data: ActivityCb, repo: Repo, user: User
 ) -> None:
-    """«Изменить вид»: the kinds to choose from."""
-    try:
-        activity = await RoadmapAdmin(repo, user).activity(callback_data.id, edit=True)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:  # another municipality's roadmap
-        await query.answer(exc.message, show_alert=True)
-        return
+    """«Изменить вид»: the kinds to choose from (another municipality's roadmap: InputError)."""
+    target = callback_target(query)
+    activity = await RoadmapAdmin(repo, user).activity(callback_data.id, edit=True)
     kb = InlineKeyboardBuilder()
     for kind, name in texts.KIND_NAMES.items():
         mark = "✓ " if kind == activity.kind else ""
@@ -314,8 +281,7 @@ async def pick_kind(
         )
     kb.adjust(2)
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(tr.pick_kind(activity.title), reply_markup=kb.as_markup())
+    await target.answer(tr.pick_kind(activity.title), reply_markup=kb.as_markup())
 
 
 async def set_kind(
@@ -325,21 +291,13 @@ async def set_kind(
     user: User,
     today: date,
 ) -> None:
-    """A kind chosen: set it and show the card again."""
+    """A kind chosen: set it and show the card again (a foreign roadmap, or a forged kind:
+    InputError)."""
+    message = callback_message(query)
     kind = callback_data.action.removeprefix("kind_")
-    try:
-        activity = await RoadmapAdmin(repo, user).set_kind(callback_data.id, kind, today)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:  # a foreign roadmap, or a forged kind
-        await query.answer(exc.message, show_alert=True)
-        return
+    activity = await RoadmapAdmin(repo, user).set_kind(callback_data.id, kind, today)
     await query.answer()
-    if query.message is not None:
-        await query.message.edit_text(  # type: ignore[union-attr]
-            _card_text(activity), reply_markup=_card_keyboard(activity)
-        )
+    await message.edit_text(_card_text(activity), reply_markup=_card_keyboard(activity))
 
 
 async def remove(
@@ -349,18 +307,12 @@ async def remove(
     user: User,
     today: date,
 ) -> None:
-    """«Удалить»: archived; future plan items go, logged work stays."""
-    try:
-        await RoadmapAdmin(repo, user).remove(callback_data.id, today)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError as exc:  # another municipality's or the regional roadmap
-        await query.answer(exc.message, show_alert=True)
-        return
+    """«Удалить»: archived; future plan items go, logged work stays (another municipality's or
+    the regional roadmap: InputError)."""
+    target = callback_target(query)
+    await RoadmapAdmin(repo, user).remove(callback_data.id, today)
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(texts.ACTIVITY_REMOVED)
+    await target.answer(texts.ACTIVITY_REMOVED)
 
 
 async def import_document(
@@ -380,11 +332,7 @@ async def import_document(
     buffer = BytesIO()
     await bot.download(message.document, destination=buffer)
     name = message.document.file_name or "roadmap.txt"
-    try:
-        done = await RoadmapAdmin(repo, user).import_document(name, buffer.getvalue(), today)
-    except InputError as exc:
-        await message.answer(exc.message)
-        return
+    done = await RoadmapAdmin(repo, user).import_document(name, buffer.getvalue(), today)
     a, p = done.report.activities, done.report.plans
     await message.answer(
         ts.roadmap_imported_for(roadmap_area(user))
