@@ -1,9 +1,9 @@
 """Every query of the broadcasts feature (:mod:`storage.broadcast_models`), over one session.
 
-``BroadcastRepo(session)`` follows the repositories of :mod:`storage.repo`: it works inside the
-caller's transaction and never commits. The delivery queue is worked through with
-:meth:`BroadcastRepo.claim` (pending -> sending) and :meth:`BroadcastRepo.finish`
-(sending -> sent | blocked | failed | pending).
+:class:`BroadcastRepo` is reached as ``repo.broadcasts`` on a :class:`storage.repo.Repo`: like
+the other repositories it works inside the caller's transaction and never commits. The delivery
+queue is worked through with :meth:`BroadcastRepo.claim` (pending -> sending) and
+:meth:`BroadcastRepo.finish` (sending -> sent | blocked | failed | pending).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The queries of the sandbox's demo district (:mod:`bot.sandbox.demo`), over one session.
+"""The queries of the sandbox's demo district (:mod:`bot.sandbox.demo`), reached as ``repo.demo``
+on a :class:`storage.repo.Repo`, in that repo's transaction.
 
 The demo is loaded through the program's services, which stamp some rows with the real clock
 (a plan item's history, a plan's creation, a consultation logged, an audit entry). The demo's

@@ -1,8 +1,7 @@
 """Queries of the bulk import of people (``bot.services.people_import``): people to match a
 list against, their personal invites and mentor assignments, and bulk inserts.
 
-Construct it over the session of a :class:`storage.repo.Repo`: ``PeopleRepo(repo.session)``,
-so it shares that repo's transaction.
+Reached as ``repo.people`` on a :class:`storage.repo.Repo`, in that repo's transaction.
 """
 
 from __future__ import annotations

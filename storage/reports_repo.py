@@ -1,6 +1,6 @@
 """Bulk queries of the department's reports: the export, the indicators, the year-end report.
 
-Constructed over the session of a :class:`storage.repo.Repo` as ``ReportsRepo(repo.session)``.
+Reached as ``repo.reports`` on a :class:`storage.repo.Repo`, in that repo's transaction.
 Every method answers with a fixed number of queries whatever the number of people (no query
 per reservist), returning plain frozen rows rather than ORM objects, so that 10,000 reservists
 with 20 plan items each are read in a handful of round trips.

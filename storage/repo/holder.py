@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.broadcast_repo import BroadcastRepo
+from storage.demo_repo import DemoRepo
+from storage.people_repo import PeopleRepo
 from storage.repo.activities import ActivityRepo
 from storage.repo.mentoring import MentoringRepo
 from storage.repo.notices import NoticeRepo
 from storage.repo.plans import PlanRepo
 from storage.repo.privacy import AuditRepo, ConsentRepo, ErasureRepo
 from storage.repo.users import InviteRepo, UserRepo
+from storage.reports_repo import ReportsRepo
 
 
 class Repo:
@@ -31,6 +35,10 @@ class Repo:
         self.audit = AuditRepo(session)
         self.consents = ConsentRepo(session)
         self.erasure = ErasureRepo(session)
+        self.broadcasts = BroadcastRepo(session)
+        self.people = PeopleRepo(session)
+        self.reports = ReportsRepo(session)
+        self.demo = DemoRepo(session)
 
     async def flush(self) -> None:
         """Send pending changes to the database without committing."""
