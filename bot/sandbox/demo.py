@@ -70,11 +70,9 @@ from bot.services.scope import roadmap_for
 from bot.services.year_report import YearReportService
 from scheduler.jobs import ensure_plans
 from storage.broadcast_models import Broadcast, DeliveryState, RsvpAnswer
-from storage.broadcast_repo import BroadcastRepo, DeliveryResult
+from storage.broadcast_repo import DeliveryResult
 from storage.db import Database, current_session
-from storage.demo_repo import DemoRepo
 from storage.models import ItemStatus, PlanItem, ReserveStatus, Role, User
-from storage.people_repo import PeopleRepo
 from storage.repo import Repo
 
 #: Telegram ids of the demo: officers from ``ID_BASE + 1``, mentors from ``+ 11``, reservists
@@ -555,7 +553,7 @@ async def load_demo(
         token = current_session.set(session)  # the services join this one transaction
         try:
             repo = Repo(session)
-            if await DemoRepo(session).has_users():
+            if await repo.demo.has_users():
                 raise DemoNotEmptyError
             await _Loader(db, settings, repo, roster, now, seed).load()
         finally:
@@ -578,7 +576,7 @@ class _Loader:
         self.db = db
         self.settings = settings
         self.repo = repo
-        self.demo = DemoRepo(repo.session)
+        self.demo = repo.demo
         self.roster = roster
         self.now = now
         self.rng = random.Random(f"reserve-demo-{seed}")
@@ -706,7 +704,7 @@ class _Loader:
             raise RuntimeError(msg)
         await self.stamp_audit(at)
         ids = {p.user_id: o.person_id for p, o in zip(listed, result.outcomes, strict=True)}
-        invites = await PeopleRepo(self.repo.session).personal_invites(ids.values())
+        invites = await self.repo.people.personal_invites(ids.values())
         window = min(ttl, (self.now - at) / 2)
         moments = {
             tg: self.t.moment(self.t.day_of(at + window * self.rng.uniform(0.02, 0.85)), after=at)
@@ -1112,7 +1110,7 @@ class _Loader:
         officer = self.users[self.roster.officer.user_id]
         clock = [self.now]
         service = BroadcastService(self.db, _NoTransport(), RateLimiter(), lambda: clock[0])
-        broadcasts = BroadcastRepo(self.repo.session)
+        broadcasts = self.repo.broadcasts
 
         # the finished one
         created = self.t.moment(self.year_day(0.8), after=max(self.registered.values()))

@@ -44,7 +44,6 @@ from bot.services.indicators import (
 )
 from bot.texts import reports as tr
 from storage.repo import Repo
-from storage.reports_repo import ReportsRepo
 
 MAX_WIDTH = 60
 MIN_WIDTH = 6
@@ -377,7 +376,6 @@ class ExportService:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
-        self.reports = ReportsRepo(repo.session)
 
     async def collect(
         self, area: str | None, year: int, today: date, zone: ZoneInfo, now: datetime
@@ -387,11 +385,11 @@ class ExportService:
         indicators = IndicatorService(self.repo)
         people = await indicators.people(area, year, today)
         report = await indicators.report(area, year, today, people=people)
-        scope = await scope_municipalities(self.reports, area)
-        last = await self.reports.last_activity(scope)
+        scope = await scope_municipalities(self.repo.reports, area)
+        last = await self.repo.reports.last_activity(scope)
         by_id = {p.user_id: p for p in people}
         entries: dict[int, list[ActivityEntry]] = {}
-        async for batch in self.reports.done_items(year, scope):
+        async for batch in self.repo.reports.done_items(year, scope):
             for row in batch:
                 person = by_id.get(row.user_id)
                 if person is None:
@@ -408,7 +406,7 @@ class ExportService:
                         evidence=tr.evidence_label(row.evidence_kind, row.evidence_name),
                     )
                 )
-        activities = await self.reports.activities(
+        activities = await self.repo.reports.activities(
             list(entries), None if scope is None else [*scope, area or ""]
         )
         sheets = [ActivitySheet(a.title, a.kind, entries.get(a.id, [])) for a in activities]

@@ -292,17 +292,16 @@ class IndicatorService:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
-        self.reports = ReportsRepo(repo.session)
 
     async def people(self, area: str | None, year: int, today: date) -> list[PersonFacts]:
         """The reservists of the scope (``area``: a municipality, None = region) with their
         facts for plan ``year``; ``today`` (the viewer's local date) decides what is overdue.
         Ordered by name, anonymised people last."""
-        scope = await scope_municipalities(self.reports, area)
-        rows = await self.reports.reservists(scope)
-        stats = await self.reports.item_stats(year, today, scope)
-        consultations = await self.reports.confirmed_consultations(year, scope)
-        mentors = await self.reports.active_mentors(scope)
+        scope = await scope_municipalities(self.repo.reports, area)
+        rows = await self.repo.reports.reservists(scope)
+        stats = await self.repo.reports.item_stats(year, today, scope)
+        consultations = await self.repo.reports.confirmed_consultations(year, scope)
+        mentors = await self.repo.reports.active_mentors(scope)
         return [
             PersonFacts(
                 user_id=r.id,
@@ -340,8 +339,8 @@ class IndicatorService:
         if people is not None:
             counts = tally(people)
         else:
-            scope = await scope_municipalities(self.reports, area)
-            counts = await self.reports.group_counts(
+            scope = await scope_municipalities(self.repo.reports, area)
+            counts = await self.repo.reports.group_counts(
                 year,
                 scope,
                 in_reserve=sorted(IN_RESERVE),

@@ -27,7 +27,6 @@ from bot.services.scope import normalise
 from bot.texts import reports as tr
 from storage.models import Role, User
 from storage.repo import Repo
-from storage.reports_repo import ReportsRepo
 
 if TYPE_CHECKING:  # python-docx is imported by the build only (0.05 s at start-up)
     from docx.document import Document as DocxDocument
@@ -130,7 +129,6 @@ class YearReportService:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
-        self.reports = ReportsRepo(repo.session)
 
     async def candidates(self, area: str | None) -> list[User]:
         """Registered, not anonymised reservists of the scope, by name."""
@@ -166,7 +164,7 @@ class YearReportService:
         person = await self.reservist(area, reservist_id)
         plan = await self.repo.plans.plan(person.id, year)
         items = await self.repo.plans.items(plan.id) if plan else []
-        comments = await self.reports.comments_of_items([i.id for i in items])
+        comments = await self.repo.reports.comments_of_items([i.id for i in items])
         names = await self.repo.users.by_ids(
             [i.confirmed_by for i in items if i.confirmed_by is not None]
             + ([plan.concluded_by] if plan and plan.concluded_by else [])
@@ -264,7 +262,7 @@ class YearReportService:
         if plan is None:
             raise NotFoundError(reservist_id)
         clean = clean_conclusion(text)
-        await self.reports.set_conclusion(plan.id, clean, officer_id, now)
+        await self.repo.reports.set_conclusion(plan.id, clean, officer_id, now)
         await self.repo.audit.record(
             officer_id, "conclusion", f"user:{person.id}", {"year": year, "plan_id": plan.id}
         )
