@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import texts
 from bot.config import Settings
 from handlers.callbacks import SettingsCb
+from handlers.common import callback_target
 from handlers.filters import REGISTERED
 from handlers.keyboards import settings_keyboard, zones_keyboard
 from storage.models import User
@@ -48,13 +49,11 @@ async def settings_action(
     repo: Repo,
 ) -> None:
     """Buttons of /settings: open the zone list, pick a zone, mute, unmute."""
-    if query.message is None:
-        await query.answer()
-        return
+    target = callback_target(query)
     action = callback_data.action
     if action == "zone":
         await query.answer()
-        await query.message.answer(texts.ZONE_PICK, reply_markup=zones_keyboard())
+        await target.answer(texts.ZONE_PICK, reply_markup=zones_keyboard())
         return
     if action == "tz":
         if not 0 <= callback_data.index < len(texts.ZONES):
@@ -63,11 +62,11 @@ async def settings_action(
         zone, label = texts.ZONES[callback_data.index]
         await repo.users.update(user, timezone=zone)
         await query.answer()
-        await query.message.answer(texts.zone_set(label))
+        await target.answer(texts.zone_set(label))
         return
     if action in ("mute", "unmute"):
         await repo.users.update(user, muted=action == "mute")
         await query.answer()
-        await query.message.answer(texts.MUTED if user.muted else texts.UNMUTED)
+        await target.answer(texts.MUTED if user.muted else texts.UNMUTED)
         return
     await query.answer(texts.STALE_BUTTON, show_alert=True)

@@ -20,21 +20,21 @@ from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
 from bot.config import Settings
 from bot.services.clock import local_today, zone_of
-from bot.services.errors import InputError
 from bot.services.people import InviteError, InviteProblem, PeopleService, Profile
 from bot.services.validation import clean_full_name, clean_text, column_length
+from bot.telegram import tell
 from bot.texts import people as tp
 from handlers.callbacks import ConsentCb, DeleteCb
 from handlers.commands import clear_user_commands, set_user_commands
+from handlers.common import Target, asking_again, callback_target
 from handlers.filters import REGISTERED
 from handlers.keyboards import consent_keyboard, delete_keyboard
-from handlers.notify import tell
 from handlers.states import Registration
 from storage.db import Database
 from storage.models import Role, User
@@ -151,21 +151,20 @@ async def consent_answer(
     clock: Callable[[], datetime],
 ) -> None:
     """«Согласен» records the moment and asks for the name; «Не согласен» forgets everything."""
+    target = callback_target(query)
     await query.answer()
-    if query.message is None:
-        return
     if callback_data.answer != "yes":
         await state.clear()
-        await query.message.answer(texts.CONSENT_REFUSED)
+        await target.answer(texts.CONSENT_REFUSED)
         return
     await state.update_data(consent_at=clock().isoformat())
     data = await state.get_data()
     if data.get("person"):
         await state.set_state(PersonalRegistration.confirm)
-        await query.message.answer(_profile_text(data), reply_markup=profile_keyboard())
+        await target.answer(_profile_text(data), reply_markup=profile_keyboard())
         return
     await state.set_state(Registration.full_name)
-    await query.message.answer(texts.ASK_FULL_NAME)
+    await target.answer(texts.ASK_FULL_NAME)
 
 
 async def consent_reminder(message: Message) -> None:
@@ -196,14 +195,13 @@ async def profile_confirmed(
 ) -> None:
     """«Всё верно» registers the person as stored; «Исправить» asks the ordinary questions
     (the municipality stays the stored one)."""
+    target = callback_target(query)
     await query.answer()
-    if query.message is None:
-        return
     if callback_data.answer == "ok":
-        await _finish(query.message, query.from_user.id, state, repo, bot, settings, clock, None)
+        await _finish(target, query.from_user.id, state, repo, bot, settings, clock, None)
         return
     await state.set_state(Registration.full_name)
-    await query.message.answer(f"{tp.PROFILE_FIX}\n{texts.ASK_FULL_NAME}")
+    await target.answer(f"{tp.PROFILE_FIX}\n{texts.ASK_FULL_NAME}")
 
 
 async def profile_reminder(message: Message, state: FSMContext) -> None:
@@ -253,11 +251,8 @@ async def profile_answer(
     asked."""
     current = await state.get_state()
     question = QUESTIONS[current]
-    try:
+    with asking_again(question.prompt):
         value = question.clean(message.text)
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{question.prompt}")
-        return
     await state.update_data({question.field: value})
     data = await state.get_data()
     fixed = {Registration.municipality.state} if data.get("municipality") else set()
@@ -277,7 +272,7 @@ async def profile_answer(
 
 
 async def _finish(
-    message: Message | InaccessibleMessage,
+    message: Target,
     telegram_id: int,
     state: FSMContext,
     repo: Repo,
@@ -368,17 +363,16 @@ async def delete_answer(
     The erasure is written first; the first answer to Telegram commits it. The other sides of
     the ended mentor pairs are told after that; once the update's last commit succeeded, the
     database files are scrubbed of the deleted values (storage.scrub) in a task of its own."""
+    target = callback_target(query)
     if callback_data.answer != "yes":
         await query.answer()
-        if query.message is not None:
-            await query.message.answer(texts.DELETE_KEPT)
+        await target.answer(texts.DELETE_KEPT)
         return
     chat_id = user.telegram_id
     await state.clear()
     to_tell = await PeopleService(repo).erase(user, clock())
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(texts.DELETED)
+    await target.answer(texts.DELETED)
     for other in to_tell:
         text = (
             texts.PAIR_ENDED_MENTOR_DELETED
