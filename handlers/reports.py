@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
@@ -23,8 +25,6 @@ from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.config import Settings
-from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError, NotFoundError
 from bot.services.exports import ExportService
 from bot.services.indicators import IndicatorService
@@ -34,7 +34,7 @@ from bot.services.validation import ascii_number, clean_text
 from bot.services.year_report import YearReportService, build_year_report, report_filename
 from bot.texts import reports as tr
 from handlers.callbacks import Id, Number, PeopleCb
-from handlers.dates import Clock, user_today
+from handlers.dates import Clock
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
 from handlers.states import BroadcastFlow
@@ -129,12 +129,12 @@ async def export(
     repo: Repo,
     user: User,
     bot: Bot,
-    settings: Settings,
     clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope."""
     await leave_dialogue(state)
-    today = user_today(user, settings, clock)
     parsed = parse_export_args(command.args, today.year)
     if parsed is None:
         await message.answer(tr.export_usage(today.year - YEARS_BACK, today.year + 1))
@@ -148,7 +148,7 @@ async def export(
             area,
             year,
             today=today,
-            zone=zone_of(user.timezone, settings.default_timezone),
+            zone=zone,
             now=clock(),
             csv_format=as_csv,
         )
@@ -165,13 +165,11 @@ async def kpi(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """/kpi [YEAR]: K, O and D of each indicator, then the chart by municipality (regional
     officer) or by organisation (municipal officer)."""
     await leave_dialogue(state)
-    today = user_today(user, settings, clock)
     year = today.year
     if command.args:
         found = _year(command.args.strip(), today.year)
@@ -220,21 +218,19 @@ async def _send_report(
     target: Message,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
+    zone: ZoneInfo,
     reservist_id: int,
     year: int,
 ) -> None:
-    """Build the reservist's year-end report and send it with the conclusion button.
+    """Build the reservist's year-end report (``today`` and ``zone``: the officer's) and send
+    it with the conclusion button.
 
     Raises:
         NotFoundError: the reservist is out of the officer's scope (or gone).
     """
     service = YearReportService(repo)
-    zone = zone_of(user.timezone, settings.default_timezone)
-    data = await service.collect(
-        officer_municipality(user), reservist_id, year, local_today(clock(), zone), zone
-    )
+    data = await service.collect(officer_municipality(user), reservist_id, year, today, zone)
     content = await asyncio.to_thread(build_year_report, data)
     await service.record_issue(user.id, reservist_id, year)
     await target.answer_document(
@@ -274,13 +270,12 @@ async def report_start(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """/report [YEAR] [part of a name]: one match gets the report at once; otherwise the
     searchable list of the officer's reservists."""
     await state.clear()
-    today = user_today(user, settings, clock)
     year, query = parse_report_args(command.args, today.year)
     people = await YearReportService(repo).candidates(officer_municipality(user))
     if not people:
@@ -288,7 +283,7 @@ async def report_start(
         return
     found = search_people(people, query, 1)
     if query and found.total == 1:
-        await _send_report(message, repo, user, settings, clock, found.people[0].id, year)
+        await _send_report(message, repo, user, today, zone, found.people[0].id, year)
         return
     await state.set_state(ReportFlow.pick)
     await state.update_data(query=query, year=year)
@@ -329,12 +324,12 @@ async def report_pick(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """A reservist picked: their year-end report."""
     data = await state.get_data()
-    year = int(data.get("year") or user_today(user, settings, clock).year)
+    year = int(data.get("year") or today.year)
     try:
         await YearReportService(repo).reservist(officer_municipality(user), callback_data.value)
     except NotFoundError:
@@ -347,8 +342,8 @@ async def report_pick(
             query.message,  # type: ignore[arg-type]
             repo,
             user,
-            settings,
-            clock,
+            today,
+            zone,
             callback_data.value,
             year,
         )
@@ -386,8 +381,9 @@ async def conclusion_text(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
     clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """The conclusion typed: stored (10-3000 characters), then the updated report is sent."""
     data = await state.get_data()
@@ -407,4 +403,4 @@ async def conclusion_text(
     await state.clear()
     person = await service.reservist(officer_municipality(user), reservist_id)
     await message.answer(tr.conclusion_saved(person.full_name or tr.ANONYMISED))
-    await _send_report(message, repo, user, settings, clock, reservist_id, year)
+    await _send_report(message, repo, user, today, zone, reservist_id, year)
