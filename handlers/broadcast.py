@@ -27,13 +27,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.broadcast_telegram import (
-    BroadcastAnswerCb,
-    BroadcastControlCb,
-    ProgressMessage,
-    progress_editor,
-    resend_keyboard,
-)
 from bot.config import Settings
 from bot.services.audience import NEEDS_VALUE, Audience, AudienceKind, choices, recipients
 from bot.services.broadcast import (
@@ -42,16 +35,24 @@ from bot.services.broadcast import (
     DuplicateDraftError,
     validate_parts,
 )
-from bot.services.errors import InputError, NotFoundError
+from bot.services.errors import NotFoundError
 from bot.services.scope import broadcast_in_scope
 from bot.services.validation import ascii_number
+from bot.telegram import (
+    BroadcastAnswerCb,
+    BroadcastControlCb,
+    ProgressMessage,
+    progress_editor,
+    resend_keyboard,
+    short,
+)
 from bot.texts import broadcast as tb
 from bot.texts import scope as ts
 from handlers.callbacks import BroadcastStepCb
+from handlers.common import Target, asking_again, callback_target
 from handlers.dates import Clock, user_today
 from handlers.fallback import KNOWN_COMMANDS
 from handlers.filters import REGISTERED, HasRole
-from handlers.keyboards import short
 from handlers.states import BroadcastFlow
 from storage.broadcast_models import Broadcast
 from storage.broadcast_repo import BroadcastRepo
@@ -144,17 +145,15 @@ async def add_part(message: Message, state: FSMContext) -> None:
         return
     data = await state.get_data()
     parts = [*data.get("parts", []), part.to_json()]
-    try:
+    with asking_again(reply_markup=_compose_keyboard()):
         validate_parts([ContentPart.from_json(p) for p in parts])
-    except InputError as exc:
-        await message.answer(exc.message, reply_markup=_compose_keyboard())
-        return
     await state.update_data(parts=parts)
     await message.answer(texts.broadcast_added(len(parts)), reply_markup=_compose_keyboard())
 
 
 async def content_done(query: CallbackQuery, state: FSMContext) -> None:
     """«Готово»: choose the audience."""
+    target = callback_target(query)
     data = await state.get_data()
     if not data.get("parts"):
         await query.answer(texts.BROADCAST_NOTHING_YET, show_alert=True)
@@ -165,14 +164,14 @@ async def content_done(query: CallbackQuery, state: FSMContext) -> None:
         (label, BroadcastStepCb(step="kind", value=kind))
         for kind, label in texts.AUDIENCE_NAMES.items()
     ]
-    if query.message is not None:
-        await query.message.answer(texts.BROADCAST_PICK_AUDIENCE, reply_markup=_buttons(*rows))
+    await target.answer(texts.BROADCAST_PICK_AUDIENCE, reply_markup=_buttons(*rows))
 
 
 async def audience_kind(
     query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """An audience kind; municipality / organisation / cohort ask for the value."""
+    target = callback_target(query)
     try:
         kind = AudienceKind(callback_data.value)
     except ValueError:
@@ -181,24 +180,23 @@ async def audience_kind(
     await query.answer()
     await state.update_data(kind=kind.value, value=None)
     if kind not in NEEDS_VALUE:
-        await _ask_rsvp(query, state)
+        await _ask_rsvp(target, state)
         return
     values = list(await choices(repo, user, kind))[:MAX_VALUES]
     if not values:
-        if query.message is not None:
-            await query.message.answer(texts.BROADCAST_NO_VALUES)
+        await target.answer(texts.BROADCAST_NO_VALUES)
         return
     await state.update_data(values=values)
     await state.set_state(BroadcastFlow.value)
     rows = [(short(v), BroadcastStepCb(step="pick", value=str(i))) for i, v in enumerate(values)]
-    if query.message is not None:
-        await query.message.answer(texts.BROADCAST_PICK_VALUE, reply_markup=_buttons(*rows))
+    await target.answer(texts.BROADCAST_PICK_VALUE, reply_markup=_buttons(*rows))
 
 
 async def audience_value(
     query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext
 ) -> None:
     """The municipality, organisation or cohort year."""
+    target = callback_target(query)
     data = await state.get_data()
     values = data.get("values") or []
     found = ascii_number(callback_data.value)
@@ -208,19 +206,18 @@ async def audience_value(
         return
     await query.answer()
     await state.update_data(value=values[index])
-    await _ask_rsvp(query, state)
+    await _ask_rsvp(target, state)
 
 
-async def _ask_rsvp(query: CallbackQuery, state: FSMContext) -> None:
+async def _ask_rsvp(target: Target, state: FSMContext) -> None:
     await state.set_state(BroadcastFlow.rsvp)
-    if query.message is not None:
-        await query.message.answer(
-            texts.BROADCAST_ASK_RSVP,
-            reply_markup=_buttons(
-                (texts.BTN_RSVP_YES, BroadcastStepCb(step="rsvp", value="yes")),
-                (texts.BTN_RSVP_NO, BroadcastStepCb(step="rsvp", value="no")),
-            ),
-        )
+    await target.answer(
+        texts.BROADCAST_ASK_RSVP,
+        reply_markup=_buttons(
+            (texts.BTN_RSVP_YES, BroadcastStepCb(step="rsvp", value="yes")),
+            (texts.BTN_RSVP_NO, BroadcastStepCb(step="rsvp", value="no")),
+        ),
+    )
 
 
 async def rsvp_choice(
@@ -234,6 +231,7 @@ async def rsvp_choice(
     clock: Clock,
 ) -> None:
     """RSVP or not: show the preview and the recipient count."""
+    target = callback_target(query)
     await query.answer()
     rsvp = callback_data.value == "yes"
     data = await state.get_data()
@@ -241,18 +239,18 @@ async def rsvp_choice(
     today = user_today(user, settings, clock)
     people = await recipients(repo, user, audience, today)
     await state.update_data(rsvp=rsvp, user_ids=[p.id for p in people])
-    if query.message is None or user.telegram_id is None:
+    if user.telegram_id is None:
         return
     if not people:
         await state.set_state(BroadcastFlow.audience)
-        await query.message.answer(texts.BROADCAST_EMPTY_AUDIENCE)
+        await target.answer(texts.BROADCAST_EMPTY_AUDIENCE)
         return
     await state.set_state(BroadcastFlow.confirm)
-    await query.message.answer(texts.BROADCAST_PREVIEW)
+    await target.answer(texts.BROADCAST_PREVIEW)
     parts = [ContentPart.from_json(p) for p in data["parts"]]
     await broadcasts.transport.send_content(user.telegram_id, parts, rsvp=None)
     label = texts.audience_label(audience.kind, audience.value)
-    await query.message.answer(
+    await target.answer(
         texts.broadcast_summary(label, len(people), len(parts), rsvp),
         reply_markup=_buttons(
             (texts.BTN_BROADCAST_SEND, BroadcastStepCb(step="send", value=data["draft_key"])),
@@ -311,9 +309,7 @@ async def send(
     if not key or await state.get_state() != BroadcastFlow.confirm or data.get("draft_key") != key:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
-    if query.message is None:
-        await query.answer()
-        return
+    target = callback_target(query)
     audience = Audience(AudienceKind(data["kind"]), data.get("value"))
     parts = [ContentPart.from_json(p) for p in data["parts"]]
     try:
@@ -344,7 +340,7 @@ async def send(
     # the broadcast is resumed at the next start instead of waiting as a draft forever
     await broadcasts.launch(broadcast.id)
     await query.answer()
-    progress = await query.message.answer(texts.BROADCAST_STARTING)
+    progress = await target.answer(texts.BROADCAST_STARTING)
     await broadcasts.set_progress_message(broadcast.id, progress.chat.id, progress.message_id)
     after_commit.append(
         partial(_start_run, broadcasts, bot, broadcast.id, progress.chat.id, progress.message_id)
@@ -353,10 +349,10 @@ async def send(
 
 async def cancel(query: CallbackQuery, state: FSMContext) -> None:
     """«Отмена» at any step: nothing is stored or sent."""
+    target = callback_target(query)
     await state.clear()
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(texts.BROADCAST_CANCELLED)
+    await target.answer(texts.BROADCAST_CANCELLED)
 
 
 async def control(
@@ -394,20 +390,18 @@ async def control(
         if stopped:
             await repo.audit.record(user.id, "broadcast.stop", f"broadcast:{broadcast.id}", {})
         return
-    if callback_data.action != "resume" or query.message is None:
+    if callback_data.action != "resume":
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
+    target = callback_target(query)
     if not await broadcasts.launch(broadcast.id):
         await query.answer(tb.NOT_RUNNING, show_alert=True)
         return
     await query.answer()
     await repo.audit.record(user.id, "broadcast.resume", f"broadcast:{broadcast.id}", {})
     after_commit.append(
-        partial(
-            _start_run, broadcasts, bot, broadcast.id, query.message.chat.id,
-            query.message.message_id,
-        )
-    )  # fmt: skip
+        partial(_start_run, broadcasts, bot, broadcast.id, target.chat.id, target.message_id)
+    )
 
 
 async def rsvp_answer(
