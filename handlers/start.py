@@ -13,6 +13,7 @@ from contextvars import Context
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import structlog
 from aiogram import Bot, Router
@@ -24,9 +25,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.config import Settings
-from bot.services.clock import local_today, zone_of
 from bot.services.people import InviteError, InviteProblem, PeopleService, Profile
+from bot.services.time_policy import TimePolicy
 from bot.services.validation import clean_full_name, clean_text, column_length
 from bot.telegram import tell
 from bot.texts import people as tp
@@ -190,7 +190,7 @@ async def profile_confirmed(
     state: FSMContext,
     repo: Repo,
     bot: Bot,
-    settings: Settings,
+    time_policy: TimePolicy,
     clock: Callable[[], datetime],
 ) -> None:
     """«Всё верно» registers the person as stored; «Исправить» asks the ordinary questions
@@ -198,7 +198,7 @@ async def profile_confirmed(
     target = callback_target(query)
     await query.answer()
     if callback_data.answer == "ok":
-        await _finish(target, query.from_user.id, state, repo, bot, settings, clock, None)
+        await _finish(target, query.from_user.id, state, repo, bot, time_policy, clock, None)
         return
     await state.set_state(Registration.full_name)
     await target.answer(f"{tp.PROFILE_FIX}\n{texts.ASK_FULL_NAME}")
@@ -243,7 +243,7 @@ async def profile_answer(
     state: FSMContext,
     repo: Repo,
     bot: Bot,
-    settings: Settings,
+    time_policy: TimePolicy,
     clock: Callable[[], datetime],
 ) -> None:
     """An answer to a profile question: check it (ask again with the reason), store it in the
@@ -265,7 +265,7 @@ async def profile_answer(
             position=data["position"],
             municipality=data.get("municipality"),
         )
-        await _finish(message, message.from_user.id, state, repo, bot, settings, clock, profile)
+        await _finish(message, message.from_user.id, state, repo, bot, time_policy, clock, profile)
         return
     await state.set_state(following[0])
     await message.answer(QUESTIONS[following[0]].prompt)
@@ -277,12 +277,13 @@ async def _finish(
     state: FSMContext,
     repo: Repo,
     bot: Bot,
-    settings: Settings,
+    time_policy: TimePolicy,
     clock: Callable[[], datetime],
     profile: Profile | None,
 ) -> None:
     """Register ``telegram_id`` with the dialogue's invite and ``profile`` (None: a personal
-    invite's stored profile, confirmed) and answer in ``message``'s chat."""
+    invite's stored profile, confirmed) and answer in ``message``'s chat; the plan starts on
+    the district's date (``time_policy``)."""
     data = await state.get_data()
     now = clock()
     try:
@@ -293,7 +294,7 @@ async def _finish(
             consent_version=texts.CONSENT_VERSION,
             consent_at=datetime.fromisoformat(data["consent_at"]),
             now=now,
-            today=local_today(now, settings.zone),
+            today=time_policy.today(now),
         )
     except InviteError as exc:
         await state.clear()
@@ -313,10 +314,11 @@ async def show_help(message: Message, user: User) -> None:
     await message.answer(texts.HELP[user.role])
 
 
-async def show_me(message: Message, user: User, repo: Repo, settings: Settings) -> None:
+async def show_me(
+    message: Message, user: User, repo: Repo, time_policy: TimePolicy, zone: ZoneInfo
+) -> None:
     """/me: everything stored about the caller, with the version of the consent text they
-    accepted and when (from the consent journal)."""
-    zone = zone_of(user.timezone, settings.default_timezone)
+    accepted and when (from the consent journal), dated in their ``zone``."""
     consent = None
     found = await PeopleService(repo).consent(user)
     if found is not None:
@@ -333,7 +335,7 @@ async def show_me(message: Message, user: User, repo: Repo, settings: Settings) 
             organisation=user.organisation,
             position=user.position,
             municipality=user.municipality,
-            timezone=user.timezone or settings.default_timezone,
+            timezone=user.timezone or time_policy.default_timezone,
             muted=user.muted,
             consent=consent,
             telegram_id=user.telegram_id,
