@@ -25,7 +25,7 @@ from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.services.errors import InputError, NotFoundError
+from bot.services.errors import NotFoundError
 from bot.services.exports import ExportService
 from bot.services.indicators import IndicatorService
 from bot.services.mentoring import search_people
@@ -34,6 +34,7 @@ from bot.services.validation import ascii_number, clean_text
 from bot.services.year_report import YearReportService, build_year_report, report_filename
 from bot.texts import reports as tr
 from handlers.callbacks import Id, Number, PeopleCb
+from handlers.common import Target, callback_message, callback_target
 from handlers.dates import Clock
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
@@ -215,7 +216,7 @@ def conclusion_keyboard(reservist_id: int, year: int) -> InlineKeyboardMarkup:
 
 
 async def _send_report(
-    target: Message,
+    target: Target,
     repo: Repo,
     user: User,
     today: date,
@@ -292,11 +293,7 @@ async def report_start(
 
 async def report_search(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
     """Text typed while the list is shown: search it."""
-    try:
-        query = clean_text(message.text, 1, 100)
-    except InputError as exc:
-        await message.answer(exc.message)
-        return
+    query = clean_text(message.text, 1, 100)
     await state.update_data(query=query)
     await _show_people(message, repo, user, query, 1, edit=False)
 
@@ -305,17 +302,10 @@ async def report_page(
     query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """Paging of the list (edits in place)."""
+    message = callback_message(query)
     await query.answer()
     data = await state.get_data()
-    if query.message is not None:
-        await _show_people(
-            query.message,  # type: ignore[arg-type]
-            repo,
-            user,
-            data.get("query"),
-            callback_data.value,
-            edit=True,
-        )
+    await _show_people(message, repo, user, data.get("query"), callback_data.value, edit=True)
 
 
 async def report_pick(
@@ -328,52 +318,36 @@ async def report_pick(
     zone: ZoneInfo,
 ) -> None:
     """A reservist picked: their year-end report."""
+    target = callback_target(query)
     data = await state.get_data()
     year = int(data.get("year") or today.year)
-    try:
-        await YearReportService(repo).reservist(officer_municipality(user), callback_data.value)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    await YearReportService(repo).reservist(officer_municipality(user), callback_data.value)
     await query.answer()
     await state.clear()
-    if query.message is not None:
-        await _send_report(
-            query.message,  # type: ignore[arg-type]
-            repo,
-            user,
-            today,
-            zone,
-            callback_data.value,
-            year,
-        )
+    await _send_report(target, repo, user, today, zone, callback_data.value, year)
 
 
 async def conclusion_start(
     query: CallbackQuery, callback_data: ReportCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """«Заключение по итогам собеседования»: ask for the text."""
+    target = callback_target(query)
     service = YearReportService(repo)
     area = officer_municipality(user)
-    try:
-        await service.reservist(area, callback_data.user_id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    await service.reservist(area, callback_data.user_id)
     try:
         person, current = await service.current_conclusion(
             area, callback_data.user_id, callback_data.year
         )
-    except NotFoundError:
+    except NotFoundError:  # no plan that year
         await query.answer(tr.NO_PLAN, show_alert=True)
         return
     await query.answer()
     await state.set_state(ReportFlow.conclusion)
     await state.update_data(user_id=person.id, year=callback_data.year)
-    if query.message is not None:
-        await query.message.answer(
-            tr.conclusion_ask(person.full_name or tr.ANONYMISED, callback_data.year, current)
-        )
+    await target.answer(
+        tr.conclusion_ask(person.full_name or tr.ANONYMISED, callback_data.year, current)
+    )
 
 
 async def conclusion_text(
@@ -393,12 +367,9 @@ async def conclusion_text(
         await service.save_conclusion(
             user.id, officer_municipality(user), reservist_id, year, message.text, clock()
         )
-    except NotFoundError:
+    except NotFoundError:  # the reservist is gone: the dialogue ends
         await state.clear()
         await message.answer(texts.STALE_BUTTON)
-        return
-    except InputError as exc:
-        await message.answer(exc.message)
         return
     await state.clear()
     person = await service.reservist(officer_municipality(user), reservist_id)
