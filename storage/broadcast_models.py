@@ -2,8 +2,8 @@
 durable queue the sender works through) and the recipients' RSVP answers.
 
 They live on the same declarative ``Base`` as :mod:`storage.models` (same naming convention,
-aware UTC datetimes); the tables are created by migration ``0003``, ``broadcasts.draft_key``
-by ``0006``.
+aware UTC datetimes), imported from there (:mod:`storage.tables` gathers both modules' tables);
+the tables are created by migration ``0003``, ``broadcasts.draft_key`` by ``0006``.
 
 A delivery moves ``pending -> sending -> sent | blocked | failed``. ``sending`` is written (and
 committed) before the message goes out and replaced right after Telegram answered, so after a

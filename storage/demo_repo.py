@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Activity,
     AuditEntry,
-    Base,
     Consultation,
     IndividualPlan,
     Invite,
@@ -29,6 +28,7 @@ from storage.models import (
     RoadmapImport,
     User,
 )
+from storage.tables import metadata
 
 _PLANS: Table = IndividualPlan.__table__  # type: ignore[assignment]
 _ITEMS: Table = PlanItem.__table__  # type: ignore[assignment]
@@ -167,7 +167,7 @@ class DemoRepo:
         """Every row of every table of the schema, by table name, ordered by primary key (as
         the driver returns them: aware UTC datetimes, dates, JSON as Python values)."""
         found: dict[str, list[tuple[Any, ...]]] = {}
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             rows = await self.s.execute(select(table).order_by(*table.primary_key.columns))
             found[table.name] = [tuple(r) for r in rows.all()]
         return found

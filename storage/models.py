@@ -1,7 +1,9 @@
 """SQLAlchemy 2 models of the reserve. Every timestamp is stored in UTC (timezone-aware);
 calendar dates of plan items are plain dates in the reservist's own zone.
 
-The schema is created and changed only by Alembic migrations (`storage/migrations`).
+The schema is created and changed only by Alembic migrations (`storage/migrations`). The
+broadcast tables are declared on the same ``Base`` in :mod:`storage.broadcast_models`;
+:data:`storage.tables.metadata` has every table.
 """
 
 from __future__ import annotations
@@ -442,8 +444,3 @@ class FsmState(Base):
     state: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-# The broadcast tables live in their own module; importing it here registers them on
-# Base.metadata wherever the models are used (Alembic, tests).
-from storage import broadcast_models  # noqa: E402, F401
