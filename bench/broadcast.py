@@ -29,12 +29,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.broadcast_telegram import TelegramBroadcastTransport
 from bot.config import load_settings
 from bot.sandbox.emulator import FakeTelegramServer, RateLimit, ServerStats
 from bot.services.broadcast import BroadcastProgress, BroadcastService, ContentPart
 from bot.services.delivery import RateLimiter
-from bot.telegram import create_bot
+from bot.telegram import TelegramBroadcastTransport, create_bot
 from storage import migrate
 from storage.db import Database
 from storage.models import Role, User

@@ -48,7 +48,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.app import create_dispatcher, digest_service, prepare_database, reminder_service
-from bot.broadcast_telegram import TelegramBroadcastTransport, progress_editor
 from bot.config import Settings
 from bot.metrics import Metrics, watch_scheduler
 from bot.middlewares import MetricsMiddleware
@@ -56,10 +55,16 @@ from bot.services.broadcast import BroadcastService
 from bot.services.clock import make_clock
 from bot.services.delivery import RateLimiter
 from bot.services.time_policy import TimePolicy
-from bot.telegram import TelegramNotifier, count_requests, create_bot
+from bot.telegram import (
+    TelegramBroadcastTransport,
+    TelegramDigestNotifier,
+    TelegramNotifier,
+    count_requests,
+    create_bot,
+    progress_editor,
+)
 from bot.web import WebServer, build_server, set_webhook
 from handlers.commands import set_default_commands, set_user_commands
-from handlers.notify import TelegramDigestNotifier
 from scheduler.jobs import create_scheduler, finish_running_jobs
 from storage.db import Database
 from storage.leader import AnotherInstanceError, Leadership, migration_lock, sqlite_lock

@@ -1,4 +1,6 @@
-"""Callback data of every inline button (aiogram CallbackData; 64 bytes at most, Bot API).
+"""Callback data of the handlers' inline buttons (aiogram CallbackData; 64 bytes at most, Bot
+API); that of the buttons the Telegram adapter sends on its own (under reminders, digests and
+broadcasts) is in :mod:`bot.telegram.callbacks`.
 
 Numbers are typed :data:`Id` (a database id: 0 to 2**31-1, the range of the id columns, which
 are INTEGER on PostgreSQL) or :data:`Number` (a page, a year, an index: a signed 32-bit
@@ -34,14 +36,6 @@ class PlanPageCb(CallbackData, prefix="plan"):
 
     page: Number
     year: Number = 0
-
-
-class ItemCb(CallbackData, prefix="item"):
-    """An action on a plan item: open, done, correct, reopen, later."""
-
-    action: str
-    item_id: Id
-    page: Number = 1
 
 
 class LogStepCb(CallbackData, prefix="log"):
@@ -85,13 +79,6 @@ class ConsultPickCb(CallbackData, prefix="cpk"):
 
     kind: str
     value: str
-
-
-class ConsultCb(CallbackData, prefix="cns"):
-    """The other side's answer to a consultation: ``yes`` or ``no``."""
-
-    action: str
-    consultation_id: Id
 
 
 class MenteeCb(CallbackData, prefix="mnt"):

@@ -1,4 +1,6 @@
-"""Inline keyboards (aiogram's InlineKeyboardBuilder); button words come from bot.texts."""
+"""The handlers' inline keyboards (aiogram's InlineKeyboardBuilder); button words come from
+bot.texts. The keyboards that the Telegram adapter sends on its own (under reminders, digests
+and broadcasts) and ``short`` are in :mod:`bot.telegram`."""
 
 from __future__ import annotations
 
@@ -9,14 +11,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
+from bot.telegram import ConsultCb, ItemCb, short
 from handlers.callbacks import (
     AssignCb,
     CommentsCb,
     ConsentCb,
-    ConsultCb,
     ConsultPickCb,
     DeleteCb,
-    ItemCb,
     ListPageCb,
     LogStepCb,
     MenteeCb,
@@ -26,13 +27,6 @@ from handlers.callbacks import (
     PlanPageCb,
     SettingsCb,
 )
-
-BUTTON_TITLE = 60
-
-
-def short(title: str, limit: int = BUTTON_TITLE) -> str:
-    """A title cut to fit a button."""
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def consent_keyboard() -> InlineKeyboardMarkup:
@@ -193,35 +187,6 @@ def zones_keyboard() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def reminder_keyboard(item_id: int) -> InlineKeyboardMarkup:
-    """Buttons under a reminder: «Отметить выполненным», «Напомнить позже»."""
-    kb = InlineKeyboardBuilder()
-    kb.button(text=texts.BTN_DONE, callback_data=ItemCb(action="done", item_id=item_id))
-    kb.button(text=texts.BTN_LATER, callback_data=ItemCb(action="later", item_id=item_id))
-    kb.adjust(1)
-    return kb.as_markup()
-
-
-def reminders_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
-    """Buttons under a reminder about several items ((item id, title), numbered as the text
-    numbers them): one row per item, «✅ N. title» (mark done) and «Напомнить позже».
-    Callback data is ``item:done:<id>:1`` / ``item:later:<id>:1``, far within the Bot API's
-    64 bytes."""
-    kb = InlineKeyboardBuilder()
-    for number, (item_id, title) in enumerate(items, 1):
-        kb.row(
-            InlineKeyboardButton(
-                text=texts.btn_notice_done(number, short(title, 40)),
-                callback_data=ItemCb(action="done", item_id=item_id).pack(),
-            ),
-            InlineKeyboardButton(
-                text=texts.BTN_LATER,
-                callback_data=ItemCb(action="later", item_id=item_id).pack(),
-            ),
-        )
-    return kb.as_markup()
-
-
 def people_keyboard(
     purpose: str, people: Sequence[tuple[int, str]], page: int, pages: int
 ) -> InlineKeyboardMarkup:
@@ -291,23 +256,6 @@ def consult_decision_keyboard(consultation_id: int) -> InlineKeyboardMarkup:
         text=texts.BTN_DECLINE,
         callback_data=ConsultCb(action="no", consultation_id=consultation_id),
     )
-    return kb.as_markup()
-
-
-def digest_keyboard(entries: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
-    """A digest of consultations: for each, «✅ …» and «❌» buttons on one row."""
-    kb = InlineKeyboardBuilder()
-    for consultation_id, label in entries:
-        kb.row(
-            InlineKeyboardButton(
-                text=f"✅ {short(label, 48)}",
-                callback_data=ConsultCb(action="yes", consultation_id=consultation_id).pack(),
-            ),
-            InlineKeyboardButton(
-                text="❌",
-                callback_data=ConsultCb(action="no", consultation_id=consultation_id).pack(),
-            ),
-        )
     return kb.as_markup()
 
 

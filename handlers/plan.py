@@ -15,7 +15,8 @@ from bot.services.errors import InputError, NotFoundError
 from bot.services.plans import PlanService, PlanView, display_status
 from bot.services.reminders import snooze
 from bot.services.validation import ascii_number, clean_text, column_length, parse_user_date
-from handlers.callbacks import ItemCb, LogStepCb, MonthCb, PlanPageCb
+from bot.telegram import ItemCb
+from handlers.callbacks import LogStepCb, MonthCb, PlanPageCb
 from handlers.cards import render_item_card
 from handlers.dates import Clock
 from handlers.filters import HasRole

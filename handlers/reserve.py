@@ -26,11 +26,11 @@ from bot.services.mentoring import MentoringService, search_people
 from bot.services.plans import PlanService
 from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_user_date
+from bot.telegram import tell
 from handlers.callbacks import PeopleCb, PersonCb
 from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
-from handlers.notify import tell
 from handlers.states import StatusFlow
 from storage.models import ReserveStatus, Role, User
 from storage.repo import Repo

@@ -15,18 +15,20 @@ import pytest
 from aiogram import Bot
 from sqlalchemy import select, update
 
-from bot.broadcast_telegram import (
-    BroadcastAnswerCb,
-    BroadcastControlCb,
-    ProgressMessage,
-    TelegramBroadcastTransport,
-)
 from bot.config import load_settings
 from bot.sandbox.emulator import FakeTelegramServer, FakeUser, RateLimit
 from bot.services.broadcast import BroadcastProgress, BroadcastService, ContentPart
 from bot.services.delivery import Lane, RateLimiter
 from bot.services.errors import InputError, NotFoundError
-from bot.telegram import RetryMiddleware, TelegramNotifier, create_bot
+from bot.telegram import (
+    BroadcastAnswerCb,
+    BroadcastControlCb,
+    ProgressMessage,
+    RetryMiddleware,
+    TelegramBroadcastTransport,
+    TelegramNotifier,
+    create_bot,
+)
 from bot.texts import broadcast as t
 from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
 from storage.broadcast_repo import BroadcastRepo, DeliveryResult, Recipient
@@ -612,7 +614,7 @@ async def test_progress_message_is_edited_in_place(db: Database) -> None:
                 select(Broadcast).where(Broadcast.id == broadcast.id)
             )
         assert stored is not None and stored.progress_message_id == message.message_id
-        from bot.broadcast_telegram import progress_editor  # noqa: PLC0415
+        from bot.telegram import progress_editor  # noqa: PLC0415
 
         editor = progress_editor(bot, stored)
         assert isinstance(editor, ProgressMessage)

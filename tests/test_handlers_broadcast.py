@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import create_dispatcher
-from bot.broadcast_telegram import TelegramBroadcastTransport
 from bot.config import Settings
 from bot.services.broadcast import BroadcastService, ContentPart, DuplicateDraftError
 from bot.services.delivery import RateLimiter
+from bot.telegram import TelegramBroadcastTransport
 from handlers.broadcast import RUNNING
 from storage.broadcast_models import Broadcast, BroadcastDelivery, DeliveryState
 from storage.db import Database

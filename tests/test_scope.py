@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.broadcast_telegram import TelegramBroadcastTransport
 from bot.services.broadcast import BroadcastService
 from bot.services.delivery import RateLimiter
+from bot.telegram import TelegramBroadcastTransport
 from handlers.broadcast import RUNNING
 from storage.broadcast_models import Broadcast
 from storage.db import Database

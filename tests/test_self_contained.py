@@ -122,7 +122,7 @@ def test_the_telegram_adapters_import_on_their_own_first() -> None:
     first in a fresh interpreter (bench.broadcast once failed: bot.broadcast_telegram →
     handlers → bot.broadcast_telegram, half initialised)."""
     root = Path(__file__).resolve().parents[1]
-    names = ["bot.broadcast_telegram", "bot.telegram", "bot.web", "bot.metrics", "bench.broadcast"]
+    names = ["bot.telegram.broadcast", "bot.telegram", "bot.web", "bot.metrics", "bench.broadcast"]
     procs = {
         name: subprocess.Popen(
             [sys.executable, "-c", f"import {name}"],

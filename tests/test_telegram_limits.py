@@ -29,7 +29,7 @@ import pytest
 from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import select
 
-import bot.broadcast_telegram  # noqa: F401  (its CallbackData classes)
+import bot.telegram  # noqa: F401  (its CallbackData classes)
 import bot.texts as catalogue
 import handlers.reports
 import handlers.start  # noqa: F401
@@ -209,8 +209,7 @@ def constants() -> dict[str, str]:
 # ``query.answer(...)`` are alerts or toasts; those passed as ``caption=`` are captions.
 SOURCES = [
     *sorted((ROOT / "handlers").glob("*.py")),
-    ROOT / "bot" / "broadcast_telegram.py",
-    ROOT / "bot" / "telegram.py",
+    *sorted((ROOT / "bot" / "telegram").glob("*.py")),
 ]
 ALIASES = r"(?:texts|tb|tr|ts|tp|tf|t)"
 

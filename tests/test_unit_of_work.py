@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.middlewares import CommitBeforeSendMiddleware
-from handlers.callbacks import ItemCb
+from bot.telegram import ItemCb
 from storage.db import Database
 from storage.models import Invite, Notice, PlanItemEvent, User
 from tests.conftest import OFFICER_TG

@@ -1,13 +1,13 @@
 """aiogram side of broadcasts: the transport that sends a broadcast's messages (text, photo or
-document by file_id, the RSVP buttons), the buttons' callback data, and the progress message
-that the officer sees edited in place.
+document by file_id, the RSVP buttons of :mod:`bot.telegram.keyboards`), and the progress
+message that the officer sees edited in place.
 
 Every request goes through the bot's retry policy and throttling (the request middlewares of
-:mod:`bot.telegram`, in the lane the service sets); what outlives the policy is mapped for
-:class:`bot.services.broadcast.BroadcastService` by :func:`bot.telegram.delivery_error`: 403 ->
-``RecipientBlockedError``; 429 -> ``RetryAfterError``; network errors and 5xx ->
-``DeliveryError(retryable=True)``; 400 and Telegram's other refusals ->
-``DeliveryError(retryable=False)``.
+:func:`bot.telegram.factory.create_bot`, in the lane the service sets); what outlives the
+policy is mapped for :class:`bot.services.broadcast.BroadcastService` by the one rule of
+:mod:`bot.telegram.errors`: 403 -> ``RecipientBlockedError``; 429 -> ``RetryAfterError``;
+network errors and 5xx -> ``DeliveryError(retryable=True)``; 400 and Telegram's other refusals
+-> ``DeliveryError(retryable=False)``.
 """
 
 from __future__ import annotations
@@ -17,78 +17,14 @@ from collections.abc import Sequence
 import structlog
 from aiogram import Bot
 from aiogram.exceptions import AiogramError, TelegramBadRequest
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.services.broadcast import BroadcastProgress, ContentPart, PartKind, ProgressCallback
-from bot.services.validation import Id
-from bot.telegram import delivery_errors
+from bot.telegram.errors import delivery_errors
+from bot.telegram.keyboards import resume_keyboard, rsvp_keyboard, stop_keyboard
 from bot.texts import broadcast as t
 from storage.broadcast_models import Broadcast
 
 log = structlog.get_logger(__name__)
-
-
-class BroadcastAnswerCb(CallbackData, prefix="bcast"):
-    """A recipient's RSVP answer: ``yes`` («Буду») or ``no`` («Не смогу»)."""
-
-    broadcast_id: Id
-    answer: str
-
-
-class BroadcastControlCb(CallbackData, prefix="bctl"):
-    """The officer's buttons: ``stop`` or ``resume`` under the progress message, ``resend``
-    (the failed recipients) under /broadcasts."""
-
-    action: str
-    broadcast_id: Id
-
-
-def rsvp_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
-    """«Буду» / «Не смогу» under the last message of an RSVP broadcast."""
-    kb = InlineKeyboardBuilder()
-    kb.button(
-        text=t.RSVP_YES, callback_data=BroadcastAnswerCb(broadcast_id=broadcast_id, answer="yes")
-    )
-    kb.button(
-        text=t.RSVP_NO, callback_data=BroadcastAnswerCb(broadcast_id=broadcast_id, answer="no")
-    )
-    return kb.as_markup()
-
-
-def stop_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
-    """«Остановить» under the progress message of a running broadcast."""
-    kb = InlineKeyboardBuilder()
-    kb.button(
-        text=t.BTN_STOP, callback_data=BroadcastControlCb(action="stop", broadcast_id=broadcast_id)
-    )
-    return kb.as_markup()
-
-
-def resend_keyboard(broadcast_ids: Sequence[int]) -> InlineKeyboardMarkup | None:
-    """«Отправить повторно №N» under /broadcasts, one per broadcast with failed recipients
-    (None when there is none)."""
-    if not broadcast_ids:
-        return None
-    kb = InlineKeyboardBuilder()
-    for broadcast_id in broadcast_ids:
-        kb.button(
-            text=t.btn_resend(broadcast_id),
-            callback_data=BroadcastControlCb(action="resend", broadcast_id=broadcast_id),
-        )
-    kb.adjust(1)
-    return kb.as_markup()
-
-
-def resume_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
-    """«Продолжить» under the progress message of a stopped broadcast."""
-    kb = InlineKeyboardBuilder()
-    kb.button(
-        text=t.BTN_RESUME,
-        callback_data=BroadcastControlCb(action="resume", broadcast_id=broadcast_id),
-    )
-    return kb.as_markup()
 
 
 class TelegramBroadcastTransport:
