@@ -20,7 +20,6 @@ from aiogram.types import BufferedInputFile, Document, Message
 from aiohttp import ClientError
 
 from bot.config import Settings
-from bot.services.clock import local_today, zone_of
 from bot.services.file_limits import Deadline, FileLimitError, off_loop
 from bot.services.people_import import (
     MAX_FILE_BYTES,
@@ -32,6 +31,7 @@ from bot.services.people_import import (
     render_output,
     table_kind,
 )
+from bot.services.time_policy import TimePolicy
 from bot.texts import files as tf
 from bot.texts import people as tp
 from handlers.filters import HasRole
@@ -66,9 +66,12 @@ async def import_list(
     bot: Bot,
     settings: Settings,
     clock: Callable[[], datetime],
+    time_policy: TimePolicy,
+    zone: ZoneInfo,
 ) -> None:
     """A table from an officer: import it all or nothing, answer with the table with links (or
-    with the errors by row, nothing imported)."""
+    with the errors by row, nothing imported). The cohort year is the district's
+    (``time_policy``); the summary is dated in the officer's ``zone``."""
     document = message.document
     assert document is not None
     name = document.file_name or "people.xlsx"
@@ -83,7 +86,6 @@ async def import_list(
         return
     assert downloaded is not None
     now = clock()
-    zone = zone_of(user.timezone, settings.default_timezone)
     try:
         # parsing and writing workbooks is CPU work: off the event loop, within the reading
         # limits and the time limit (others are answered meanwhile)
@@ -94,7 +96,7 @@ async def import_list(
             actor=user,
             bot_username=(await bot.me()).username or "",
             now=now,
-            today=local_today(now, settings.zone),
+            today=time_policy.today(now),
             ttl=timedelta(days=settings.invite_ttl_days),
         )
     except (ImportFormatError, FileLimitError) as exc:
