@@ -18,6 +18,7 @@ from bot.services.validation import ascii_number, clean_text, column_length, par
 from bot.telegram import ItemCb
 from handlers.callbacks import LogStepCb, MonthCb, PlanPageCb
 from handlers.cards import render_item_card
+from handlers.common import Target, asking_again, callback_message, callback_target
 from handlers.dates import Clock
 from handlers.filters import HasRole
 from handlers.keyboards import (
@@ -111,6 +112,7 @@ async def plan_page(
     today: date,
 ) -> None:
     """Paging of /plan (edits the message in place)."""
+    message = callback_message(query)
     year = callback_data.year or today.year
     if abs(year - today.year) > 1:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -118,10 +120,7 @@ async def plan_page(
     await query.answer()
     view = await PlanService(repo).view(user, year, today)
     text, entries, page = _render_plan(view, callback_data.page)
-    if query.message is not None:
-        await query.message.edit_text(  # type: ignore[union-attr]
-            text, reply_markup=plan_keyboard(entries, page, view.pages, year=year)
-        )
+    await message.edit_text(text, reply_markup=plan_keyboard(entries, page, view.pages, year=year))
 
 
 async def open_item(
@@ -134,19 +133,15 @@ async def open_item(
     today: date,
 ) -> None:
     """An item's card with its history, the mentor's confirmation and comments, and actions."""
-    try:
-        item = await PlanService(repo).item(user, callback_data.item_id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    target = callback_target(query)
+    item = await PlanService(repo).item(user, callback_data.item_id)
     await query.answer()
     card = await render_item_card(repo, item, user, settings, clock)
     status = display_status(item, today)
-    if query.message is not None:
-        await query.message.answer(
-            card.text,
-            reply_markup=item_keyboard(item.id, status, callback_data.page, card.older),
-        )
+    await target.answer(
+        card.text,
+        reply_markup=item_keyboard(item.id, status, callback_data.page, card.older),
+    )
 
 
 async def log_start(message: Message, repo: Repo, user: User, today: date) -> None:
@@ -163,11 +158,8 @@ async def start_logging(
     query: CallbackQuery, callback_data: ItemCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """«Отметить выполненным» / «Исправить отметку»: ask for the date."""
-    try:
-        item = await PlanService(repo).item(user, callback_data.item_id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
+    target = callback_target(query)
+    item = await PlanService(repo).item(user, callback_data.item_id)
     correcting = callback_data.action == "correct"
     if item.status == "done" and not correcting:
         await query.answer(texts.ITEM_ALREADY_DONE, show_alert=True)
@@ -178,11 +170,10 @@ async def start_logging(
     await query.answer()
     await state.set_state(LogItem.date)
     await state.set_data({"item_id": item.id, "title": item.title})
-    if query.message is not None:
-        await query.message.answer(texts.log_ask_date(item.title), reply_markup=today_keyboard())
+    await target.answer(texts.log_ask_date(item.title), reply_markup=today_keyboard())
 
 
-async def _after_date(target: Message, state: FSMContext, done_on: date) -> None:
+async def _after_date(target: Target, state: FSMContext, done_on: date) -> None:
     await state.update_data(done_on=done_on.isoformat())
     await state.set_state(LogItem.comment)
     await target.answer(texts.LOG_ASK_COMMENT, reply_markup=skip_keyboard())
@@ -190,9 +181,9 @@ async def _after_date(target: Message, state: FSMContext, done_on: date) -> None
 
 async def log_today(query: CallbackQuery, state: FSMContext, today: date) -> None:
     """«Сегодня» as the completion date."""
+    target = callback_target(query)
     await query.answer()
-    if query.message is not None:
-        await _after_date(query.message, state, today)  # type: ignore[arg-type]
+    await _after_date(target, state, today)
 
 
 async def log_date(
@@ -206,29 +197,27 @@ async def log_date(
     data = await state.get_data()
     service = PlanService(repo)
     try:
-        item = await service.item(user, int(data["item_id"]))
-        done_on = parse_user_date(
-            message.text,
-            today=today,
-            earliest=await service.earliest_date(item),
-        )
-    except NotFoundError:
+        with asking_again(reply_markup=today_keyboard()):
+            item = await service.item(user, int(data["item_id"]))
+            done_on = parse_user_date(
+                message.text,
+                today=today,
+                earliest=await service.earliest_date(item),
+            )
+    except NotFoundError:  # the item is gone: the dialogue ends
         await state.clear()
         await message.answer(texts.STALE_BUTTON)
-        return
-    except InputError as exc:
-        await message.answer(exc.message, reply_markup=today_keyboard())
         return
     await _after_date(message, state, done_on)
 
 
 async def log_skip_comment(query: CallbackQuery, state: FSMContext) -> None:
     """«Пропустить» the comment."""
+    target = callback_target(query)
     await query.answer()
     await state.update_data(comment=None)
     await state.set_state(LogItem.evidence)
-    if query.message is not None:
-        await query.message.answer(texts.LOG_ASK_EVIDENCE, reply_markup=skip_keyboard())
+    await target.answer(texts.LOG_ASK_EVIDENCE, reply_markup=skip_keyboard())
 
 
 async def log_comment(message: Message, state: FSMContext) -> None:
@@ -252,9 +241,9 @@ async def log_skip_evidence(
     today: date,
 ) -> None:
     """«Пропустить» the evidence: save."""
+    target = callback_target(query)
     await query.answer()
-    if query.message is not None:
-        await _save(query.message, state, repo, user, today, None)  # type: ignore[arg-type]
+    await _save(target, state, repo, user, today, None)
 
 
 async def log_evidence(
@@ -280,7 +269,7 @@ async def log_evidence(
 
 
 async def _save(
-    target: Message,
+    target: Target,
     state: FSMContext,
     repo: Repo,
     user: User,
@@ -313,17 +302,14 @@ async def _save(
 
 async def reopen_item(query: CallbackQuery, callback_data: ItemCb, repo: Repo, user: User) -> None:
     """«Открыть заново»: the item is planned again; the completion stays in the history."""
+    target = callback_target(query)
     try:
         await PlanService(repo).reopen(user, callback_data.item_id)
-    except NotFoundError:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    except InputError:
+    except InputError:  # not done
         await query.answer(texts.ITEM_NOT_DONE, show_alert=True)
         return
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(texts.ITEM_REOPENED)
+    await target.answer(texts.ITEM_REOPENED)
 
 
 async def snooze_item(
@@ -366,11 +352,8 @@ async def plan_add_start(
 
 async def add_title(message: Message, state: FSMContext, today: date) -> None:
     """The personal item's title."""
-    try:
+    with asking_again(texts.ADD_ASK_TITLE):
         title = clean_text(message.text, 3, 300)
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.ADD_ASK_TITLE}")
-        return
     await state.update_data(title=title)
     await state.set_state(AddItem.month)
     await message.answer(texts.ADD_ASK_MONTH, reply_markup=months_keyboard(today))
@@ -385,6 +368,7 @@ async def add_month(
     today: date,
 ) -> None:
     """The due month: add the item."""
+    target = callback_target(query)
     valid_months = {
         (today.year + (today.month + k - 1) // 12, (today.month + k - 1) % 12 + 1)
         for k in range(12)
@@ -398,10 +382,7 @@ async def add_month(
         user, data["title"], callback_data.month, callback_data.year, today
     )
     await state.clear()
-    if query.message is not None:
-        await query.message.answer(
-            texts.added(data["title"], callback_data.month, callback_data.year)
-        )
+    await target.answer(texts.added(data["title"], callback_data.month, callback_data.year))
 
 
 async def add_month_typed(message: Message, today: date) -> None:
