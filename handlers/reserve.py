@@ -28,6 +28,7 @@ from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_user_date
 from bot.telegram import tell
 from handlers.callbacks import PeopleCb, PersonCb
+from handlers.common import asking_again, callback_message, callback_target
 from handlers.dates import Clock, user_today
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
@@ -107,20 +108,13 @@ async def find_page(
     query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """Paging of /find."""
+    message = callback_message(query)
     data = await state.get_data()
     if "find_query" not in data:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     await query.answer()
-    if query.message is not None:
-        await _list(
-            query.message,  # type: ignore[arg-type]
-            repo,
-            user,
-            data["find_query"],
-            callback_data.value,
-            edit=True,
-        )
+    await _list(message, repo, user, data["find_query"], callback_data.value, edit=True)
 
 
 async def find_pick(
@@ -168,6 +162,7 @@ async def _card(
     settings: Settings,
     clock: Clock,
 ) -> None:
+    target = callback_target(query)
     person = await repo.users.get(person_id)
     if person is None or person.anonymised_at is not None or not in_scope(officer, person):
         await query.answer(texts.STALE_BUTTON, show_alert=True)
@@ -207,8 +202,7 @@ async def _card(
     markup = None
     if person.role == Role.RESERVIST:
         markup = _status_keyboard(person.id, person.reserve_status)
-    if query.message is not None:
-        await query.message.answer(text, reply_markup=markup)
+    await target.answer(text, reply_markup=markup)
 
 
 def _status_keyboard(person_id: int, current: str | None) -> InlineKeyboardMarkup | None:
@@ -229,6 +223,7 @@ async def status_start(
     query: CallbackQuery, callback_data: PersonCb, state: FSMContext, repo: Repo, user: User
 ) -> None:
     """A lifecycle button: check it applies, then ask for the date."""
+    target = callback_target(query)
     try:
         person = await LifecycleService(repo).person(user, callback_data.id)
         status = ReserveStatus(callback_data.status)
@@ -242,8 +237,7 @@ async def status_start(
     await state.clear()
     await state.set_state(StatusFlow.date)
     await state.update_data(person_id=person.id, status=status, fields=list(needed_fields(status)))
-    if query.message is not None:
-        await query.message.answer(texts.ASK_STATUS_DATE)
+    await target.answer(texts.ASK_STATUS_DATE)
 
 
 async def status_date(
@@ -257,11 +251,8 @@ async def status_date(
 ) -> None:
     """The date the step takes effect (not in the future, not before 2000)."""
     today = user_today(user, settings, clock)
-    try:
+    with asking_again(texts.ASK_STATUS_DATE):
         when = parse_user_date(message.text, today=today, earliest=date(2000, 1, 1))
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{texts.ASK_STATUS_DATE}")
-        return
     await state.update_data(effective_on=when.isoformat())
     await _next_field(message, state, repo, user, bot, clock)
 
@@ -272,11 +263,8 @@ async def status_field(
     """An order number, a post, an organisation or a reason."""
     data = await state.get_data()
     field = data["fields"][0]
-    try:
+    with asking_again(FIELD_STATE[field][1]):
         value = clean_text(message.text, 1, FIELD_LIMITS[field])
-    except InputError as exc:
-        await message.answer(f"{exc.message}\n\n{FIELD_STATE[field][1]}")
-        return
     await state.update_data({field: value, "fields": data["fields"][1:]})
     await _next_field(message, state, repo, user, bot, clock)
 
