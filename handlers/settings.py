@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
-from bot.config import Settings
+from bot.services.time_policy import TimePolicy
 from handlers.callbacks import SettingsCb
 from handlers.common import callback_target
 from handlers.filters import REGISTERED
@@ -30,16 +30,16 @@ def _zone_label(zone: str) -> str:
     return next((label for name, label in texts.ZONES if name == zone), zone)
 
 
-def _render(user: User, settings: Settings) -> str:
-    quiet = f"{settings.quiet_hours_start:02d}:00–{settings.quiet_hours_end:02d}:00"
+def _render(user: User, time_policy: TimePolicy) -> str:
+    quiet = f"{time_policy.quiet_start:02d}:00–{time_policy.quiet_end:02d}:00"
     return texts.settings_text(
-        _zone_label(user.timezone or settings.default_timezone), user.muted, quiet
+        _zone_label(user.timezone or time_policy.default_timezone), user.muted, quiet
     )
 
 
-async def show_settings(message: Message, user: User, settings: Settings) -> None:
-    """/settings."""
-    await message.answer(_render(user, settings), reply_markup=settings_keyboard(user.muted))
+async def show_settings(message: Message, user: User, time_policy: TimePolicy) -> None:
+    """/settings: the caller's zone and muting, and the quiet hours (``time_policy``)."""
+    await message.answer(_render(user, time_policy), reply_markup=settings_keyboard(user.muted))
 
 
 async def settings_action(
