@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -11,7 +12,6 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.config import Settings
-from bot.services.clock import zone_of
 from bot.services.people import PeopleService
 from bot.services.scope import normalise, officer_municipality
 from bot.services.validation import ascii_number, column_length
@@ -67,8 +67,10 @@ async def invite(
     bot: Bot,
     settings: Settings,
     clock: Callable[[], datetime],
+    zone: ZoneInfo,
 ) -> None:
-    """/invite reservist|mentor|officer [N] [municipality]: a deep link for N people."""
+    """/invite reservist|mentor|officer [N] [municipality]: a deep link for N people; its
+    expiry is shown in the officer's ``zone``."""
     parsed = parse_invite_args(command.args)
     if parsed is None:
         await message.answer(texts.INVITE_USAGE)
@@ -91,7 +93,7 @@ async def invite(
     )
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={created.code}"
-    expires = created.expires_at.astimezone(zone_of(user.timezone, settings.default_timezone))
+    expires = created.expires_at.astimezone(zone)
     await message.answer(
         texts.invite_created(role, link, uses, f"{expires:%d.%m.%Y %H:%M}", municipality)
     )
