@@ -17,6 +17,7 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from contextvars import Context
+from datetime import date
 from functools import partial
 
 import structlog
@@ -27,7 +28,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.config import Settings
 from bot.services.audience import NEEDS_VALUE, Audience, AudienceKind, choices, recipients
 from bot.services.broadcast import (
     BroadcastService,
@@ -50,7 +50,6 @@ from bot.texts import broadcast as tb
 from bot.texts import scope as ts
 from handlers.callbacks import BroadcastStepCb
 from handlers.common import Target, asking_again, callback_target
-from handlers.dates import Clock, user_today
 from handlers.fallback import KNOWN_COMMANDS
 from handlers.filters import REGISTERED, HasRole
 from handlers.states import BroadcastFlow
@@ -227,8 +226,7 @@ async def rsvp_choice(
     repo: Repo,
     user: User,
     broadcasts: BroadcastService,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """RSVP or not: show the preview and the recipient count."""
     target = callback_target(query)
@@ -236,7 +234,6 @@ async def rsvp_choice(
     rsvp = callback_data.value == "yes"
     data = await state.get_data()
     audience = Audience(AudienceKind(data["kind"]), data.get("value"))
-    today = user_today(user, settings, clock)
     people = await recipients(repo, user, audience, today)
     await state.update_data(rsvp=rsvp, user_ids=[p.id for p in people])
     if user.telegram_id is None:
