@@ -4,6 +4,7 @@ moving a reservist through the reserve (included, in training, appointed, exclud
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -12,8 +13,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.config import Settings
-from bot.services.clock import local_today, zone_of
 from bot.services.errors import InputError, NotFoundError
 from bot.services.lifecycle import (
     FIELD_LIMITS,
@@ -29,7 +28,7 @@ from bot.services.validation import clean_text, parse_user_date
 from bot.telegram import tell
 from handlers.callbacks import PeopleCb, PersonCb
 from handlers.common import asking_again, callback_message, callback_target
-from handlers.dates import Clock, user_today
+from handlers.dates import Clock
 from handlers.filters import HasRole
 from handlers.keyboards import people_keyboard
 from handlers.states import StatusFlow
@@ -122,11 +121,11 @@ async def find_pick(
     callback_data: PeopleCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """A person picked from /find: their card."""
-    await _card(query, callback_data.value, repo, user, settings, clock)
+    await _card(query, callback_data.value, repo, user, today, zone)
 
 
 async def open_person(
@@ -134,11 +133,11 @@ async def open_person(
     callback_data: PersonCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """Open a person's card again."""
-    await _card(query, callback_data.id, repo, user, settings, clock)
+    await _card(query, callback_data.id, repo, user, today, zone)
 
 
 def _details(
@@ -159,17 +158,17 @@ async def _card(
     person_id: int,
     repo: Repo,
     officer: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
+    """Send the card of ``person_id`` (in ``officer``'s scope) as seen on the officer's
+    ``today``, with the dates of its history in the officer's ``zone``."""
     target = callback_target(query)
     person = await repo.users.get(person_id)
     if person is None or person.anonymised_at is not None or not in_scope(officer, person):
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     await query.answer()
-    zone = zone_of(officer.timezone, settings.default_timezone)
-    today = local_today(clock(), zone)
     mentor = progress = None
     if person.role == Role.RESERVIST:
         found = await MentoringService(repo).current_mentor(person)
@@ -246,11 +245,10 @@ async def status_date(
     repo: Repo,
     user: User,
     bot: Bot,
-    settings: Settings,
     clock: Clock,
+    today: date,
 ) -> None:
     """The date the step takes effect (not in the future, not before 2000)."""
-    today = user_today(user, settings, clock)
     with asking_again(texts.ASK_STATUS_DATE):
         when = parse_user_date(message.text, today=today, earliest=date(2000, 1, 1))
     await state.update_data(effective_on=when.isoformat())
