@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 from bot import texts
 from bot.config import Settings
-from bot.services.clock import local_today, zone_of
 from bot.services.plans import PlanService, display_status
+from bot.services.time_policy import TimePolicy
 from storage.models import PlanItem, User
 from storage.repo import Repo
 
@@ -25,7 +25,7 @@ async def _comment_lines(
     repo: Repo, item: PlanItem, viewer: User, settings: Settings
 ) -> tuple[list[str], Callable[[int | None], str]]:
     """The item's comments as card lines (oldest first) and the namer of people."""
-    zone = zone_of(viewer.timezone, settings.default_timezone)
+    zone = TimePolicy.from_settings(settings).zone(viewer)
     comments = await repo.mentoring.comments(item.id)
     people = await repo.users.by_ids(
         [actor for _, _, actor in await PlanService(repo).history(item) if actor is not None]
@@ -70,8 +70,9 @@ async def render_item_card(
     """The card of ``item`` as ``viewer`` sees it: dates in the viewer's zone, history with
     who did what (you / the mentor / an officer / the bot), the mentor's confirmation and the
     newest comments that fit (:data:`bot.texts.COMMENTS_BUDGET`); earlier ones page back."""
-    zone = zone_of(viewer.timezone, settings.default_timezone)
-    today = local_today(clock(), zone)
+    time_policy = TimePolicy.from_settings(settings)
+    zone = time_policy.zone(viewer)
+    today = time_policy.today(clock(), viewer)
     comment_lines, who = await _comment_lines(repo, item, viewer, settings)
 
     history = [
