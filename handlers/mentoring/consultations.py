@@ -34,9 +34,8 @@ from storage.models import Consultation, Role, User
 from storage.repo import Repo
 
 
-def setup() -> Router:
-    """The router of this module; each handler names the roles it serves."""
-    router = Router(name="mentoring.consultations")
+def register(router: Router) -> None:
+    """Add the handlers of both sides to ``router``; each handler names the roles it serves."""
     router.message.register(consult_start, Command("consult"), PARTIES)
     router.callback_query.register(
         consult_mentee, ConsultFlow.mentee, MenteeCb.filter(F.action == "open"), MENTOR
@@ -61,7 +60,6 @@ def setup() -> Router:
     router.message.register(press_a_button, StateFilter(ConsultFlow.mentee, ConsultFlow.item))
     router.callback_query.register(consult_decision, ConsultCb.filter(), PARTIES)
     router.message.register(decline_reason, DeclineFlow.reason, PARTIES)
-    return router
 
 
 async def consult_start(message: Message, state: FSMContext, repo: Repo, user: User) -> None:

@@ -30,9 +30,8 @@ from storage.models import PlanItem, Role, User
 from storage.repo import Repo
 
 
-def setup() -> Router:
-    """The router of this module; each handler names the roles it serves."""
-    router = Router(name="mentoring.mentors")
+def register(router: Router) -> None:
+    """Add the mentors' handlers to ``router``; each handler names the roles it serves."""
     router.message.register(mentees, Command("mentees"), MENTOR)
     router.callback_query.register(mentees_page, ListPageCb.filter(F.kind == "mentees"), MENTOR)
     router.callback_query.register(mentee_plan_page, MenteePlanCb.filter(), MENTOR)
@@ -43,7 +42,6 @@ def setup() -> Router:
     router.callback_query.register(show_evidence, MenteeCb.filter(F.action == "evidence"), MENTOR)
     router.callback_query.register(comment_start, MenteeCb.filter(F.action == "comment"), MENTOR)
     router.message.register(comment_text, CommentFlow.text, MENTOR)
-    return router
 
 
 async def mentees(

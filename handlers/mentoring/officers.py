@@ -26,9 +26,8 @@ from storage.models import Role, User
 from storage.repo import Repo
 
 
-def setup() -> Router:
-    """The router of this module; each handler names the roles it serves."""
-    router = Router(name="mentoring.officers")
+def register(router: Router) -> None:
+    """Add the officers' handlers to ``router``; each handler names the roles it serves."""
     router.message.register(assign_start, Command("assign"), OFFICER)
     router.message.register(pairs_report, Command("pairs"), OFFICER)
     router.callback_query.register(pairs_page, ListPageCb.filter(F.kind == "pairs"), OFFICER)
@@ -45,7 +44,6 @@ def setup() -> Router:
         mentor_picked, PeopleCb.filter((F.purpose == "am") & (F.action == "pick")), OFFICER
     )
     router.callback_query.register(assign_action, AssignCb.filter(), OFFICER)
-    return router
 
 
 PURPOSE_ROLE = {"ar": Role.RESERVIST, "am": Role.MENTOR}
