@@ -1,4 +1,8 @@
-"""Errors the domain services raise. ``InputError.message`` is the Russian text for the user."""
+"""Errors the domain services raise. ``InputError.message`` is the Russian text for the user.
+
+In the bot a handler lets them escape: the update's transaction is rolled back and the error
+router (handlers/errors.py) answers them — «Кнопка устарела» for :class:`NotFoundError`, the
+message of an :class:`InputError`, the refusal for :class:`AccessDeniedError`."""
 
 from __future__ import annotations
 
