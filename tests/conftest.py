@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,56 @@ def clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(Settings.model_config, "env_file", None)
 
 
+def _bot_processes() -> dict[int, str]:
+    """The live descendants of this process that run the bot (``-m bot`` or the sandbox's
+    bot child), by pid, with their command lines; empty where /proc is missing."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] == "Z":  # a zombie: ended, only not reaped yet
+                continue
+            pid = int(entry.name)
+            parents[pid] = int(fields[1])
+            commands[pid] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    mine.discard(os.getpid())
+    return {
+        pid: commands[pid]
+        for pid in mine
+        if " -m bot" in commands[pid] or "bot.sandbox.child" in commands[pid]
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_bot_process_left() -> Iterator[None]:
+    """A test must stop every bot process it starts: one left running keeps polling, leading
+    and sending broadcasts from the worker's database, which the next tests share on
+    PostgreSQL (on SQLite its file is the test's own). A leftover is killed, and the test
+    that left it errors at teardown."""
+    before = set(_bot_processes())
+    yield
+    left = {pid: cmd for pid, cmd in _bot_processes().items() if pid not in before}
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"bot processes left running by the test: {left}"
+
+
 def _test_database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_path}/test.db"
 
@@ -140,6 +191,14 @@ async def _reset_postgres_data(db: Database) -> None:
         return
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with db.engine.begin() as conn:
+        # nobody else may work on the worker's database now: a connection left by an earlier
+        # test (a bot process that outlived it) would claim this test's broadcasts
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
