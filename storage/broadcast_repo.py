@@ -308,9 +308,14 @@ class BroadcastRepo:
         """Take up to ``limit`` pending deliveries of a ``running`` broadcast, oldest first, and
         mark them ``sending``. Empty when the broadcast is not running or nobody is pending.
 
-        One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING``; on PostgreSQL the inner
-        SELECT takes the rows ``FOR UPDATE SKIP LOCKED``, and on both dialects the UPDATE
-        re-checks ``state = 'pending'``, so two claimers never get the same row.
+        One ``UPDATE … RETURNING`` statement; on both dialects the UPDATE re-checks
+        ``state = 'pending'``, so two claimers never get the same row. On SQLite the ids come
+        from ``id IN (SELECT … LIMIT n)``. On PostgreSQL they come from a ``MATERIALIZED`` CTE
+        that takes the rows ``FOR UPDATE SKIP LOCKED``: as a subquery of the UPDATE, PostgreSQL
+        may plan the ``LIMIT n`` to run again for each row it updates (seen with the statistics a
+        table keeps after TRUNCATE), each run skipping the rows just updated, so that one claim
+        of 41 marked all 100 pending rows ``sending`` and returned 100 — 59 were never sent.
+        A materialized CTE runs once.
         """
         if limit <= 0:
             return []
@@ -334,13 +339,17 @@ class BroadcastRepo:
             .limit(limit)
         )
         if self.s.get_bind().dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
+            picked = (
+                pick.with_for_update(skip_locked=True)
+                .cte("picked")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
+            )
+            chosen = table.c.id.in_(select(picked.c.id).scalar_subquery())
+        else:
+            chosen = table.c.id.in_(pick.scalar_subquery())
         result = await self.s.execute(
             update(table)
-            .where(
-                table.c.id.in_(pick.scalar_subquery()),
-                table.c.state == DeliveryState.PENDING.value,
-            )
+            .where(chosen, table.c.state == DeliveryState.PENDING.value)
             .values(state=DeliveryState.SENDING.value)
             .returning(table.c.id, table.c.user_id, table.c.chat_id, table.c.attempts)
         )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiogram import Bot
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot.config import load_settings
 from bot.sandbox.emulator import FakeTelegramServer, FakeUser, RateLimit
@@ -159,6 +159,56 @@ async def test_queue_is_idempotent_and_claimed_in_order(db: Database) -> None:
         assert await broadcasts.answer_counts(broadcast.id) == {"no": 2}
         assert await broadcasts.answer_of(broadcast.id, users[0].id) == "no"
         assert [b.id for b in await broadcasts.unfinished()] == [broadcast.id]
+
+
+async def test_a_claim_takes_at_most_what_it_asks_for_whatever_the_statistics(
+    db: Database,
+) -> None:
+    """The statistics a table keeps from earlier rows (PostgreSQL keeps them across TRUNCATE)
+    once made PostgreSQL run the claim's ``LIMIT n`` again for each row it updated: a claim of
+    41 marked all 100 pending rows ``sending`` and 59 were never sent (CI, the suite's
+    PostgreSQL run). Every claim must mark exactly the rows it returns, at most ``limit``."""
+
+    async def queue(count: int, broadcasts: int) -> list[int]:
+        users = await add_users(db, None, count, first=FIRST + 10_000 * broadcasts + count)
+        ids = []
+        async with db.session() as repo:
+            for _ in range(broadcasts):
+                made = await repo.broadcasts.create(
+                    created_by=None, content={"parts": []}, audience={}, rsvp=False
+                )
+                await repo.broadcasts.add_recipients(
+                    made.id, [Recipient(u.id, int(u.telegram_id or 0)) for u in users]
+                )
+                await repo.broadcasts.set_status(made.id, BroadcastStatus.RUNNING)
+                ids.append(made.id)
+        return ids
+
+    async def sending(broadcast_id: int) -> int:
+        async with db.session() as repo:
+            return (await repo.broadcasts.counts(broadcast_id))[DeliveryState.SENDING]
+
+    # a bigger table, all sent, analysed; then emptied the way the suite empties it
+    await queue(2000, 5)
+    async with db.engine.begin() as conn:
+        await conn.execute(update(BroadcastDelivery).values(state=DeliveryState.SENT))
+    async with db.engine.connect() as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(text("COMMIT"))  # ANALYZE outside a transaction block
+        await conn.execute(text("ANALYZE"))
+    async with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(text("TRUNCATE broadcast_deliveries, broadcasts CASCADE"))
+        else:
+            await conn.execute(text("DELETE FROM broadcast_deliveries"))
+            await conn.execute(text("DELETE FROM broadcasts"))
+
+    first, second = await queue(100, 2)
+    for broadcast_id in (first, second, first):
+        async with db.session() as repo:
+            claimed = await repo.broadcasts.claim(broadcast_id, 41)
+        assert len(claimed) == 41
+    assert await sending(first) == 82 and await sending(second) == 41
 
 
 async def test_create_checks_content_and_skips_unreachable_users(db: Database) -> None:
