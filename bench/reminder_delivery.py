@@ -103,7 +103,9 @@ async def main(args: argparse.Namespace) -> None:
         )
         limiter = RateLimiter(per_second=cap, chat_interval=1.0 / speed, headroom=args.headroom)
         bot = create_bot(settings, limiter)
-        service = ReminderService(db, ReminderRules(), TelegramNotifier(bot), lambda: NOW)
+        service = ReminderService(
+            db, ReminderRules.from_settings(settings), TelegramNotifier(bot), lambda: NOW
+        )
         if args.outage > 0:
             assert isinstance(server, InLoopHost)
             server.server.fail_next("sendMessage", 502, html=True, for_seconds=args.outage)

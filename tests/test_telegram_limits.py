@@ -50,7 +50,16 @@ CHAPTERS = [catalogue] + [
     import_module(f"bot.texts.{m.name}") for m in pkgutil.iter_modules(catalogue.__path__)
 ]
 # helpers of the catalogue that build no user-facing text of their own
-HELPERS = {"esc", "fmt_date", "cut", "fits_first", "fit_first", "fits_last", "fit_last"}
+HELPERS = {
+    "esc",
+    "fmt_date",
+    "cut",
+    "fits_first",
+    "fit_first",
+    "fits_last",
+    "fit_last",
+    "joined_size",
+}
 
 
 def long_text(length: int) -> str:
@@ -151,9 +160,10 @@ def _value(name: str, annotation: Any) -> Any:
         return 0.999 if name == "fraction" else 999_999.9
     if text.startswith("Callable"):
         return catalogue.more_lines
-    if text == "BroadcastProgress":
+    # the broadcast chapter reads the service's snapshots through protocols of its own
+    if text in {"BroadcastProgress", "ProgressSnapshot"}:
         return BroadcastProgress(BIG, "running", BIG, BIG, BIG, BIG, BIG, 999.9, 999_999.0)
-    if text == "BroadcastResults":
+    if text in {"BroadcastResults", "ResultsSummary"}:
         cast = Broadcast(id=BIG, audience={"label": long_text(320)}, rsvp=True, status="done")
         return BroadcastResults(cast, BIG, BIG, BIG, BIG, BIG, BIG)
     if text == "object":
@@ -208,8 +218,8 @@ def constants() -> dict[str, str]:
 # How each text is used, found in the code: the catalogue's names passed to
 # ``query.answer(...)`` are alerts or toasts; those passed as ``caption=`` are captions.
 SOURCES = [
-    *sorted((ROOT / "handlers").glob("*.py")),
-    *sorted((ROOT / "bot" / "telegram").glob("*.py")),
+    *sorted((ROOT / "handlers").rglob("*.py")),
+    *sorted((ROOT / "bot" / "telegram").rglob("*.py")),
 ]
 ALIASES = r"(?:texts|tb|tr|ts|tp|tf|t)"
 
