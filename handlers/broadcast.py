@@ -54,7 +54,6 @@ from handlers.fallback import KNOWN_COMMANDS
 from handlers.filters import REGISTERED, HasRole
 from handlers.states import BroadcastFlow
 from storage.broadcast_models import Broadcast
-from storage.broadcast_repo import BroadcastRepo
 from storage.models import Role, User
 from storage.repo import Repo
 
@@ -363,7 +362,7 @@ async def control(
 ) -> None:
     """«Остановить» / «Продолжить» under a progress message, «Отправить повторно» under
     /broadcasts."""
-    broadcast = await BroadcastRepo(repo.session).get(callback_data.broadcast_id)
+    broadcast = await repo.broadcasts.get(callback_data.broadcast_id)
     if broadcast is None:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
@@ -431,7 +430,7 @@ async def show_reports(
 ) -> None:
     """/broadcasts: the latest broadcasts (of the officer's municipality, for a municipal
     officer) with their outcomes and answers."""
-    newest = await BroadcastRepo(repo.session).recent(limit=REPORTS_SCANNED)
+    newest = await repo.broadcasts.recent(limit=REPORTS_SCANNED)
     recent = [b for b in newest if await _visible(repo, user, b)][:REPORTS_SHOWN]
     if not recent:
         await message.answer(texts.BROADCASTS_EMPTY)

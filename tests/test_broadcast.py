@@ -31,7 +31,7 @@ from bot.telegram import (
 )
 from bot.texts import broadcast as t
 from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
-from storage.broadcast_repo import BroadcastRepo, DeliveryResult, Recipient
+from storage.broadcast_repo import DeliveryResult, Recipient
 from storage.db import Database
 from storage.models import Role, User
 
@@ -101,7 +101,7 @@ def received(server: FakeTelegramServer, users: list[User], marker: str) -> dict
 
 async def deliveries(db: Database, broadcast_id: int) -> dict[int, BroadcastDelivery]:
     async with db.session() as repo:
-        rows = await BroadcastRepo(repo.session).deliveries(broadcast_id)
+        rows = await repo.broadcasts.deliveries(broadcast_id)
     return {d.user_id: d for d in rows}
 
 
@@ -120,7 +120,7 @@ async def test_queue_is_idempotent_and_claimed_in_order(db: Database) -> None:
     users = await add_users(db, None, 5)
     recipients = [Recipient(u.id, int(u.telegram_id or 0)) for u in users]
     async with db.session() as repo:
-        broadcasts = BroadcastRepo(repo.session)
+        broadcasts = repo.broadcasts
         broadcast = await broadcasts.create(
             created_by=None, content={"parts": []}, audience={}, rsvp=True
         )

@@ -20,7 +20,6 @@ from bot.sandbox.emulator import FakeTelegramServer, RateLimit
 from bot.services.broadcast import BroadcastService, ContentPart
 from bot.services.delivery import RateLimiter
 from storage.broadcast_models import BroadcastStatus, DeliveryState
-from storage.broadcast_repo import BroadcastRepo
 from storage.db import Database
 from storage.models import Role, User
 
@@ -149,9 +148,7 @@ async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
 
         at_kill = delivered(server)
         async with db.session() as repo:
-            rows = {
-                d.chat_id: d for d in await BroadcastRepo(repo.session).deliveries(broadcast.id)
-            }
+            rows = {d.chat_id: d for d in await repo.broadcasts.deliveries(broadcast.id)}
         in_doubt = {chat for chat, d in rows.items() if d.state == DeliveryState.SENDING}
         assert 20 <= sum(at_kill.values()) < RECIPIENTS, at_kill
         assert len(in_doubt) <= workers, in_doubt
@@ -168,7 +165,7 @@ async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
 
         async def finished() -> bool:
             async with db.session() as repo:
-                return await BroadcastRepo(repo.session).status(broadcast.id) == "done"
+                return await repo.broadcasts.status(broadcast.id) == "done"
 
         deadline = time.monotonic() + WAIT
         while not await finished():

@@ -29,7 +29,6 @@ from storage.models import (
     Role,
     User,
 )
-from storage.reports_repo import ReportsRepo
 
 YEAR = 2026
 TODAY = date(2026, 11, 22)
@@ -360,7 +359,7 @@ async def test_kpi_reads_a_fixed_number_of_rows(db: Database) -> None:
         event.listen(engine, "before_cursor_execute", count)
         try:
             async with db.session() as repo:
-                rows = await ReportsRepo(repo.session).group_counts(
+                rows = await repo.reports.group_counts(
                     YEAR,
                     None,
                     in_reserve=["included", "training"],

@@ -33,7 +33,7 @@ from bot.texts import CONSENT, CONSENT_VERSION
 from handlers import start
 from scheduler.jobs import create_scheduler, purge_dialogues
 from storage.broadcast_models import BroadcastDelivery
-from storage.broadcast_repo import BroadcastRepo, Recipient
+from storage.broadcast_repo import Recipient
 from storage.db import Database
 from storage.fsm import DatabaseStorage
 from storage.models import (
@@ -184,7 +184,7 @@ async def reservist_with_everything(db: Database, clock: FakeClock) -> tuple[Use
             StatusStep(ReserveStatus.INCLUDED, today, order_number=SECRETS["order number"]),
             now,
         )
-        broadcasts = BroadcastRepo(repo.session)
+        broadcasts = repo.broadcasts
         broadcast = await broadcasts.create(
             created_by=officer.id,
             content={"parts": [{"kind": "text", "text": "Совещание в пятницу"}]},

@@ -34,9 +34,7 @@ from bot.services.plans import PlanService
 from bot.services.year_report import YearReportService, build_year_report
 from storage import migrate
 from storage.broadcast_models import BroadcastStatus
-from storage.broadcast_repo import BroadcastRepo
 from storage.db import Database
-from storage.demo_repo import DemoRepo
 from storage.models import Base, Consultation, ConsultationStatus, ReserveStatus, Role
 
 ZONE = ZoneInfo("Europe/Moscow")
@@ -116,7 +114,7 @@ async def test_counts(db: Database, demo: DemoCast) -> None:
         assert states.count(ConsultationStatus.PENDING) >= 3
         assert all(c.held_on <= TODAY and c.created_at < NOW for c in consultations)
 
-        broadcasts = BroadcastRepo(repo.session)
+        broadcasts = repo.broadcasts
         (finished,) = await broadcasts.with_status(BroadcastStatus.DONE)
         (running,) = await broadcasts.with_status(BroadcastStatus.RUNNING)
         done_counts = await broadcasts.counts(finished.id)
@@ -162,8 +160,8 @@ async def test_tabs(db: Database, demo: DemoCast) -> None:
         view = await PlanService(repo).view(a_user, YEAR, TODAY)
         assert view.done >= 5 and view.total > view.done
         # the running broadcast waits to reach A and the mentor when the bot starts
-        (running,) = await BroadcastRepo(repo.session).with_status(BroadcastStatus.RUNNING)
-        pending = await BroadcastRepo(repo.session).deliveries(running.id, "pending")
+        (running,) = await repo.broadcasts.with_status(BroadcastStatus.RUNNING)
+        pending = await repo.broadcasts.deliveries(running.id, "pending")
         assert {a_user.id, mentor_user.id} <= {d.user_id for d in pending}
 
 
@@ -244,7 +242,7 @@ async def _wipe(db: Database) -> None:
 
 async def _dump(db: Database) -> dict[str, list[tuple[object, ...]]]:
     async with db.session() as repo:
-        return await DemoRepo(repo.session).dump()
+        return await repo.demo.dump()
 
 
 async def test_same_seed_same_rows(db: Database, demo_settings: Settings) -> None:
@@ -316,7 +314,7 @@ async def test_any_moment_of_the_year(
         assert len(await MentoringService(repo).pairs(today)) == 17
         report = await IndicatorService(repo).report(None, today.year, today)
         assert all(i.o > 0 for i in report.indicators if i.code != "training")
-        dump = await DemoRepo(repo.session).dump()
+        dump = await repo.demo.dump()
     moments = [
         value
         for table, rows in dump.items()

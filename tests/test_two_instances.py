@@ -40,7 +40,6 @@ from bot.services.delivery import RateLimiter
 from bot.telegram import create_bot
 from bot.web import Health
 from storage.broadcast_models import BroadcastStatus, DeliveryState
-from storage.broadcast_repo import BroadcastRepo
 from storage.db import Database
 from storage.leader import AnotherInstanceError, FileLock, Leadership
 from storage.models import Role, User
@@ -254,7 +253,7 @@ async def test_two_instances_one_leader_the_standby_takes_over_a_broadcast(
                 await asyncio.sleep(SLOW + 0.5)  # requests on the wire are still answered
                 at_kill = delivered(fake)
                 async with db.session() as repo:
-                    broadcasts = BroadcastRepo(repo.session)
+                    broadcasts = repo.broadcasts
                     (broadcast,) = await broadcasts.recent(limit=1)
                     rows = await broadcasts.deliveries(broadcast.id)
             finally:
@@ -275,7 +274,7 @@ async def test_two_instances_one_leader_the_standby_takes_over_a_broadcast(
 
             async def finished() -> bool:
                 async with db.session() as repo:
-                    status = await BroadcastRepo(repo.session).status(broadcast.id)
+                    status = await repo.broadcasts.status(broadcast.id)
                     return status == BroadcastStatus.DONE
 
             deadline = time.monotonic() + WAIT

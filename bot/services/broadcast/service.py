@@ -35,7 +35,7 @@ from bot.services.delivery import (
 )
 from bot.services.errors import NotFoundError
 from storage.broadcast_models import Broadcast, BroadcastStatus, DeliveryState, RsvpAnswer
-from storage.broadcast_repo import BroadcastRepo, ClaimedDelivery, DeliveryResult
+from storage.broadcast_repo import ClaimedDelivery, DeliveryResult
 from storage.db import Database
 
 __all__ = ["MAX_PAUSE", "BroadcastService", "BroadcastTransport", "DuplicateDraftError"]
@@ -139,8 +139,8 @@ class BroadcastService:
 
         ``audience`` describes the recipients for display (e.g. ``{"role": "reservist",
         "label": "Все резервисты"}``). ``draft_key`` is the idempotency key of the officer's
-        draft (unique, see :meth:`BroadcastRepo.create_once`). Returns the broadcast; ``total`` is
-        the recipient count.
+        draft (unique, see :meth:`storage.broadcast_repo.BroadcastRepo.create_once`). Returns the
+        broadcast; ``total`` is the recipient count.
 
         Raises:
             InputError: the content is not acceptable (:func:`validate_parts`).
@@ -149,7 +149,7 @@ class BroadcastService:
         """
         validate_parts(parts)
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             fields: dict[str, Any] = {
                 "created_by": created_by,
                 "content": content_json(parts),
@@ -186,7 +186,7 @@ class BroadcastService:
             NotFoundError: no such broadcast.
         """
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             if await broadcasts.status(broadcast_id) is None:
                 raise NotFoundError(broadcast_id)
             if progress_chat_id is not None:
@@ -205,14 +205,12 @@ class BroadcastService:
     ) -> None:
         """Remember (or forget, with None) the officer's progress message of a broadcast."""
         async with self.db.session() as repo:
-            await BroadcastRepo(repo.session).set_progress_message(
-                broadcast_id, chat_id, message_id
-            )
+            await repo.broadcasts.set_progress_message(broadcast_id, chat_id, message_id)
 
     async def by_draft_key(self, draft_key: str) -> Broadcast | None:
         """The broadcast created from the draft with this idempotency key, or None."""
         async with self.db.session() as repo:
-            return await BroadcastRepo(repo.session).by_draft_key(draft_key)
+            return await repo.broadcasts.by_draft_key(draft_key)
 
     async def resend_failed(self, broadcast_id: int) -> int:
         """The officer's «Отправить повторно»: put the ``failed`` recipients of a ``done`` or
@@ -224,7 +222,7 @@ class BroadcastService:
             NotFoundError: no such broadcast.
         """
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             if await broadcasts.status(broadcast_id) is None:
                 raise NotFoundError(broadcast_id)
             count = await broadcasts.requeue_failed(broadcast_id)
@@ -340,7 +338,7 @@ class BroadcastService:
                 return current.final
             current = self._runs.get(broadcast_id)
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             broadcast = await broadcasts.get(broadcast_id)
             if broadcast is None:
                 raise NotFoundError(broadcast_id)
@@ -366,7 +364,7 @@ class BroadcastService:
     async def _finish(self, run: BroadcastRun) -> BroadcastProgress:
         """Mark the broadcast done when nobody is left; the final snapshot from the database."""
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             counts = await broadcasts.counts(run.id)
             left = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]
             if left == 0:
@@ -472,7 +470,7 @@ class BroadcastService:
         was not a draft or running broadcast.
         """
         async with self.db.session() as repo:
-            changed = await BroadcastRepo(repo.session).set_status(
+            changed = await repo.broadcasts.set_status(
                 broadcast_id,
                 BroadcastStatus.STOPPED,
                 only_from=[BroadcastStatus.DRAFT, BroadcastStatus.RUNNING],
@@ -494,7 +492,7 @@ class BroadcastService:
         progress message), or None.
         """
         async with self.db.session() as repo:
-            unfinished = await BroadcastRepo(repo.session).unfinished()
+            unfinished = await repo.broadcasts.unfinished()
         if unfinished:
             log.info("resuming broadcasts", ids=[b.id for b in unfinished])
         outcomes = await asyncio.gather(
@@ -536,7 +534,7 @@ class BroadcastService:
 
     async def _pick_up(self, progress: ProgressFactory | None) -> None:
         async with self.db.session() as repo:
-            unfinished = await BroadcastRepo(repo.session).unfinished()
+            unfinished = await repo.broadcasts.unfinished()
         busy = set(self._runs) | set(self._starting_now())
         new = [b for b in unfinished if b.id not in busy]
         if not new or self._closing:
@@ -625,7 +623,7 @@ class BroadcastService:
             NotFoundError: no such broadcast.
         """
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             broadcast = await broadcasts.get(broadcast_id)
             if broadcast is None:
                 raise NotFoundError(broadcast_id)
@@ -654,7 +652,7 @@ class BroadcastService:
         """
         value = RsvpAnswer(answer)
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             broadcast = await broadcasts.get(broadcast_id)
             if broadcast is None or not broadcast.rsvp:
                 raise NotFoundError(broadcast_id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from bot.services.delivery import mark_blocked
-from storage.broadcast_repo import BroadcastRepo, ClaimedDelivery, DeliveryResult
+from storage.broadcast_repo import ClaimedDelivery, DeliveryResult
 from storage.db import Database
 
 __all__ = ["QueueWriter"]
@@ -100,7 +100,7 @@ class QueueWriter:
     async def _commit(self, ops: list[_Op]) -> dict[int, ClaimedDelivery]:
         claimed: dict[int, ClaimedDelivery] = {}
         async with self.db.session() as repo:
-            broadcasts = BroadcastRepo(repo.session)
+            broadcasts = repo.broadcasts
             await broadcasts.finish([op.result for op in ops if op.result is not None])
             for op in ops:
                 if op.blocked_user is not None:

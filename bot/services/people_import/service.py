@@ -24,7 +24,6 @@ from storage.models import (
     Role,
     User,
 )
-from storage.people_repo import PeopleRepo
 from storage.repo import Repo
 
 __all__ = ["ImportResult", "PeopleImportService", "RowOutcome", "RowStatus", "invite_link"]
@@ -101,7 +100,7 @@ class PeopleImportService:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
-        self.people = PeopleRepo(repo.session)
+        self.people = repo.people
 
     async def import_people(
         self,
