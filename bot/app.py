@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Dispatcher, Router
+from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
@@ -66,6 +67,10 @@ def create_dispatcher(
     )
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(LogContextMiddleware())
+    # the error handlers (handlers/errors.py) run here: after the unit of work rolled back and
+    # still under the chat's lock, so a refusal reaches the user before their next update is
+    # handled (aiogram's own ErrorsMiddleware, outermost, would answer after the lock is gone)
+    dp.update.outer_middleware(ErrorsMiddleware(dp))
     dp.update.outer_middleware(DatabaseMiddleware(db))
     dp.update.outer_middleware(TimeMiddleware(time_policy or TimePolicy.from_settings(settings)))
     dp.include_router(setup_routers())

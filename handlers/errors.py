@@ -1,6 +1,7 @@
 """The error handlers. They run once the update's transaction was rolled back
 (:class:`bot.middlewares.DatabaseMiddleware`), so nothing the handler wrote is kept and a reply
-sent here never reports a change.
+sent here never reports a change; and while the chat's lock is still held (bot/app.py), so the
+reply comes before anything answered to the user's next update.
 
 The domain errors of the services are expected input and are answered, not logged as failures:
 

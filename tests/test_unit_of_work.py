@@ -219,6 +219,33 @@ async def test_updates_of_one_chat_run_one_at_a_time_in_order(reservist: Harness
     assert len(order) == 3
 
 
+async def test_a_refusal_is_told_before_the_next_update_of_the_chat(harness: Harness) -> None:
+    """A refused answer (an InputError answered by the error router) is told while the chat's
+    lock is still held: the user's next message waits for it, so the replies keep the order of
+    the messages even when Telegram is slow to take the refusal."""
+    code = await invite_code(harness)
+    calls = await harness.send(RES, f"/start {code}")
+    await harness.press(RES, last_with_buttons(calls).button("Согласен"))
+    release = asyncio.Event()
+    sent: list[str] = []
+
+    async def slow_refusal(method: str, params: dict[str, Any]) -> None:
+        if method == "sendMessage" and "хотя бы два слова" in str(params.get("text")):
+            await release.wait()
+        if method == "sendMessage":
+            sent.append(str(params.get("text")))
+
+    harness.bot.session.on_request = slow_refusal
+    refused = asyncio.create_task(harness.send(RES, "Маша"))
+    await asyncio.sleep(0.1)
+    cancelled = asyncio.create_task(harness.send(RES, "/cancel"))
+    await asyncio.sleep(0.3)
+    assert sent == []  # /cancel waits for the chat while the refusal is being told
+    release.set()
+    await asyncio.wait_for(asyncio.gather(refused, cancelled), 5.0)
+    assert len(sent) == 2 and "хотя бы два слова" in sent[0], sent
+
+
 async def test_the_commit_middleware_is_outermost(harness: Harness) -> None:
     await harness.send(OFFICER_TG, "/help")
     middlewares = list(harness.bot.session.middleware)
