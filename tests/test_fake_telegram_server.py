@@ -37,7 +37,7 @@ from aiogram.types import (
 )
 
 from bot.sandbox.emulator import FakeTelegramServer, RateLimit, WaitTimeoutError
-from bot.sandbox.emulator.server import _render_markup
+from bot.sandbox.emulator.formatting import _render_markup
 
 TOKEN = "123456:AAFakeTokenForTestsOnly_0123456789abc"
 
