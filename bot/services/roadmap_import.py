@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 
 from bot.config import Settings
 from bot.services.clock import local_today, utcnow
@@ -21,7 +20,7 @@ from bot.services.roadmap import (
 )
 from bot.services.scope import scoped_key
 from storage.db import Database
-from storage.models import Activity, AuditEntry, RoadmapImport
+from storage.models import RoadmapImport
 from storage.repo import ActivityUpsert, Repo
 
 log = structlog.get_logger(__name__)
@@ -113,7 +112,7 @@ async def import_roadmap(
     total = SyncReport(
         report.added + nxt.added, report.updated + nxt.updated, report.archived + nxt.archived
     )
-    stored = await repo.session.scalars(select(Activity).where(Activity.key.in_(parsed_keys)))
+    stored = await repo.activities.by_keys(list(parsed_keys))
     ids = {parsed_keys[activity.key]: activity.id for activity in stored}
     return ImportReport(upsert, total, kept, ids)
 
@@ -126,16 +125,11 @@ async def officer_choices(repo: Repo, keys: list[str]) -> dict[str, dict[str, An
     if not keys:
         return {}
     by_target = {
-        f"activity:{activity.id}": activity.key
-        for activity in await repo.session.scalars(select(Activity).where(Activity.key.in_(keys)))
+        f"activity:{activity.id}": activity.key for activity in await repo.activities.by_keys(keys)
     }
     if not by_target:
         return {}
-    entries = await repo.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.action == "roadmap.edit", AuditEntry.target.in_(by_target))
-        .order_by(AuditEntry.id)
-    )
+    entries = await repo.audit.entries_on("roadmap.edit", list(by_target))
     kinds = {kind.value for kind in ActivityKind}
     choices: dict[str, dict[str, Any]] = {}
     for entry in entries:

@@ -3,7 +3,7 @@ import (:class:`ActivityUpsert`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,12 @@ class ActivityRepo:
     async def by_key(self, key: str) -> Activity | None:
         """The activity with this importer key, or None."""
         return await self.s.scalar(select(Activity).where(Activity.key == key))
+
+    async def by_keys(self, keys: Collection[str]) -> Sequence[Activity]:
+        """The activities with any of these importer keys, in no particular order (a key that
+        has no activity is skipped)."""
+        rows = await self.s.scalars(select(Activity).where(Activity.key.in_(keys)))
+        return rows.all()
 
     async def add(self, activity: Activity) -> Activity:
         """Insert an activity."""

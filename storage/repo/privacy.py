@@ -4,7 +4,7 @@ texts and journal (:class:`ConsentRepo`, :class:`ConsentRow`) and the deletion o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,16 @@ class AuditRepo:
     async def entries(self, limit: int = 100) -> Sequence[AuditEntry]:
         """The newest entries first."""
         rows = await self.s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+        return rows.all()
+
+    async def entries_on(self, action: str, targets: Collection[str]) -> Sequence[AuditEntry]:
+        """The entries of ``action`` (e.g. ``roadmap.edit``) on any of ``targets`` (e.g.
+        ``activity:7``), oldest first."""
+        rows = await self.s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == action, AuditEntry.target.in_(targets))
+            .order_by(AuditEntry.id)
+        )
         return rows.all()
 
 
