@@ -58,15 +58,6 @@ class SettingsCb(CallbackData, prefix="set"):
     index: Number = -1
 
 
-class PeopleCb(CallbackData, prefix="ppl"):
-    """A searchable list of people: ``purpose`` ar (assign: reservist) / am (assign: mentor) /
-    cm (consultation: mentee); ``action`` page or pick; ``value`` a page or a user id."""
-
-    purpose: str
-    action: str
-    value: Id
-
-
 class AssignCb(CallbackData, prefix="asg"):
     """An officer's action on a reservist's card: ``assign`` (or change) or ``end``."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -23,7 +24,6 @@ from handlers.callbacks import (
     MenteeCb,
     MenteePlanCb,
     MonthCb,
-    PeopleCb,
     PlanPageCb,
     SettingsCb,
 )
@@ -87,12 +87,11 @@ def older_comments_keyboard(item_id: int, older: int) -> InlineKeyboardMarkup | 
     return kb.as_markup() if older > 0 else None
 
 
-def _nav(
-    kb: InlineKeyboardBuilder,
-    page: int,
-    pages: int,
-    data: Callable[[int], ListPageCb | MenteePlanCb],
+def attach_page_nav(
+    kb: InlineKeyboardBuilder, page: int, pages: int, data: Callable[[int], CallbackData]
 ) -> None:
+    """Attach to ``kb`` a row of «Назад» / «Далее» to the pages around ``page`` of ``pages``
+    (none at the ends), ``data(n)`` being the callback data of page ``n``."""
     nav = InlineKeyboardBuilder()
     if page > 1:
         nav.button(text=texts.BTN_PREV, callback_data=data(page - 1))
@@ -106,7 +105,7 @@ def list_keyboard(kind: str, page: int, pages: int) -> InlineKeyboardMarkup | No
     if pages <= 1:
         return None
     kb = InlineKeyboardBuilder()
-    _nav(kb, page, pages, lambda p: ListPageCb(kind=kind, page=p))
+    attach_page_nav(kb, page, pages, lambda p: ListPageCb(kind=kind, page=p))
     return kb.as_markup()
 
 
@@ -187,32 +186,6 @@ def zones_keyboard() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def people_keyboard(
-    purpose: str, people: Sequence[tuple[int, str]], page: int, pages: int
-) -> InlineKeyboardMarkup:
-    """One button per person (id, label), then page navigation."""
-    kb = InlineKeyboardBuilder()
-    for user_id, label in people:
-        kb.button(
-            text=short(label),
-            callback_data=PeopleCb(purpose=purpose, action="pick", value=user_id),
-        )
-    kb.adjust(1)
-    nav = InlineKeyboardBuilder()
-    if page > 1:
-        nav.button(
-            text=texts.BTN_PREV,
-            callback_data=PeopleCb(purpose=purpose, action="page", value=page - 1),
-        )
-    if page < pages:
-        nav.button(
-            text=texts.BTN_NEXT,
-            callback_data=PeopleCb(purpose=purpose, action="page", value=page + 1),
-        )
-    kb.attach(nav)
-    return kb.as_markup()
-
-
 def reservist_card_keyboard(reservist_id: int, has_mentor: bool) -> InlineKeyboardMarkup:
     """Assign / change / end on an officer's reservist card."""
     kb = InlineKeyboardBuilder()
@@ -267,7 +240,7 @@ def mentees_keyboard(
     for user_id, name in mentees:
         kb.button(text=short(name), callback_data=MenteeCb(action="open", id=user_id))
     kb.adjust(1)
-    _nav(kb, page, pages, lambda p: ListPageCb(kind="mentees", page=p))
+    attach_page_nav(kb, page, pages, lambda p: ListPageCb(kind="mentees", page=p))
     return kb.as_markup()
 
 
@@ -282,7 +255,7 @@ def mentee_plan_keyboard(
             callback_data=MenteeCb(action="item", id=item_id),
         )
     kb.adjust(1)
-    _nav(kb, page, pages, lambda p: MenteePlanCb(id=mentee_id, page=p))
+    attach_page_nav(kb, page, pages, lambda p: MenteePlanCb(id=mentee_id, page=p))
     return kb.as_markup()
 
 

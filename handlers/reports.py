@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -30,19 +31,18 @@ from bot.services.exports import ExportService
 from bot.services.indicators import IndicatorService
 from bot.services.mentoring import search_people
 from bot.services.scope import officer_municipality
-from bot.services.validation import ascii_number, clean_text
+from bot.services.validation import ascii_number
 from bot.services.year_report import YearReportService, build_year_report, report_filename
 from bot.texts import reports as tr
-from handlers.callbacks import Id, Number, PeopleCb
-from handlers.common import Target, callback_message, callback_target
+from handlers.callbacks import Id, Number
+from handlers.common import Target, callback_target
 from handlers.dates import Clock
 from handlers.filters import HasRole
-from handlers.keyboards import people_keyboard
+from handlers.picker import PeopleCb, PeoplePicker
 from handlers.states import BroadcastFlow
 from storage.models import Role, User
 from storage.repo import Repo
 
-PURPOSE = "rp"  # PeopleCb purpose of the /report list
 CHART_GROUPS = 12
 CHARTS = "bot.services.charts"
 YEARS_BACK = 10
@@ -73,13 +73,9 @@ def setup() -> Router:
     router.message.register(export, Command("export"))
     router.message.register(kpi, Command("kpi"))
     router.message.register(report_start, Command("report"))
-    router.message.register(report_search, ReportFlow.pick, ~F.text.startswith("/"))
-    router.callback_query.register(
-        report_page, PeopleCb.filter((F.purpose == PURPOSE) & (F.action == "page"))
-    )
-    router.callback_query.register(
-        report_pick, PeopleCb.filter((F.purpose == PURPOSE) & (F.action == "pick"))
-    )
+    router.message.register(RESERVISTS.search, ReportFlow.pick, ~F.text.startswith("/"))
+    router.callback_query.register(RESERVISTS.turn, RESERVISTS.buttons("page"))
+    router.callback_query.register(report_pick, RESERVISTS.buttons("pick"))
     router.callback_query.register(conclusion_start, ReportCb.filter(F.action == "conclude"))
     router.message.register(conclusion_text, ReportFlow.conclusion)
     return router
@@ -241,28 +237,12 @@ async def _send_report(
     )
 
 
-async def _show_people(
-    target: Message, repo: Repo, user: User, query: str | None, page: int, *, edit: bool
-) -> None:
-    people = await YearReportService(repo).candidates(officer_municipality(user))
-    if not people:
-        await target.answer(tr.NO_RESERVISTS_IN_SCOPE)
-        return
-    found = search_people(people, query, page)
-    if not found.people:
-        await target.answer(texts.NOBODY_FOUND)
-        return
-    text = texts.people_page(tr.PICK_FOR_REPORT, query, found.total, found.page, found.pages)
-    markup = people_keyboard(
-        PURPOSE,
-        [(u.id, texts.person_label(u.full_name, u.organisation)) for u in found.people],
-        found.page,
-        found.pages,
-    )
-    if edit:
-        await target.edit_text(text, reply_markup=markup)
-    else:
-        await target.answer(text, reply_markup=markup)
+async def _candidates(repo: Repo, officer: User) -> Sequence[User]:
+    return await YearReportService(repo).candidates(officer_municipality(officer))
+
+
+#: /report's list of the officer's reservists (with a year-end report to build).
+RESERVISTS = PeoplePicker("rp", tr.PICK_FOR_REPORT, _candidates, empty=tr.NO_RESERVISTS_IN_SCOPE)
 
 
 async def report_start(
@@ -278,7 +258,7 @@ async def report_start(
     searchable list of the officer's reservists."""
     await state.clear()
     year, query = parse_report_args(command.args, today.year)
-    people = await YearReportService(repo).candidates(officer_municipality(user))
+    people = await RESERVISTS.candidates(repo, user)
     if not people:
         await message.answer(tr.NO_RESERVISTS_IN_SCOPE)
         return
@@ -287,25 +267,8 @@ async def report_start(
         await _send_report(message, repo, user, today, zone, found.people[0].id, year)
         return
     await state.set_state(ReportFlow.pick)
-    await state.update_data(query=query, year=year)
-    await _show_people(message, repo, user, query, 1, edit=False)
-
-
-async def report_search(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
-    """Text typed while the list is shown: search it."""
-    query = clean_text(message.text, 1, 100)
-    await state.update_data(query=query)
-    await _show_people(message, repo, user, query, 1, edit=False)
-
-
-async def report_page(
-    query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo, user: User
-) -> None:
-    """Paging of the list (edits in place)."""
-    message = callback_message(query)
-    await query.answer()
-    data = await state.get_data()
-    await _show_people(message, repo, user, data.get("query"), callback_data.value, edit=True)
+    await state.update_data(year=year)
+    await RESERVISTS.start(message, state, repo, user, query)
 
 
 async def report_pick(

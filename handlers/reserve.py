@@ -21,21 +21,20 @@ from bot.services.lifecycle import (
     needed_fields,
     next_statuses,
 )
-from bot.services.mentoring import MentoringService, search_people
+from bot.services.mentoring import MentoringService
 from bot.services.plans import PlanService
 from bot.services.scope import in_scope, within_scope
 from bot.services.validation import clean_text, parse_user_date
 from bot.telegram import tell
-from handlers.callbacks import PeopleCb, PersonCb
-from handlers.common import asking_again, callback_message, callback_target
+from handlers.callbacks import PersonCb
+from handlers.common import asking_again, callback_target
 from handlers.dates import Clock
 from handlers.filters import HasRole
-from handlers.keyboards import people_keyboard
+from handlers.picker import PeopleCb, PeoplePicker
 from handlers.states import StatusFlow
 from storage.models import ReserveStatus, Role, User
 from storage.repo import Repo
 
-PURPOSE = "fd"
 FIELD_STATE = {
     "order_number": (StatusFlow.order_number, texts.ASK_ORDER_NUMBER),
     "post": (StatusFlow.post, texts.ASK_POST),
@@ -50,12 +49,8 @@ def setup() -> Router:
     router.message.filter(HasRole(Role.OFFICER))
     router.callback_query.filter(HasRole(Role.OFFICER))
     router.message.register(find, Command("find"))
-    router.callback_query.register(
-        find_page, PeopleCb.filter((F.purpose == PURPOSE) & (F.action == "page"))
-    )
-    router.callback_query.register(
-        find_pick, PeopleCb.filter((F.purpose == PURPOSE) & (F.action == "pick"))
-    )
+    router.callback_query.register(FOUND.turn, FOUND.buttons("page"))
+    router.callback_query.register(find_pick, FOUND.buttons("pick"))
     router.callback_query.register(open_person, PersonCb.filter(F.action == "open"))
     router.callback_query.register(status_start, PersonCb.filter(F.action == "status"))
     router.message.register(status_date, StatusFlow.date)
@@ -68,26 +63,24 @@ def setup() -> Router:
     return router
 
 
-async def _list(
-    target: Message, repo: Repo, officer: User, query: str, page: int, *, edit: bool
-) -> None:
-    people = within_scope(officer, await repo.users.everyone())
-    found = search_people(people, query, page)
-    if not found.people:
-        await target.answer(texts.NOBODY_FOUND)
-        return
-    text = texts.people_page(texts.FIND_TITLE, query, found.total, found.page, found.pages)
-    labels = [(u.id, _label(u)) for u in found.people]
-    markup = people_keyboard(PURPOSE, labels, found.page, found.pages)
-    if edit:
-        await target.edit_text(text, reply_markup=markup)
-    else:
-        await target.answer(text, reply_markup=markup)
-
-
 def _label(person: User) -> str:
     role = texts.ROLE_NAMES.get(person.role, person.role)
     return f"{role}: {texts.person_label(person.full_name, person.organisation)}"
+
+
+async def _everyone(repo: Repo, officer: User) -> list[User]:
+    return within_scope(officer, await repo.users.everyone())
+
+
+#: /find's list: everyone in the officer's scope, the search being the command's argument.
+FOUND = PeoplePicker(
+    "fd",
+    texts.FIND_TITLE,
+    _everyone,
+    label=_label,
+    query_key="find_query",
+    query_required=True,
+)
 
 
 async def find(
@@ -99,21 +92,7 @@ async def find(
     except InputError:
         await message.answer(texts.FIND_USAGE)
         return
-    await state.update_data(find_query=query)
-    await _list(message, repo, user, query, 1, edit=False)
-
-
-async def find_page(
-    query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo, user: User
-) -> None:
-    """Paging of /find."""
-    message = callback_message(query)
-    data = await state.get_data()
-    if "find_query" not in data:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    await query.answer()
-    await _list(message, repo, user, data["find_query"], callback_data.value, edit=True)
+    await FOUND.start(message, state, repo, user, query)
 
 
 async def find_pick(

@@ -11,16 +11,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot import texts
 from bot.config import Settings
 from bot.services.errors import NotFoundError
-from bot.services.mentoring import MentoringService, cut_page, search_people
+from bot.services.mentoring import MentoringService, cut_page
 from bot.services.scope import in_scope, within_scope
-from bot.services.validation import clean_text
 from bot.telegram import tell
 from bot.texts import scope as ts
-from handlers.callbacks import AssignCb, ListPageCb, PeopleCb
-from handlers.common import Target, callback_message, callback_target
+from handlers.callbacks import AssignCb, ListPageCb
+from handlers.common import callback_message, callback_target
 from handlers.dates import Clock, user_today
-from handlers.keyboards import list_keyboard, people_keyboard, reservist_card_keyboard
+from handlers.keyboards import list_keyboard, reservist_card_keyboard
 from handlers.mentoring.shared import LIST_PAGE, OFFICER, stamp
+from handlers.picker import Candidates, PeopleCb, PeoplePicker
 from handlers.states import AssignFlow
 from storage.models import Role, User
 from storage.repo import Repo
@@ -32,90 +32,42 @@ def register(router: Router) -> None:
     router.message.register(pairs_report, Command("pairs"), OFFICER)
     router.callback_query.register(pairs_page, ListPageCb.filter(F.kind == "pairs"), OFFICER)
     router.message.register(search_typed, StateFilter(AssignFlow), OFFICER)
-    router.callback_query.register(
-        people_page,
-        PeopleCb.filter((F.action == "page") & F.purpose.in_(PURPOSE_ROLE)),
-        OFFICER,
-    )
-    router.callback_query.register(
-        reservist_picked, PeopleCb.filter((F.purpose == "ar") & (F.action == "pick")), OFFICER
-    )
-    router.callback_query.register(
-        mentor_picked, PeopleCb.filter((F.purpose == "am") & (F.action == "pick")), OFFICER
-    )
+    for picker in (RESERVISTS, MENTORS):
+        router.callback_query.register(picker.turn, picker.buttons("page"), OFFICER)
+    router.callback_query.register(reservist_picked, RESERVISTS.buttons("pick"), OFFICER)
+    router.callback_query.register(mentor_picked, MENTORS.buttons("pick"), OFFICER)
     router.callback_query.register(assign_action, AssignCb.filter(), OFFICER)
 
 
-PURPOSE_ROLE = {"ar": Role.RESERVIST, "am": Role.MENTOR}
-PURPOSE_TITLE = {"ar": texts.PICK_RESERVIST, "am": texts.PICK_MENTOR}
+def _in_scope(role: Role) -> Candidates:
+    """The officer's people of ``role`` (their municipality's, or everyone's for a regional
+    officer)."""
+
+    async def candidates(repo: Repo, officer: User) -> list[User]:
+        return within_scope(officer, await repo.users.by_role(role))
+
+    return candidates
 
 
-async def _show_people(
-    target: Target,
-    repo: Repo,
-    officer: User,
-    purpose: str,
-    query: str | None,
-    page: int,
-    *,
-    edit: bool,
-) -> None:
-    people = within_scope(officer, await repo.users.by_role(PURPOSE_ROLE[purpose]))
-    if not people:
-        await target.answer(texts.NO_RESERVISTS if purpose == "ar" else texts.NO_MENTORS)
-        return
-    found = search_people(people, query, page)
-    if not found.people:
-        await target.answer(texts.NOBODY_FOUND)
-        return
-    text = texts.people_page(PURPOSE_TITLE[purpose], query, found.total, found.page, found.pages)
-    markup = people_keyboard(
-        purpose,
-        [(u.id, texts.person_label(u.full_name, u.organisation)) for u in found.people],
-        found.page,
-        found.pages,
-    )
-    if edit and isinstance(target, Message):  # a page turned: the list is edited in place
-        await target.edit_text(text, reply_markup=markup)
-    else:
-        await target.answer(text, reply_markup=markup)
+#: /assign's list of the officer's reservists, then of the mentors to pair one with.
+RESERVISTS = PeoplePicker(
+    "ar", texts.PICK_RESERVIST, _in_scope(Role.RESERVIST), empty=texts.NO_RESERVISTS
+)
+MENTORS = PeoplePicker("am", texts.PICK_MENTOR, _in_scope(Role.MENTOR), empty=texts.NO_MENTORS)
 
 
 async def assign_start(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
     """/assign: the searchable list of reservists."""
     await state.clear()
     await state.set_state(AssignFlow.reservist)
-    await _show_people(message, repo, user, "ar", None, 1, edit=False)
+    await RESERVISTS.show(message, repo, user, None, 1)
 
 
 async def search_typed(message: Message, state: FSMContext, repo: Repo, user: User) -> None:
     """Text typed while a list is shown: search it."""
-    query = clean_text(message.text, 1, 100)
     current = await state.get_state()
-    purpose = "ar" if current == AssignFlow.reservist.state else "am"
-    await state.update_data(query=query)
-    await _show_people(message, repo, user, purpose, query, 1, edit=False)
-
-
-async def people_page(
-    query: CallbackQuery, callback_data: PeopleCb, state: FSMContext, repo: Repo, user: User
-) -> None:
-    """Paging of a list of people (edits in place)."""
-    if callback_data.purpose not in PURPOSE_ROLE:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
-        return
-    message = callback_message(query)
-    await query.answer()
-    data = await state.get_data()
-    await _show_people(
-        message,
-        repo,
-        user,
-        callback_data.purpose,
-        data.get("query"),
-        callback_data.value,
-        edit=True,
-    )
+    picker = RESERVISTS if current == AssignFlow.reservist.state else MENTORS
+    await picker.search(message, state, repo, user)
 
 
 async def reservist_picked(
@@ -174,7 +126,7 @@ async def assign_action(
         await state.clear()
         await state.set_state(AssignFlow.mentor)
         await state.update_data(reservist_id=callback_data.reservist_id)
-        await _show_people(target, repo, user, "am", None, 1, edit=False)
+        await MENTORS.show(target, repo, user, None, 1)
         return
     if callback_data.action != "end":
         await query.answer(texts.STALE_BUTTON, show_alert=True)
