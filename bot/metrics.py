@@ -38,7 +38,6 @@ from prometheus_client import (
 
 from bot.services.delivery import Lane, RateLimiter, send_lane
 from storage.db import Database
-from storage.monitoring import queue_lengths
 
 __all__ = ["CONTENT_TYPE_LATEST", "SCAN_JOB", "Metrics", "message_kind", "watch_scheduler"]
 
@@ -150,7 +149,7 @@ class Metrics:
     async def refresh(self, db: Database, now: datetime) -> None:
         """Read the durable queues' lengths (at ``now``, the bot's clock) into their gauges."""
         async with db.session() as repo:
-            lengths = await queue_lengths(repo.session, now)
+            lengths = await repo.monitoring.queue_lengths(now)
         self.reminders_due.set(lengths.reminders)
         self.broadcast_pending.set(lengths.broadcast)
 

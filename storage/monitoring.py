@@ -1,5 +1,6 @@
-"""Queries for monitoring (``/healthz``, ``/metrics``): a database ping, and the lengths of the
-durable send queues (two counts on indexed columns, cheap enough to run at every scrape)."""
+"""Queries for monitoring (``/healthz``, ``/metrics``): a database ping (:func:`ping`), and the
+lengths of the durable send queues (:class:`MonitoringRepo`, ``repo.monitoring`` of
+:class:`storage.repo.Repo`: two counts on indexed columns, cheap enough to run at every scrape)."""
 
 from __future__ import annotations
 
@@ -22,23 +23,29 @@ class QueueLengths:
     broadcast: int
 
 
-async def queue_lengths(session: AsyncSession, now: datetime) -> QueueLengths:
-    """The queue lengths at ``now`` (aware UTC); read-only."""
-    reminders = await session.scalar(
-        select(func.count())
-        .select_from(Notice)
-        .where(Notice.status == "pending", Notice.not_before <= now)
-    )
-    broadcast = await session.scalar(
-        select(func.count())
-        .select_from(BroadcastDelivery)
-        .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
-        .where(
-            Broadcast.status == BroadcastStatus.RUNNING,
-            BroadcastDelivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)),
+class MonitoringRepo:
+    """Read-only counts for the metrics."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def queue_lengths(self, now: datetime) -> QueueLengths:
+        """The queue lengths at ``now`` (aware UTC); read-only."""
+        reminders = await self.s.scalar(
+            select(func.count())
+            .select_from(Notice)
+            .where(Notice.status == "pending", Notice.not_before <= now)
         )
-    )
-    return QueueLengths(reminders=int(reminders or 0), broadcast=int(broadcast or 0))
+        broadcast = await self.s.scalar(
+            select(func.count())
+            .select_from(BroadcastDelivery)
+            .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
+            .where(
+                Broadcast.status == BroadcastStatus.RUNNING,
+                BroadcastDelivery.state.in_((DeliveryState.PENDING, DeliveryState.SENDING)),
+            )
+        )
+        return QueueLengths(reminders=int(reminders or 0), broadcast=int(broadcast or 0))
 
 
 async def ping(engine: AsyncEngine) -> None:

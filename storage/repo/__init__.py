@@ -7,8 +7,9 @@ roadmap (:mod:`~storage.repo.activities`); ``repo.plans`` (:mod:`~storage.repo.p
 (:mod:`~storage.repo.mentoring`); ``repo.audit``, ``repo.consents`` and ``repo.erasure``, the
 personal data (:mod:`~storage.repo.privacy`); and the repositories kept in modules of their own:
 ``repo.broadcasts`` (:mod:`storage.broadcast_repo`), ``repo.people``, the bulk import of people
-(:mod:`storage.people_repo`), ``repo.reports`` (:mod:`storage.reports_repo`) and ``repo.demo``,
-the sandbox's demo district (:mod:`storage.demo_repo`). :class:`Repo` itself is in
+(:mod:`storage.people_repo`), ``repo.reports`` (:mod:`storage.reports_repo`), ``repo.demo``,
+the sandbox's demo district (:mod:`storage.demo_repo`), and ``repo.monitoring``, the queue
+lengths of the metrics (:mod:`storage.monitoring`). :class:`Repo` itself is in
 :mod:`~storage.repo.holder`; build the repositories through it, not over ``repo.session``.
 
 Repositories work inside the caller's transaction and never commit. Methods return model

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.broadcast_repo import BroadcastRepo
 from storage.demo_repo import DemoRepo
+from storage.monitoring import MonitoringRepo
 from storage.people_repo import PeopleRepo
 from storage.repo.activities import ActivityRepo
 from storage.repo.mentoring import MentoringRepo
@@ -39,7 +40,12 @@ class Repo:
         self.people = PeopleRepo(session)
         self.reports = ReportsRepo(session)
         self.demo = DemoRepo(session)
+        self.monitoring = MonitoringRepo(session)
 
     async def flush(self) -> None:
         """Send pending changes to the database without committing."""
         await self.session.flush()
+
+    async def rollback(self) -> None:
+        """Undo everything this transaction did so far (a dry run that must leave no trace)."""
+        await self.session.rollback()
