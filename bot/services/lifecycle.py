@@ -121,8 +121,7 @@ class LifecycleService:
             **values,
         )
         await self.repo.users.update(person, reserve_status=step.status)
-        self.repo.session.add(change)
-        await self.repo.flush()
+        await self.repo.users.add_status_change(change)
         await self.repo.audit.record(
             officer.id,
             "status",

@@ -20,7 +20,6 @@ from bot.services.validation import ascii_number, clean_text
 from storage.models import (
     Consultation,
     ConsultationStatus,
-    IndividualPlan,
     ItemComment,
     ItemStatus,
     MentorAssignment,
@@ -389,10 +388,10 @@ class MentoringService:
         Raises:
             NotFoundError: the item is not a current mentee's (forged or stale).
         """
-        item = await self.repo.session.get(PlanItem, item_id)
+        item = await self.repo.plans.get_item(item_id)
         if item is None or item.archived:
             raise NotFoundError(item_id)
-        plan = await self.repo.session.get(IndividualPlan, item.plan_id)
+        plan = await self.repo.plans.get_plan(item.plan_id)
         if plan is None:
             raise NotFoundError(item_id)
         owner = await self.check_mentee(mentor, plan.user_id)

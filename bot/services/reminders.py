@@ -248,7 +248,7 @@ class ReminderService:
                         row = by_id[c.item_id]
                         who = row.full_name or str(row.user_id)
                         report.planned.append((who, row.title, c.kind, c.occasion))
-                await repo.session.rollback()
+                await repo.rollback()
                 return report
             report.recorded = await repo.notices.record(
                 [

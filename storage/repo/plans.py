@@ -157,6 +157,10 @@ class PlanRepo:
         )
         return (await self.s.scalars(stmt)).all()
 
+    async def get_item(self, item_id: int) -> PlanItem | None:
+        """The item by id (archived ones too), or None."""
+        return await self.s.get(PlanItem, item_id)
+
     async def item_of_user(self, item_id: int, user_id: int) -> PlanItem | None:
         """The item if it belongs to one of ``user_id``'s plans, else None (ownership check)."""
         return await self.s.scalar(

@@ -45,6 +45,11 @@ class UserRepo:
         )
         return rows.all()
 
+    async def add_status_change(self, change: ReserveStatusChange) -> None:
+        """Insert a step of a person's reserve lifecycle."""
+        self.s.add(change)
+        await self.s.flush()
+
     async def ensure_officers(self, telegram_ids: Iterable[int]) -> int:
         """Make officers of these Telegram ids (OFFICER_IDS); returns how many changed."""
         changed = 0
