@@ -262,11 +262,12 @@ def _roadmap_import(
 async def _store_roadmap(
     settings: Settings, path: Path, data: bytes, result: ParseResult, year: int | None
 ) -> ImportReport:
-    from bot.services.clock import local_today, utcnow
+    from bot.services.clock import utcnow
     from bot.services.roadmap_import import import_roadmap
+    from bot.services.time_policy import TimePolicy
 
     async with open_database(settings) as db:
-        today = local_today(utcnow(), settings.zone)
+        today = TimePolicy.from_settings(settings).today(utcnow())
         if year is not None:
             today = today.replace(year=year, month=1, day=1)
         async with db.session() as repo:
@@ -385,8 +386,9 @@ def _people_import(
 async def _store_people(
     settings: Settings, table: PeopleTable, bot_username: str | None
 ) -> PeopleImportResult | None:
-    from bot.services.clock import local_today, utcnow
+    from bot.services.clock import utcnow
     from bot.services.people_import import PeopleImportService
+    from bot.services.time_policy import TimePolicy
 
     bot_username = bot_username or await _ask_bot_username(settings)
     if not bot_username:
@@ -399,7 +401,7 @@ async def _store_people(
                 actor=None,
                 bot_username=bot_username,
                 now=now,
-                today=local_today(now, settings.zone),
+                today=TimePolicy.from_settings(settings).today(now),
                 ttl=timedelta(days=settings.invite_ttl_days),
             )
 
@@ -441,19 +443,21 @@ def _export(
 async def _build_export(
     settings: Settings, municipality: str | None, year: int | None, *, as_csv: bool
 ) -> ExportFile:
-    from bot.services.clock import local_today, utcnow
+    from bot.services.clock import utcnow
     from bot.services.exports import ExportService
+    from bot.services.time_policy import TimePolicy
 
+    policy = TimePolicy.from_settings(settings)
     async with open_database(settings) as db:
         now = utcnow()
-        today = local_today(now, settings.zone)
+        today = policy.today(now)
         async with db.session() as repo:
             return await ExportService(repo).export(
                 None,
                 municipality or None,
                 year or today.year,
                 today=today,
-                zone=settings.zone,
+                zone=policy.zone(),
                 now=now,
                 csv_format=as_csv,
             )

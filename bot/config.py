@@ -202,11 +202,6 @@ class Settings(BaseSettings):
                     raise ValueError(msg)
         return value
 
-    @property
-    def zone(self) -> ZoneInfo:
-        """The default time zone of users who did not choose one."""
-        return ZoneInfo(self.default_timezone)
-
     def require_token(self) -> str:
         """Return the bot token; raise :class:`SettingsError` if it is not set."""
         if not self.bot_token:

@@ -58,7 +58,6 @@ from bot import texts
 from bot.config import Settings
 from bot.services.audience import Audience, AudienceKind, recipients
 from bot.services.broadcast import BroadcastService, ContentPart
-from bot.services.clock import local_today
 from bot.services.delivery import RateLimiter
 from bot.services.lifecycle import LifecycleService, StatusStep
 from bot.services.mentoring import MentoringService
@@ -67,6 +66,7 @@ from bot.services.people_import import PeopleImportService, read_table
 from bot.services.plans import PlanService, new_plan_rows
 from bot.services.roadmap_import import ensure_default_roadmap
 from bot.services.scope import roadmap_for
+from bot.services.time_policy import TimePolicy
 from bot.services.year_report import YearReportService
 from scheduler.jobs import ensure_plans
 from storage.broadcast_models import Broadcast, DeliveryState, RsvpAnswer
@@ -476,18 +476,20 @@ class _NoTransport:
 
 @dataclass
 class _Timeline:
-    """The demo's calendar: local dates in ``zone`` turned into aware UTC moments before
-    ``now``, and the moments the loader stamps rows with afterwards."""
+    """The demo's calendar: local dates in the district's zone (of ``policy``) turned into aware
+    UTC moments before ``now``, and the moments the loader stamps rows with afterwards."""
 
     now: datetime
-    zone: ZoneInfo
+    policy: TimePolicy
     rng: random.Random
+    zone: ZoneInfo = field(init=False)
     today: date = field(init=False)
     events: dict[tuple[int, str], datetime] = field(default_factory=dict)
     consultations: list[tuple[int, datetime]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.today = local_today(self.now, self.zone)
+        self.zone = self.policy.zone()
+        self.today = self.policy.today(self.now)
 
     def moment(self, day: date, *, after: datetime | None = None) -> datetime:
         """A working-hours moment of local ``day`` (9:00-19:00), not before ``after`` and
@@ -580,10 +582,10 @@ class _Loader:
         self.roster = roster
         self.now = now
         self.rng = random.Random(f"reserve-demo-{seed}")
-        self.t = _Timeline(now, settings.zone, self.rng)
+        self.t = _Timeline(now, TimePolicy.from_settings(settings), self.rng)
         self.year = self.t.today.year
         self.year_start = datetime.combine(
-            date(self.year, 1, 1), time(0), tzinfo=settings.zone
+            date(self.year, 1, 1), time(0), tzinfo=self.t.zone
         ).astimezone(UTC)
         self.users: dict[int, User] = {}  # by Telegram id
         self.registered: dict[int, datetime] = {}  # by Telegram id

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 
 from bot.config import Settings
-from bot.services.clock import local_today, utcnow
+from bot.services.clock import utcnow
 from bot.services.plans import PlanService, SyncReport
 from bot.services.roadmap import (
     DEFAULT_ROADMAP_PATH,
@@ -19,6 +19,7 @@ from bot.services.roadmap import (
     parse_roadmap_file,
 )
 from bot.services.scope import scoped_key
+from bot.services.time_policy import TimePolicy
 from storage.db import Database
 from storage.models import RoadmapImport
 from storage.repo import ActivityUpsert, Repo
@@ -153,7 +154,7 @@ async def ensure_default_roadmap(db: Database, settings: Settings) -> bool:
         if await repo.activities.count(include_archived=True) > 0:
             return False
         result = parse_roadmap_file(DEFAULT_ROADMAP_PATH)
-        today = local_today(utcnow(), settings.zone)
+        today = TimePolicy.from_settings(settings).today(utcnow())
         await import_roadmap(
             repo, result, DEFAULT_ROADMAP_PATH.name, DEFAULT_ROADMAP_PATH.read_bytes(), today
         )
