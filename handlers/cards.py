@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.config import Settings
 from bot.services.plans import PlanService, display_status
-from bot.services.time_policy import TimePolicy
 from storage.models import PlanItem, User
 from storage.repo import Repo
 
@@ -22,10 +21,10 @@ class Card(NamedTuple):
 
 
 async def _comment_lines(
-    repo: Repo, item: PlanItem, viewer: User, settings: Settings
+    repo: Repo, item: PlanItem, viewer: User, zone: ZoneInfo
 ) -> tuple[list[str], Callable[[int | None], str]]:
-    """The item's comments as card lines (oldest first) and the namer of people."""
-    zone = TimePolicy.from_settings(settings).zone(viewer)
+    """The item's comments as card lines (oldest first, dated in ``zone``) and the namer of
+    people."""
     comments = await repo.mentoring.comments(item.id)
     people = await repo.users.by_ids(
         [actor for _, _, actor in await PlanService(repo).history(item) if actor is not None]
@@ -52,11 +51,12 @@ async def _comment_lines(
 
 
 async def render_comments_page(
-    repo: Repo, item: PlanItem, viewer: User, settings: Settings, before: int
+    repo: Repo, item: PlanItem, viewer: User, zone: ZoneInfo, before: int
 ) -> Card:
     """The comments of ``item`` before the ``before``-th (oldest first) that fit one message,
-    newest of them last; ``older`` counts those still earlier."""
-    lines, _who = await _comment_lines(repo, item, viewer, settings)
+    newest of them last, dated in ``viewer``'s ``zone``; ``older`` counts those still
+    earlier."""
+    lines, _who = await _comment_lines(repo, item, viewer, zone)
     earlier = lines[: max(0, min(before, len(lines)))]
     kept = texts.fits_last(earlier, texts.MESSAGE_LIMIT - 400, lambda _n: "")
     first = len(earlier) - kept
@@ -65,15 +65,13 @@ async def render_comments_page(
 
 
 async def render_item_card(
-    repo: Repo, item: PlanItem, viewer: User, settings: Settings, clock: Callable[[], datetime]
+    repo: Repo, item: PlanItem, viewer: User, today: date, zone: ZoneInfo
 ) -> Card:
-    """The card of ``item`` as ``viewer`` sees it: dates in the viewer's zone, history with
-    who did what (you / the mentor / an officer / the bot), the mentor's confirmation and the
-    newest comments that fit (:data:`bot.texts.COMMENTS_BUDGET`); earlier ones page back."""
-    time_policy = TimePolicy.from_settings(settings)
-    zone = time_policy.zone(viewer)
-    today = time_policy.today(clock(), viewer)
-    comment_lines, who = await _comment_lines(repo, item, viewer, settings)
+    """The card of ``item`` as ``viewer`` sees it on their ``today``: dates in the viewer's
+    ``zone``, history with who did what (you / the mentor / an officer / the bot), the mentor's
+    confirmation and the newest comments that fit (:data:`bot.texts.COMMENTS_BUDGET`); earlier
+    ones page back."""
+    comment_lines, who = await _comment_lines(repo, item, viewer, zone)
 
     history = [
         texts.history_line(

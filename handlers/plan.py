@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -10,16 +11,15 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
-from bot.config import Settings
 from bot.services.errors import InputError, NotFoundError
 from bot.services.plans import PlanService, PlanView, display_status
 from bot.services.reminders import snooze
-from bot.services.validation import ascii_number, clean_text, column_length, parse_user_date
+from bot.services.validation import ascii_number, clean_text, column_length
 from bot.telegram import ItemCb
 from handlers.callbacks import LogStepCb, MonthCb, PlanPageCb
 from handlers.cards import render_item_card
 from handlers.common import Target, asking_again, callback_message, callback_target
-from handlers.dates import Clock
+from handlers.dates import Clock, DateStep
 from handlers.filters import HasRole
 from handlers.keyboards import (
     item_keyboard,
@@ -27,7 +27,6 @@ from handlers.keyboards import (
     pick_items_keyboard,
     plan_keyboard,
     skip_keyboard,
-    today_keyboard,
 )
 from handlers.states import AddItem, LogItem
 from storage.models import PlanItem, Role, User
@@ -47,8 +46,7 @@ def setup() -> Router:
     router.callback_query.register(start_logging, ItemCb.filter(F.action.in_({"done", "correct"})))
     router.callback_query.register(reopen_item, ItemCb.filter(F.action == "reopen"))
     router.callback_query.register(snooze_item, ItemCb.filter(F.action == "later"))
-    router.callback_query.register(log_today, LogItem.date, LogStepCb.filter(F.step == "today"))
-    router.message.register(log_date, LogItem.date)
+    DATE.register(router, log_date)
     router.callback_query.register(log_skip_comment, LogItem.comment, LogStepCb.filter())
     router.message.register(log_comment, LogItem.comment)
     router.callback_query.register(log_skip_evidence, LogItem.evidence, LogStepCb.filter())
@@ -128,15 +126,14 @@ async def open_item(
     callback_data: ItemCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
     today: date,
+    zone: ZoneInfo,
 ) -> None:
     """An item's card with its history, the mentor's confirmation and comments, and actions."""
     target = callback_target(query)
     item = await PlanService(repo).item(user, callback_data.item_id)
     await query.answer()
-    card = await render_item_card(repo, item, user, settings, clock)
+    card = await render_item_card(repo, item, user, today, zone)
     status = display_status(item, today)
     await target.answer(
         card.text,
@@ -168,9 +165,8 @@ async def start_logging(
         await query.answer(texts.ITEM_NOT_DONE, show_alert=True)
         return
     await query.answer()
-    await state.set_state(LogItem.date)
     await state.set_data({"item_id": item.id, "title": item.title})
-    await target.answer(texts.log_ask_date(item.title), reply_markup=today_keyboard())
+    await DATE.ask(target, state, texts.log_ask_date(item.title))
 
 
 async def _after_date(target: Target, state: FSMContext, done_on: date) -> None:
@@ -179,11 +175,8 @@ async def _after_date(target: Target, state: FSMContext, done_on: date) -> None:
     await target.answer(texts.LOG_ASK_COMMENT, reply_markup=skip_keyboard())
 
 
-async def log_today(query: CallbackQuery, state: FSMContext, today: date) -> None:
-    """«Сегодня» as the completion date."""
-    target = callback_target(query)
-    await query.answer()
-    await _after_date(target, state, today)
+#: The completion date: «Сегодня» or a typed one.
+DATE = DateStep(LogItem.date, _after_date)
 
 
 async def log_date(
@@ -197,18 +190,12 @@ async def log_date(
     data = await state.get_data()
     service = PlanService(repo)
     try:
-        with asking_again(reply_markup=today_keyboard()):
-            item = await service.item(user, int(data["item_id"]))
-            done_on = parse_user_date(
-                message.text,
-                today=today,
-                earliest=await service.earliest_date(item),
-            )
+        item = await service.item(user, int(data["item_id"]))
     except NotFoundError:  # the item is gone: the dialogue ends
         await state.clear()
         await message.answer(texts.STALE_BUTTON)
         return
-    await _after_date(message, state, done_on)
+    await DATE.typed(message, state, today, earliest=await service.earliest_date(item))
 
 
 async def log_skip_comment(query: CallbackQuery, state: FSMContext) -> None:

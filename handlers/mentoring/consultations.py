@@ -11,22 +11,20 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
-from bot.config import Settings
 from bot.services.errors import InputError, NotFoundError
 from bot.services.mentoring import MentoringService, parse_minutes
 from bot.services.plans import PlanService
-from bot.services.validation import clean_text, parse_id, parse_user_date
+from bot.services.validation import clean_text, parse_id
 from bot.telegram import ConsultCb, tell
 from handlers.callbacks import ConsultPickCb, LogStepCb, MenteeCb
 from handlers.common import Target, asking_again, callback_target
-from handlers.dates import Clock, user_today
+from handlers.dates import Clock, DateStep
 from handlers.keyboards import (
     consult_decision_keyboard,
     consult_items_keyboard,
     formats_keyboard,
     mentees_keyboard,
     skip_keyboard,
-    today_keyboard,
 )
 from handlers.mentoring.shared import MENTOR, PARTIES
 from handlers.states import ConsultFlow, DeclineFlow
@@ -40,10 +38,7 @@ def register(router: Router) -> None:
     router.callback_query.register(
         consult_mentee, ConsultFlow.mentee, MenteeCb.filter(F.action == "open"), MENTOR
     )
-    router.callback_query.register(
-        consult_today, ConsultFlow.date, LogStepCb.filter(F.step == "today"), PARTIES
-    )
-    router.message.register(consult_date, ConsultFlow.date, PARTIES)
+    DATE.register(router, consult_date, PARTIES)
     router.callback_query.register(
         consult_format, ConsultFlow.format, ConsultPickCb.filter(F.kind == "format"), PARTIES
     )
@@ -70,8 +65,7 @@ async def consult_start(message: Message, state: FSMContext, repo: Repo, user: U
         if await service.current_mentor(user) is None:
             await message.answer(texts.CONSULT_NO_MENTOR)
             return
-        await state.set_state(ConsultFlow.date)
-        await message.answer(texts.CONSULT_ASK_DATE, reply_markup=today_keyboard())
+        await DATE.ask(message, state, texts.CONSULT_ASK_DATE)
         return
     mine = await repo.mentoring.mentees(user.id)
     if not mine:
@@ -92,8 +86,7 @@ async def consult_mentee(
     await MentoringService(repo).check_mentee(user, callback_data.id)
     await query.answer()
     await state.update_data(reservist_id=callback_data.id)
-    await state.set_state(ConsultFlow.date)
-    await target.answer(texts.CONSULT_ASK_DATE, reply_markup=today_keyboard())
+    await DATE.ask(target, state, texts.CONSULT_ASK_DATE)
 
 
 async def _ask_format(target: Target, state: FSMContext, held_on: date) -> None:
@@ -102,23 +95,13 @@ async def _ask_format(target: Target, state: FSMContext, held_on: date) -> None:
     await target.answer(texts.CONSULT_ASK_FORMAT, reply_markup=formats_keyboard())
 
 
-async def consult_today(
-    query: CallbackQuery, state: FSMContext, user: User, settings: Settings, clock: Clock
-) -> None:
-    """«Сегодня» as the date."""
-    target = callback_target(query)
-    await query.answer()
-    await _ask_format(target, state, user_today(user, settings, clock))
+#: The consultation's date: «Сегодня» or a typed one.
+DATE = DateStep(ConsultFlow.date, _ask_format)
 
 
-async def consult_date(
-    message: Message, state: FSMContext, user: User, settings: Settings, clock: Clock
-) -> None:
+async def consult_date(message: Message, state: FSMContext, today: date) -> None:
     """A typed date: not in the future, not before last year."""
-    today = user_today(user, settings, clock)
-    with asking_again(reply_markup=today_keyboard()):
-        held_on = parse_user_date(message.text, today=today, earliest=date(today.year - 1, 1, 1))
-    await _ask_format(message, state, held_on)
+    await DATE.typed(message, state, today, earliest=date(today.year - 1, 1, 1))
 
 
 async def consult_format(
@@ -174,14 +157,13 @@ async def consult_note_skip(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """«Пропустить» the note."""
     target = callback_target(query)
     await query.answer()
     await state.update_data(note=None)
-    await _ask_item(target, state, repo, user, user_today(user, settings, clock))
+    await _ask_item(target, state, repo, user, today)
 
 
 async def consult_note(
@@ -189,14 +171,13 @@ async def consult_note(
     state: FSMContext,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """The note (up to 1000 characters)."""
     with asking_again(reply_markup=skip_keyboard()):
         note = clean_text(message.text, 1, 1000)
     await state.update_data(note=note)
-    await _ask_item(message, state, repo, user, user_today(user, settings, clock))
+    await _ask_item(message, state, repo, user, today)
 
 
 async def consult_item(
@@ -206,8 +187,7 @@ async def consult_item(
     repo: Repo,
     user: User,
     bot: Bot,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """The plan item (or none): save the consultation and ask the other side to confirm."""
     target = callback_target(query)
@@ -224,7 +204,7 @@ async def consult_item(
             minutes=int(data["minutes"]),
             note=data.get("note"),
             item_id=item_id or None,
-            today=user_today(user, settings, clock),
+            today=today,
         )
     except KeyError:  # the dialogue's earlier answers are missing
         await query.answer(texts.STALE_BUTTON, show_alert=True)

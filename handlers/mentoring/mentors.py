@@ -3,13 +3,15 @@ confirms items, reads the evidence and comments (the reservist is told)."""
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
-from bot.config import Settings
 from bot.services.errors import NotFoundError
 from bot.services.mentoring import MentoringService, confirmable, cut_page
 from bot.services.plans import PlanService
@@ -17,7 +19,7 @@ from bot.telegram import tell
 from handlers.callbacks import CommentsCb, ListPageCb, MenteeCb, MenteePlanCb
 from handlers.cards import render_comments_page, render_item_card
 from handlers.common import asking_again, callback_message, callback_target
-from handlers.dates import Clock, user_today
+from handlers.dates import Clock
 from handlers.keyboards import (
     mentee_plan_keyboard,
     mentees_keyboard,
@@ -45,11 +47,11 @@ def register(router: Router) -> None:
 
 
 async def mentees(
-    message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
+    message: Message, repo: Repo, user: User, clock: Clock, today: date, zone: ZoneInfo
 ) -> None:
     """/mentees: each mentee with progress, :data:`LIST_PAGE` a page; buttons open their
     plans."""
-    page = await _mentees_page(repo, user, settings, clock, 1)
+    page = await _mentees_page(repo, user, clock, today, zone, 1)
     if page is None:
         await message.answer(texts.MENTEES_EMPTY)
         return
@@ -61,13 +63,14 @@ async def mentees_page(
     callback_data: ListPageCb,
     repo: Repo,
     user: User,
-    settings: Settings,
     clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """Paging of /mentees (edits the message in place)."""
     message = callback_message(query)
     await query.answer()
-    page = await _mentees_page(repo, user, settings, clock, callback_data.page)
+    page = await _mentees_page(repo, user, clock, today, zone, callback_data.page)
     if page is None:
         await message.answer(texts.MENTEES_EMPTY)
     else:
@@ -75,9 +78,8 @@ async def mentees_page(
 
 
 async def _mentees_page(
-    repo: Repo, user: User, settings: Settings, clock: Clock, number: int
+    repo: Repo, user: User, clock: Clock, today: date, zone: ZoneInfo, number: int
 ) -> tuple[str, InlineKeyboardMarkup] | None:
-    today = user_today(user, settings, clock)
     progress = await MentoringService(repo).mentees_progress(user, today)
     if not progress:
         return None
@@ -93,7 +95,7 @@ async def _mentees_page(
                 p.confirmed,
                 p.overdue,
                 p.consultations,
-                stamp(p.last_activity, user, settings),
+                stamp(p.last_activity, zone),
                 p.stalled(now),
             )
         )
@@ -108,11 +110,10 @@ async def mentee_open(
     callback_data: MenteeCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """A mentee's plan: done vs confirmed; its first page."""
-    await _mentee_plan(query, callback_data.id, 1, repo, user, settings, clock)
+    await _mentee_plan(query, callback_data.id, 1, repo, user, today)
 
 
 async def mentee_plan_page(
@@ -120,11 +121,10 @@ async def mentee_plan_page(
     callback_data: MenteePlanCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
     """Another page of a mentee's plan."""
-    await _mentee_plan(query, callback_data.id, callback_data.page, repo, user, settings, clock)
+    await _mentee_plan(query, callback_data.id, callback_data.page, repo, user, today)
 
 
 async def _mentee_plan(
@@ -133,13 +133,13 @@ async def _mentee_plan(
     number: int,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
 ) -> None:
+    """Page ``number`` of the plan of ``mentee_id`` (the mentor's ``user``'s mentee) as of the
+    mentor's ``today``."""
     target = callback_target(query)
     reservist = await MentoringService(repo).check_mentee(user, mentee_id)
     await query.answer()
-    today = user_today(user, settings, clock)
     view = await PlanService(repo).view(reservist, today.year, today)
     confirmed = sum(1 for i in view.items if i.confirmed_at is not None)
     lines = [
@@ -171,14 +171,14 @@ async def mentee_item(
     callback_data: MenteeCb,
     repo: Repo,
     user: User,
-    settings: Settings,
-    clock: Clock,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
     """A mentee's item card for the mentor, with confirm / evidence / comment buttons."""
     target = callback_target(query)
     item, owner = await MentoringService(repo).mentee_item(user, callback_data.id)
     await query.answer()
-    card = await render_item_card(repo, item, user, settings, clock)
+    card = await render_item_card(repo, item, user, today, zone)
     markup = mentor_item_keyboard(
         item.id,
         owner.id,
@@ -194,7 +194,7 @@ async def older_comments(
     callback_data: CommentsCb,
     repo: Repo,
     user: User,
-    settings: Settings,
+    zone: ZoneInfo,
 ) -> None:
     """«Более ранние комментарии» of an item card: the reservist's own item, or a mentee's
     item for the mentor."""
@@ -211,7 +211,7 @@ async def older_comments(
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     await query.answer()
-    page = await render_comments_page(repo, item, user, settings, callback_data.before)
+    page = await render_comments_page(repo, item, user, zone, callback_data.before)
     await target.answer(page.text, reply_markup=older_comments_keyboard(item.id, page.older))
 
 

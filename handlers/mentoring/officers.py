@@ -3,13 +3,15 @@ them or end a pair) and /pairs (every pair with its consultations and progress).
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
-from bot.config import Settings
 from bot.services.errors import NotFoundError
 from bot.services.mentoring import MentoringService, cut_page
 from bot.services.scope import in_scope, within_scope
@@ -17,7 +19,7 @@ from bot.telegram import tell
 from bot.texts import scope as ts
 from handlers.callbacks import AssignCb, ListPageCb
 from handlers.common import callback_message, callback_target
-from handlers.dates import Clock, user_today
+from handlers.dates import Clock
 from handlers.keyboards import list_keyboard, reservist_card_keyboard
 from handlers.mentoring.shared import LIST_PAGE, OFFICER, stamp
 from handlers.picker import Candidates, PeopleCb, PeoplePicker
@@ -75,8 +77,8 @@ async def reservist_picked(
     callback_data: PeopleCb,
     state: FSMContext,
     repo: Repo,
-    settings: Settings,
     user: User,
+    zone: ZoneInfo,
 ) -> None:
     """A reservist picked: their card with the mentor and the history."""
     target = callback_target(query)
@@ -88,8 +90,8 @@ async def reservist_picked(
     history = []
     for a in await repo.mentoring.assignments_of(reservist.id):
         m = await repo.users.get(a.mentor_id)
-        since = stamp(a.started_at, user, settings) or "—"
-        until = stamp(a.ended_at, user, settings)
+        since = stamp(a.started_at, zone) or "—"
+        until = stamp(a.ended_at, zone)
         history.append(texts.assignment_line((m.full_name if m else None) or "—", since, until))
     text = texts.reservist_card(
         reservist.full_name or "—",
@@ -171,11 +173,11 @@ async def mentor_picked(
 
 
 async def pairs_report(
-    message: Message, repo: Repo, user: User, settings: Settings, clock: Clock
+    message: Message, repo: Repo, user: User, clock: Clock, today: date
 ) -> None:
     """/pairs: every pair with confirmed consultations and progress; stalled pairs marked;
     :data:`LIST_PAGE` pairs a page."""
-    page = await _pairs_page(repo, user, settings, clock, 1)
+    page = await _pairs_page(repo, user, clock, today, 1)
     if page is None:
         await message.answer(texts.PAIRS_EMPTY)
         return
@@ -187,13 +189,13 @@ async def pairs_page(
     callback_data: ListPageCb,
     repo: Repo,
     user: User,
-    settings: Settings,
     clock: Clock,
+    today: date,
 ) -> None:
     """Paging of /pairs (edits the message in place)."""
     message = callback_message(query)
     await query.answer()
-    page = await _pairs_page(repo, user, settings, clock, callback_data.page)
+    page = await _pairs_page(repo, user, clock, today, callback_data.page)
     if page is None:
         await message.answer(texts.PAIRS_EMPTY)
     else:
@@ -201,9 +203,8 @@ async def pairs_page(
 
 
 async def _pairs_page(
-    repo: Repo, user: User, settings: Settings, clock: Clock, number: int
+    repo: Repo, user: User, clock: Clock, today: date, number: int
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
-    today = user_today(user, settings, clock)
     reports = [r for r in await MentoringService(repo).pairs(today) if in_scope(user, r.reservist)]
     if not reports:
         return None

@@ -4,11 +4,10 @@ date stamp of their lines."""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from bot.config import Settings
-from bot.services.clock import zone_of
 from handlers.filters import HasRole
-from storage.models import Role, User
+from storage.models import Role
 
 OFFICER = HasRole(Role.OFFICER)
 PARTIES = HasRole(Role.RESERVIST, Role.MENTOR)
@@ -18,8 +17,8 @@ MENTOR = HasRole(Role.MENTOR)
 LIST_PAGE = 10
 
 
-def stamp(moment: datetime | None, user: User, settings: Settings) -> str | None:
-    """``moment`` as a date (dd.mm.yyyy) in ``user``'s time zone; None for None."""
+def stamp(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    """``moment`` as a date (dd.mm.yyyy) in ``zone`` (the reader's); None for None."""
     if moment is None:
         return None
-    return f"{moment.astimezone(zone_of(user.timezone, settings.default_timezone)):%d.%m.%Y}"
+    return f"{moment.astimezone(zone):%d.%m.%Y}"
