@@ -1,6 +1,7 @@
 """Callback data of the handlers' inline buttons (aiogram CallbackData; 64 bytes at most, Bot
 API); that of the buttons the Telegram adapter sends on its own (under reminders, digests and
-broadcasts) is in :mod:`bot.telegram.callbacks`.
+broadcasts) is in :mod:`bot.telegram.callbacks`, and the people picker's ``PeopleCb`` is in
+:mod:`handlers.picker`, with the picker.
 
 Numbers are typed :data:`Id` (a database id: 0 to 2**31-1, the range of the id columns, which
 are INTEGER on PostgreSQL) or :data:`Number` (a page, a year, an index: a signed 32-bit
