@@ -36,10 +36,8 @@ import structlog
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
     TelegramBadRequest,
-    TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
-    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.types import User as TelegramUser
@@ -61,6 +59,7 @@ from bot.telegram import (
     TelegramNotifier,
     count_requests,
     create_bot,
+    is_transient,
     progress_editor,
 )
 from bot.web import WebServer, build_server, set_webhook
@@ -89,11 +88,12 @@ class _StopRequestedError(Exception):
 async def _retrying(
     what: str,
     attempt: Callable[[], Awaitable[T]],
-    transient: tuple[type[BaseException], ...],
+    transient: Callable[[Exception], bool],
     stop: asyncio.Event,
 ) -> T:
-    """``attempt()`` until it succeeds; a ``transient`` error is logged (one line) and retried
-    after a back-off (:data:`STARTUP_BACKOFF`; a 429's ``retry_after`` when longer).
+    """``attempt()`` until it succeeds; an error for which ``transient`` is true is logged (one
+    line) and retried after a back-off (:data:`STARTUP_BACKOFF`; a 429's ``retry_after`` when
+    longer).
 
     Raises:
         _StopRequestedError: ``stop`` was set while waiting.
@@ -105,7 +105,9 @@ async def _retrying(
             raise _StopRequestedError
         try:
             return await attempt()
-        except transient as exc:
+        except Exception as exc:
+            if not transient(exc):
+                raise
             delay = backoff.next_delay
             if isinstance(exc, TelegramRetryAfter):
                 delay = max(delay, float(exc.retry_after))
@@ -135,9 +137,10 @@ def _install_stop_signals(stop: asyncio.Event) -> None:
 
 async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> None:
     """Migrations and start-up data; PostgreSQL that does not answer yet is waited for."""
-    transient: tuple[type[BaseException], ...] = ()
-    if db.dialect == "postgresql":
-        transient = (OSError, TimeoutError, OperationalError, InterfaceError)
+    waited = (OSError, TimeoutError, OperationalError, InterfaceError)
+
+    def transient(exc: Exception) -> bool:
+        return db.dialect == "postgresql" and isinstance(exc, waited)
 
     async def attempt() -> None:
         async with migration_lock(db):  # PostgreSQL: instances starting together take turns
@@ -147,22 +150,17 @@ async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> Non
 
 
 async def _connect(bot: Bot, stop: asyncio.Event) -> TelegramUser:
-    """getMe until Telegram answers.
+    """getMe until Telegram answers: an error the Bot API calls' rule calls transient
+    (:func:`bot.telegram.is_transient`) or a 429 is waited out.
 
     Raises:
         TelegramUnauthorizedError, TelegramNotFound: the token was rejected.
         _StopRequestedError: a stop signal arrived meanwhile.
     """
-    from aiogram.exceptions import ClientDecodeError  # noqa: PLC0415 - one use
 
-    transient = (
-        TelegramNetworkError,
-        TelegramServerError,
-        TelegramRetryAfter,
-        ClientDecodeError,  # a proxy's HTML error page instead of the API's JSON
-        OSError,
-        TimeoutError,
-    )
+    def transient(exc: Exception) -> bool:
+        return isinstance(exc, TelegramRetryAfter) or is_transient(exc)
+
     return await _retrying("telegram", bot.get_me, transient, stop)
 
 
