@@ -1,6 +1,6 @@
 """Broadcasts (рассылки): officers' announcements to hundreds or thousands of users, sent as a
 durable queue at Telegram's limits. No aiogram here: messages go out through a
-:class:`BroadcastTransport` (the aiogram one is :mod:`bot.broadcast_telegram`).
+:class:`BroadcastTransport` (the aiogram one is :mod:`bot.telegram.broadcast`).
 
 Rules (from the issue "durable broadcasts at Telegram's limit"):
 
