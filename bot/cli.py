@@ -585,10 +585,10 @@ CHECK_TIMEOUT = 15.0  # seconds each remote check may take
 
 async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
     """The database line (reachable) and the migrations line (at head)."""
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from storage import migrate
+    from storage.monitoring import ping
 
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     source = settings.sqlite_path()
@@ -600,8 +600,7 @@ async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
     async with open_database(settings, upgrade=False) as db:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT):
-                async with db.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+                await ping(db.engine)
         except Exception as exc:  # any failure is the answer
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return [

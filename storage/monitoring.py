@@ -1,6 +1,7 @@
-"""Queries for monitoring (``/healthz``, ``/metrics``): a database ping (:func:`ping`), and the
-lengths of the durable send queues (:class:`MonitoringRepo`, ``repo.monitoring`` of
-:class:`storage.repo.Repo`: two counts on indexed columns, cheap enough to run at every scrape)."""
+"""Queries for monitoring (``/healthz``, ``/metrics``, ``python -m bot check``): a database ping
+(:func:`ping`), and the lengths of the durable send queues (:class:`MonitoringRepo`,
+``repo.monitoring`` of :class:`storage.repo.Repo`: two counts on indexed columns, cheap enough
+to run at every scrape)."""
 
 from __future__ import annotations
 
