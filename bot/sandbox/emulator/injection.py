@@ -190,7 +190,6 @@ class _FaultInjection(_ServerState):
         if outage is None or not outage.active(time.monotonic()):
             return None
         outage.answered += 1
-        self.stats.outage_answers += 1
         return outage
 
     async def _hold(self, method: str, params: JSONDict, request: web.Request) -> bool:

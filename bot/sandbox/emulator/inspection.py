@@ -42,10 +42,6 @@ class _Inspection(_ServerState):
         """Updates not yet confirmed by the bot (fetched or not)."""
         return list(self._updates)
 
-    def is_blocked(self, user: FakeUser | int) -> bool:
-        """Whether the user has blocked the bot."""
-        return _chat_id_of(user) in self._blocked
-
     def commands_for(
         self, scope: JSONDict | None = None, language_code: str = ""
     ) -> list[JSONDict]:

@@ -15,23 +15,6 @@ CALLBACK_DATA_LIMIT = 64
 UPLOAD_LIMIT = 64 * 1024 * 1024
 
 
-#: Methods that deliver a message and therefore count against the rate limits.
-SEND_METHODS = frozenset(
-    {
-        "sendMessage",
-        "sendPhoto",
-        "sendDocument",
-        "sendVideo",
-        "sendAudio",
-        "sendVoice",
-        "sendAnimation",
-        "sendMediaGroup",
-        "copyMessage",
-        "forwardMessage",
-    }
-)
-
-
 @dataclass(frozen=True)
 class RateLimit:
     """Telegram's broadcast limits, enforced when passed to :class:`FakeTelegramServer`.

@@ -25,7 +25,6 @@ class ServerStats:
     largest number of accepted sends seen in one sliding server second; ``calls``: all
     API requests; ``injected_errors``: answers produced by ``fail_next``; ``delayed``:
     answers held back by ``delay_answers``; ``held``: calls held by ``hang``;
-    ``outage_answers``: requests answered 502 or reset during an ``outage``;
     ``abandoned``: held calls whose client had gone when they were released (not carried out).
     """
 
@@ -39,7 +38,6 @@ class ServerStats:
     peak_per_second: int = 0
     delayed: int = 0
     held: int = 0
-    outage_answers: int = 0
     abandoned: int = 0
 
 
@@ -317,6 +315,11 @@ class ServerEvent:
     message_id: int | None = None
     sent: SentMessage | None = None
     payload: JSONDict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            msg = f"unknown server event kind {self.kind!r}"
+            raise ValueError(msg)
 
 
 Listener = Callable[[ServerEvent], None]

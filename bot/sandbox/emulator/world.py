@@ -1,5 +1,5 @@
 """The test's side of the simulated world: users and groups, blocking, and what users do
-(``push_text``, ``push_document``, ``push_photo``, ``push_contact``, ``push_callback``,
+(``push_text``, ``push_document``, ``push_photo``, ``push_callback``,
 ``press``), each becoming an update the bot fetches with ``getUpdates``.
 """
 
@@ -70,10 +70,6 @@ class _World(_FileStore):
         403 "Forbidden: bot was blocked by the user"."""
         self._blocked.add(_chat_id_of(user))
 
-    def unblock(self, user: FakeUser | int) -> None:
-        """The user unblocks the bot (pushing an update from them unblocks it as well)."""
-        self._blocked.discard(_chat_id_of(user))
-
     def push_text(
         self,
         user: FakeUser,
@@ -131,23 +127,6 @@ class _World(_FileStore):
         if caption is not None:
             fields["caption"] = caption
         return self._push_message(user, chat, fields)
-
-    def push_contact(
-        self,
-        user: FakeUser,
-        phone_number: str = "+79990000000",
-        *,
-        chat: FakeChat | None = None,
-    ) -> JSONDict:
-        """The user shares their own contact (a ``request_contact`` button). Returns the update."""
-        contact: JSONDict = {
-            "phone_number": phone_number,
-            "first_name": user.first_name,
-            "user_id": user.id,
-        }
-        if user.last_name:
-            contact["last_name"] = user.last_name
-        return self._push_message(user, chat, {"contact": contact})
 
     def push_callback(
         self,
