@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.config import settings_env_names
 from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentMessage
@@ -354,7 +354,3 @@ async def items_of(db: Database, telegram_id: int) -> list[PlanItem]:
             .order_by(PlanItem.id)
         )
         return list(rows.all())
-
-
-def count_of(model: type) -> object:
-    return select(func.count()).select_from(model)

@@ -100,13 +100,6 @@ class Harness:
         msg = self._message(user_id, photo=sizes)
         return await self._feed(Update(update_id=next(_ids), message=msg))
 
-    async def send_sticker_like(self, user_id: int) -> list[Call]:
-        """A message with no text, photo or document (e.g. a location)."""
-        from aiogram.types import Location  # noqa: PLC0415
-
-        msg = self._message(user_id, location=Location(latitude=55.7, longitude=37.6))
-        return await self._feed(Update(update_id=next(_ids), message=msg))
-
     async def press(self, user_id: int, data: str) -> list[Call]:
         """The user presses an inline button with callback ``data``."""
         query = CallbackQuery(

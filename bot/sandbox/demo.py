@@ -595,7 +595,6 @@ class _Loader:
         self.seed = seed
         #: the reassigned reservist: (tg, first mentor's tg, first pair's start, change moment)
         self.first_pair: tuple[int, int, datetime, datetime] = (0, 0, now, now)
-        self.diligence_of: dict[int, float] = {}
         #: the reservist of a stalled pair (nothing logged, no consultation) and since when
         self.quiet = 0
         self.quiet_since = self.t.today
@@ -890,7 +889,6 @@ class _Loader:
             ]
             for tg in self.rng.sample(idle, min(len(idle), _IDLE[area_index])):
                 diligence[tg] = 0.0  # registered and never logged anything
-        self.diligence_of = diligence
         for reservist in roster.reservists:
             tg = reservist.user_id
             user = self.users[tg]

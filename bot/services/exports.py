@@ -59,7 +59,6 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv"
 #: openpyxl's (``openpyxl.cell.cell``): the control characters a cell may not hold
 ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,16 +176,6 @@ def _width(value: Any) -> int:
     if isinstance(value, float):
         return len(f"{value:.1f}")
     return max((len(line) for line in str(value).splitlines()), default=0)
-
-
-def column_widths(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[float]:
-    """Widths (in characters) that fit every value of each column, between :data:`MIN_WIDTH`
-    and :data:`MAX_WIDTH`."""
-    widths = [len(h) for h in header]
-    for row in rows:
-        for index, value in enumerate(row):
-            widths[index] = max(widths[index], _width(value))
-    return [_fitted(w) for w in widths]
 
 
 def _fitted(width: int) -> float:

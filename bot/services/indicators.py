@@ -96,7 +96,6 @@ class PersonFacts:
     municipality: str | None
     status: str | None
     cohort_year: int | None
-    anonymised: bool
     has_mentor: bool
     mentor: str | None
     stats: ItemStats
@@ -311,7 +310,6 @@ class IndicatorService:
                 municipality=r.municipality,
                 status=r.reserve_status,
                 cohort_year=r.cohort_year,
-                anonymised=r.anonymised_at is not None,
                 # a mentor who deleted their data has no name; their pairs end on deletion,
                 # and one left by older data does not count as mentoring (indicator 3)
                 has_mentor=mentors.get(r.id) is not None,

@@ -115,9 +115,3 @@ class ActivityRepo:
         """Record an import in the history."""
         self.s.add(record)
         await self.s.flush()
-
-    async def last_import(self) -> RoadmapImport | None:
-        """The newest import, or None when the roadmap was never imported."""
-        return await self.s.scalar(
-            select(RoadmapImport).order_by(RoadmapImport.id.desc()).limit(1)
-        )

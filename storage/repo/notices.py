@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
@@ -142,15 +142,6 @@ class NoticeRepo:
             .values(status="skipped")
         )
         return int(getattr(result, "rowcount", 0) or 0)
-
-    async def sent_for(self, user_id: int) -> Sequence[Notice]:
-        """Notices sent to a user, oldest first."""
-        rows = await self.s.scalars(
-            select(Notice)
-            .where(Notice.user_id == user_id, or_(Notice.status == "sent"))
-            .order_by(Notice.id)
-        )
-        return rows.all()
 
     async def exists(self, user_id: int, item_id: int, kind: str, occasion: str) -> bool:
         """Whether this notice was already recorded (in any status)."""

@@ -142,7 +142,6 @@ class ConsentRepo:
 class EndedPair:
     """A mentor pair ended by the deletion of one side; ``other`` is the side to tell."""
 
-    assignment_id: int
     other: User
 
 
@@ -178,7 +177,7 @@ class ErasureRepo:
             )
             other = await self.s.get(User, other_id)
             if other is not None:
-                ended.append(EndedPair(assignment.id, other))
+                ended.append(EndedPair(other))
         await self.s.flush()
         return ended
 
