@@ -113,6 +113,28 @@ async def wait_until(predicate: object, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def start_leading(
+    service: BroadcastService, ids: list[int], timeout: float = 30.0
+) -> list[BroadcastProgress]:
+    """A start of the bot: ``service`` leads (:meth:`BroadcastService.lead`, as bot/runner.py
+    does at start-up), so its watcher resumes every broadcast left ``running``. Returns the
+    progress of ``ids`` once none of them runs any more, then stops the watcher."""
+    service.lead(interval=0.05)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            snapshots = [await service.progress(i) for i in ids]
+            if not service.running() and all(
+                s.status != BroadcastStatus.RUNNING for s in snapshots
+            ):
+                return snapshots
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still running after {timeout:g} s: {snapshots}")
+            await asyncio.sleep(0.02)
+    finally:
+        await service.shutdown(grace=5)
+
+
 # --------------------------------------------------------------------------- the repository
 
 
@@ -509,7 +531,11 @@ async def test_stop_keeps_the_rest_pending_until_launched_again(db: Database) ->
         states = {d.state for d in (await deliveries(db, broadcast.id)).values()}
         assert states == {DeliveryState.SENT, DeliveryState.PENDING}  # nothing left in doubt
         # a stopped broadcast is neither resumed at start-up nor by run()
-        assert await service.resume_unfinished() == []
+        restarted = service_for(db, bot, limiter)
+        restarted.lead(interval=0.05)
+        await asyncio.sleep(0.2)
+        assert restarted.running() == []
+        await restarted.shutdown()
         assert (await service.run(broadcast.id)).status == BroadcastStatus.STOPPED
         await asyncio.sleep(0.1)
         assert server.stats.sends_accepted == sent_before
@@ -540,7 +566,7 @@ async def test_broadcasts_at_once_share_one_budget(db: Database) -> None:
         for broadcast in (first, second):
             assert await service.launch(broadcast.id)
         started = time.monotonic()
-        finals = await service.resume_unfinished()
+        finals = await start_leading(service, [first.id, second.id])
         elapsed = time.monotonic() - started
 
         assert sorted(f.sent for f in finals) == [100, 100]
@@ -577,7 +603,7 @@ async def test_replies_and_reminders_do_not_wait_behind_a_broadcast(db: Database
         await bot.send_message(officer.id, "Ответ на команду")
         reply_wait = time.monotonic() - started
         started = time.monotonic()
-        await TelegramNotifier(bot).send_reminder(officer.id, "Напоминание", 1)
+        await TelegramNotifier(bot).send_notices(officer.id, "Напоминание", [(1, "")])
         reminder_wait = time.monotonic() - started
 
         assert reply_wait < 0.3, reply_wait
@@ -611,7 +637,7 @@ async def test_sends_in_doubt_after_a_crash_are_sent_again(db: Database) -> None
                 .where(BroadcastDelivery.user_id.in_([u.id for u in users[5:8]]))
                 .values(state=DeliveryState.SENDING)
             )
-        finals = await service.resume_unfinished()
+        finals = await start_leading(service, [broadcast.id])
         assert [(f.broadcast_id, f.status, f.sent) for f in finals] == [
             (broadcast.id, BroadcastStatus.DONE, 12)
         ]
@@ -641,7 +667,7 @@ async def test_shutdown_finishes_sends_in_flight_and_leaves_none_in_doubt(db: Da
         )
 
         restarted = service_for(db, bot, limiter)  # the next start of the bot
-        finals = await restarted.resume_unfinished()
+        finals = await start_leading(restarted, [broadcast.id])
         assert [f.status for f in finals] == [BroadcastStatus.DONE]
         assert set(received(server, users, "Выключение").values()) == {1}
 

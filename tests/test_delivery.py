@@ -83,8 +83,8 @@ async def test_notifier_maps_403_to_blocked_and_sends_buttons() -> None:
     bot.session.blocked.add(9)
     notifier = TelegramNotifier(bot)
     with pytest.raises(RecipientBlockedError):
-        await notifier.send_reminder(9, "текст", 1)
-    await notifier.send_reminder(10, "текст", 77)
+        await notifier.send_notices(9, "текст", [(1, "")])
+    await notifier.send_notices(10, "текст", [(77, "")])
     call = bot.calls[-1]
     assert [text for text, _ in call.buttons()] == ["Отметить выполненным", "Напомнить позже"]
     assert call.buttons()[0][1] == "item:done:77:1"
@@ -201,7 +201,7 @@ async def test_the_middleware_takes_slots_in_the_lane_of_the_context() -> None:
     limiter = LaneRecorder()
     bot.session.middleware(ThrottleMiddleware(limiter))
     await bot.send_message(5, "ответ")
-    await TelegramNotifier(bot).send_reminder(5, "напоминание", 1)
+    await TelegramNotifier(bot).send_notices(5, "напоминание", [(1, "")])
     with sending_in(Lane.BROADCAST):
         await bot.send_message(5, "рассылка")
     await bot.send_message(5, "снова ответ")

@@ -107,7 +107,8 @@ class ProgressMessage:
 
 def progress_editor(bot: Bot, broadcast: Broadcast) -> ProgressCallback | None:
     """The progress callback of a stored broadcast (its remembered progress message), or None
-    when it has none; for :meth:`BroadcastService.resume_unfinished` at start-up."""
+    when it has none; for the leader's watcher (:meth:`BroadcastService.lead`), which resumes the
+    broadcasts left running."""
     if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
         return None
     return ProgressMessage(bot, broadcast.progress_chat_id, broadcast.progress_message_id)

@@ -59,14 +59,6 @@ class TelegramNotifier:
         with sending_in(Lane.REMINDER), delivery_errors():
             await self.bot.send_message(chat_id, text, reply_markup=markup)
 
-    async def send_reminder(self, chat_id: int, text: str, item_id: int) -> None:
-        """Send a reminder about one item (as :meth:`send_notices` with one item).
-
-        Raises:
-            As :meth:`send_notices`.
-        """
-        await self.send_notices(chat_id, text, [(item_id, "")])
-
 
 class TelegramDigestNotifier:
     """The :class:`bot.services.digests.DigestNotifier` over an aiogram Bot."""

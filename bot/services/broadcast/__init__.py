@@ -39,8 +39,8 @@ Rules (from the issue "durable broadcasts at Telegram's limit"):
   (:meth:`BroadcastService.resend_failed`) puts ``failed`` recipients back in the queue.
 - A stop (:meth:`BroadcastService.stop`, the officer's «Остановить») makes the broadcast
   ``stopped``: the sends in flight finish, pending recipients stay pending and are sent only
-  after an explicit :meth:`BroadcastService.launch`. At start-up the bot resumes every
-  broadcast left ``running`` (:meth:`BroadcastService.resume_unfinished`).
+  after an explicit :meth:`BroadcastService.launch`. At start-up the leading process resumes
+  every broadcast left ``running`` (:meth:`BroadcastService.lead`).
 - Writes of all running broadcasts go through one writer task that groups whatever is waiting
   into one transaction ("group commit"), so SQLite sees one writer and the queue costs about one
   commit per recipient at most.

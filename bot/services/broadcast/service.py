@@ -482,33 +482,6 @@ class BroadcastService:
             log.info("broadcast stopped", broadcast_id=broadcast_id)
         return changed
 
-    async def resume_unfinished(
-        self, progress: ProgressFactory | None = None
-    ) -> list[BroadcastProgress]:
-        """Run every broadcast left ``running`` (the bot calls this at start-up), all at once
-        (they share the limiter's budget); returns their final snapshots.
-
-        ``progress`` makes a progress callback for a broadcast (e.g. one editing its stored
-        progress message), or None.
-        """
-        async with self.db.session() as repo:
-            unfinished = await repo.broadcasts.unfinished()
-        if unfinished:
-            log.info("resuming broadcasts", ids=[b.id for b in unfinished])
-        outcomes = await asyncio.gather(
-            *(self.run(b.id, progress(b) if progress else None) for b in unfinished),
-            return_exceptions=True,
-        )
-        finals: list[BroadcastProgress] = []
-        for broadcast, outcome in zip(unfinished, outcomes, strict=True):
-            if isinstance(outcome, asyncio.CancelledError):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                log.error("broadcast resume failed", broadcast_id=broadcast.id, exc_info=outcome)
-            else:
-                finals.append(outcome)
-        return finals
-
     def lead(self, progress: ProgressFactory | None = None, interval: float = 3.0) -> None:
         """Make this process the broadcast runner (the leader among processes on one
         database): every broadcast ``running`` in the database and not sent here yet is run,
