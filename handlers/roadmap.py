@@ -7,6 +7,7 @@ own one, or sees the region's it follows (read only, the reason said at every pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from io import BytesIO
 from pathlib import PurePath
@@ -20,6 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot import texts
 from bot.services.errors import NotFoundError
 from bot.services.file_limits import MAX_FILE_BYTES
+from bot.services.paging import cut_page
 from bot.services.roadmap_admin import DOCUMENT_SUFFIXES, RoadmapAdmin
 from bot.services.scope import may_edit_activity, roadmap_area
 from bot.telegram import short
@@ -67,7 +69,9 @@ def _is_roadmap_document(document: object) -> bool:
     return PurePath(name).suffix.casefold() in DOCUMENT_SUFFIXES
 
 
-def _list_keyboard(activities: list[Activity], page_no: int, pages: int) -> InlineKeyboardMarkup:
+def _list_keyboard(
+    activities: Sequence[Activity], page_no: int, pages: int
+) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for activity in activities:
         mark = "" if activity.for_reservists else "· "
@@ -97,9 +101,7 @@ async def _render_list(
     target: Message, repo: Repo, user: User, page_no: int, *, edit: bool
 ) -> None:
     activities, own = await RoadmapAdmin(repo, user).roadmap()
-    pages = max(1, -(-len(activities) // PAGE))
-    page_no = min(max(1, page_no), pages)
-    chunk = activities[(page_no - 1) * PAGE : page_no * PAGE]
+    chunk, page_no, pages = cut_page(activities, page_no, PAGE)
     text = (
         texts.roadmap_header(len(activities), page_no, pages)
         if activities

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
 
 from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
+from bot.services.paging import cut_page
 from bot.services.scope import in_scope
 from bot.services.validation import ascii_number, clean_text
 from storage.models import (
@@ -33,7 +33,6 @@ FORMATS = ("in_person", "online", "phone")
 MIN_MINUTES, MAX_MINUTES = 5, 480
 STALLED_DAYS = 30
 PAGE = 8
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +57,8 @@ def search_people(people: Sequence[User], query: str | None, page: int) -> Page:
         return all(w in hay for w in words)
 
     found = [u for u in people if matches(u)]
-    chunk, page, pages = cut_page(found, page)
+    chunk, page, pages = cut_page(found, page, PAGE)
     return Page(chunk, page, pages, len(found))
-
-
-def cut_page(rows: Sequence[T], page: int, size: int = PAGE) -> tuple[Sequence[T], int, int]:
-    """Page ``page`` (1-based, clamped to the pages there are) of ``rows`` in pages of ``size``:
-    (its rows, the page, the number of pages — at least 1)."""
-    pages = max(1, -(-len(rows) // size))
-    page = min(max(1, page), pages)
-    return rows[(page - 1) * size : page * size], page, pages
 
 
 def parse_minutes(value: str | None) -> int:

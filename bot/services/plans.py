@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.services.clock import end_of_month
 from bot.services.errors import InputError, NotFoundError
+from bot.services.paging import cut_page, page_count
 from bot.services.scope import normalise, roadmap_for
 from storage.models import Activity, IndividualPlan, ItemStatus, PlanItem, User
 from storage.repo import Repo
@@ -98,13 +99,12 @@ class PlanView:
     @property
     def pages(self) -> int:
         """Pages of :data:`PAGE_SIZE` items (at least 1)."""
-        return max(1, -(-self.total // PAGE_SIZE))
+        return page_count(self.total, PAGE_SIZE)
 
     def page(self, number: int) -> tuple[int, Sequence[PlanItem]]:
         """The items of page ``number`` (1-based, clamped to the existing pages)."""
-        number = min(max(1, number), self.pages)
-        start = (number - 1) * PAGE_SIZE
-        return number, self.items[start : start + PAGE_SIZE]
+        chunk, number, _pages = cut_page(self.items, number, PAGE_SIZE)
+        return number, chunk
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.services.errors import NotFoundError
-from bot.services.mentoring import MentoringService, confirmable, cut_page
+from bot.services.mentoring import MentoringService, confirmable
+from bot.services.paging import cut_page
 from bot.services.plans import PlanService
 from bot.telegram import tell
 from handlers.callbacks import CommentsCb, ListPageCb, MenteeCb, MenteePlanCb

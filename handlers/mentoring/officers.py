@@ -13,7 +13,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.services.errors import NotFoundError
-from bot.services.mentoring import MentoringService, cut_page
+from bot.services.mentoring import MentoringService
+from bot.services.paging import cut_page
 from bot.services.scope import in_scope, within_scope
 from bot.telegram import tell
 from bot.texts import scope as ts
