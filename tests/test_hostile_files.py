@@ -356,3 +356,15 @@ async def test_parse_time_limit(
     assert "не удалось прочитать за 1 секунду" in answer
     assert time.monotonic() - started < 3
     assert await roadmap_count(db) == before
+
+
+def test_text_files_are_read_in_the_encodings_officers_save() -> None:
+    """One decoder for every text file (people lists as CSV, roadmaps as .txt): UTF-16 by its
+    byte-order mark (Excel's «Текст Юникод»), UTF-8 with or without BOM, Windows-1251."""
+    line = "Иванова Мария Петровна;Петровский район"
+    assert file_limits.decode_text(line.encode("utf-16")) == line
+    assert file_limits.decode_text(line.encode("utf-8-sig")) == line
+    assert file_limits.decode_text(line.encode("utf-8")) == line
+    assert file_limits.decode_text(line.encode("cp1251")) == line
+    with pytest.raises(UnicodeDecodeError):
+        file_limits.decode_text(b"\x98\xff")  # neither UTF-8 nor Windows-1251

@@ -5,7 +5,8 @@ archive's declared uncompressed member sizes (``zipfile`` reads no more of a mem
 declares, so a member that claims little cannot unpack to more). Parsers then read row by row
 and stop at the row, column and cell limits; no declared sheet dimension is trusted. Parsing
 runs in a worker thread (:func:`off_loop`) under a time limit, checked by the parser itself
-(:class:`Deadline`) and awaited with a timeout, so the bot answers others meanwhile.
+(:class:`Deadline`) and awaited with a timeout, so the bot answers others meanwhile. Text files
+(.csv, .txt) are decoded by :func:`decode_text`.
 """
 
 from __future__ import annotations
@@ -86,3 +87,19 @@ async def off_loop(func: Callable[..., T], *args: object, seconds: float | None 
         return await asyncio.wait_for(asyncio.to_thread(func, *args), seconds + 1)
     except TimeoutError as exc:
         raise TimeLimitError(tf.too_slow(round(seconds))) from exc
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a file an officer sent: UTF-16 when it starts with a UTF-16 byte-order mark,
+    else UTF-8 (with or without its BOM), else Windows-1251 (what Excel and Word save as «Текст»
+    on a Russian Windows).
+
+    Raises:
+        UnicodeDecodeError: none of them reads it (Windows-1251 reads every byte but 0x98).
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1251")

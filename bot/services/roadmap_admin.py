@@ -19,6 +19,7 @@ from bot.services.file_limits import (
     FileLimitError,
     check_archive,
     check_size,
+    decode_text,
     off_loop,
 )
 from bot.services.plans import PlanService, SyncReport
@@ -273,9 +274,9 @@ def parse_document(suffix: str, data: bytes, deadline: Deadline) -> ParseResult:
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")
+    """:func:`decode_text`, or UTF-8 with the unreadable bytes replaced (the parser then warns
+    about what it cannot read rather than refusing the whole file)."""
+    try:
+        return decode_text(data)
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace")

@@ -15,7 +15,13 @@ from pathlib import PurePath
 from typing import Any
 
 from bot.services.file_limits import MAX_FILE_BYTES as FILE_LIMIT_BYTES
-from bot.services.file_limits import Deadline, FileLimitError, TimeLimitError, check_archive
+from bot.services.file_limits import (
+    Deadline,
+    FileLimitError,
+    TimeLimitError,
+    check_archive,
+    decode_text,
+)
 from bot.services.people_import.matching import compact
 from bot.texts import files as tf
 from bot.texts import people as tp
@@ -251,15 +257,6 @@ def _xlsx_rows(data: bytes, deadline: Deadline | None = None) -> list[list[str]]
     return rows
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1251")
-
-
 def _csv_variants(
     data: bytes, deadline: Deadline | None = None
 ) -> list[tuple[str, list[list[str]] | FileLimitError]]:
@@ -267,7 +264,7 @@ def _csv_variants(
     reading passed a limit gives that error instead of rows (a wrong separator can make a
     whole line one long cell, so the limits decide only once the separator is known)."""
     try:
-        text = _decode(data)
+        text = decode_text(data)
     except UnicodeDecodeError as exc:
         raise ImportFormatError(tp.FILE_BAD_CSV) from exc
     variants: list[tuple[str, list[list[str]] | FileLimitError]] = []

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.services.file_limits import decode_text
 from bot.services.roadmap.kinds import decide_audience, read_kind
 from bot.services.roadmap.model import (
     ParsedActivity,
@@ -595,23 +596,16 @@ def parse_roadmap_docx(
     return _parse_tables(_docx_rows(document, limits), "the document has no tables")
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1251")
-
-
 def parse_roadmap_file(path: Path) -> ParseResult:
     """Parse a roadmap file chosen by suffix: .txt/.text/.md as text, .docx as Word.
 
-    Text is read as UTF-8 (with or without BOM), falling back to cp1251. Raises
+    Text is read by :func:`bot.services.file_limits.decode_text`. Raises
     ``RoadmapFormatError`` for any other suffix (.doc must be saved as .docx first) or when the
     file has no activity table, and ``OSError`` when it cannot be read.
     """
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        return parse_roadmap_text(_decode(path.read_bytes()))
+        return parse_roadmap_text(decode_text(path.read_bytes()))
     if suffix in DOCX_SUFFIXES:
         return parse_roadmap_docx(path)
     if suffix == ".doc":
