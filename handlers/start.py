@@ -25,7 +25,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.services.people import InviteError, InviteProblem, PeopleService, Profile
+from bot.services.people import (
+    AlreadyRegisteredError,
+    InviteError,
+    InviteProblem,
+    PeopleService,
+    Profile,
+)
 from bot.services.time_policy import TimePolicy
 from bot.services.validation import clean_full_name, clean_text, column_length
 from bot.telegram import tell
@@ -300,7 +306,7 @@ async def _finish(
         await state.clear()
         await message.answer(INVITE_TEXT[exc.problem])
         return
-    except ValueError:
+    except AlreadyRegisteredError:
         await state.clear()
         await message.answer(texts.ALREADY_REGISTERED)
         return

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from sqlalchemy import func, select
 
+from bot import texts
+from bot.services.people import AlreadyRegisteredError, PeopleService, Profile
 from handlers import start
 from storage.db import Database
 from storage.models import ConsentRecord, IndividualPlan, Invite, User
@@ -209,3 +212,29 @@ async def test_me_and_delete_me(harness: Harness, db: Database) -> None:
 async def test_forged_consent_button_outside_registration(harness: Harness) -> None:
     calls = await harness.press(7777, "consent:yes")
     assert "по личной ссылке-приглашению" in alert_of(calls)
+
+
+async def test_a_member_registering_again_is_refused_by_its_own_error(
+    harness: Harness, db: Database, clock: FakeClock
+) -> None:
+    """A registered user who completes a second invite (a second device, a stale dialogue) gets
+    AlreadyRegisteredError — not a ValueError that would also catch every InputError — and the
+    second invite stays unused."""
+    await register(harness, RESERVIST_TG, await invite_code(harness))
+    code = await invite_code(harness)
+    profile = Profile("Петрова Анна Ивановна", "МБОУ СОШ № 2", "Учитель", "Петровский район")
+    async with db.session() as repo:
+        with pytest.raises(AlreadyRegisteredError):
+            await PeopleService(repo).register(
+                RESERVIST_TG,
+                code,
+                profile,
+                consent_version=texts.CONSENT_VERSION,
+                consent_at=clock(),
+                now=clock(),
+                today=clock().date(),
+            )
+    async with db.session() as repo:
+        invite = await repo.session.scalar(select(Invite).where(Invite.code == code))
+    assert invite is not None and invite.uses == 0
+    assert await count_users(db) == 2  # the officer and the reservist

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from bot import texts
+from bot.services.errors import AccessDeniedError
 from bot.services.plans import PlanService
 from storage.models import Invite, ReserveStatus, Role, User
 from storage.repo import ConsentRow, Repo
@@ -65,6 +66,10 @@ class InviteError(Exception):
     def __init__(self, problem: InviteProblem) -> None:
         super().__init__(problem.value)
         self.problem = problem
+
+
+class AlreadyRegisteredError(Exception):
+    """This Telegram user is already registered (a second /start link opened by a member)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +122,11 @@ class PeopleService:
         """Create an invite link code for ``role`` valid for ``ttl`` from ``now`` (aware UTC).
 
         Raises:
-            PermissionError: ``officer`` is not an officer.
+            AccessDeniedError: ``officer`` is not an officer.
             ValueError: ``max_uses`` is not between 1 and 1000.
         """
         if officer.role != Role.OFFICER:
-            raise PermissionError(officer.id)
+            raise AccessDeniedError(officer.id)
         if not 1 <= max_uses <= 1000:
             msg = "max_uses must be 1..1000"
             raise ValueError(msg)
@@ -221,12 +226,11 @@ class PeopleService:
 
         Raises:
             InviteError: the invite can no longer be used (or its person is registered).
-            ValueError: this Telegram user is already registered.
+            AlreadyRegisteredError: this Telegram user is already registered.
             TypeError: ``profile`` is None for an ordinary invite.
         """
         if await self.repo.users.by_telegram(telegram_id) is not None:
-            msg = "already registered"
-            raise ValueError(msg)
+            raise AlreadyRegisteredError(telegram_id)
         invite = await self.check_invite(code, now, lock=True)
         person = await self._invited_person(invite)
         if person is None and profile is None:

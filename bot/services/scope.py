@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
+from bot.services.errors import AccessDeniedError
 from storage.models import Activity, Role, User
 
 T = TypeVar("T", bound=User)
@@ -25,10 +26,13 @@ def normalise(name: str | None) -> str:
 
 
 def officer_municipality(officer: User) -> str | None:
-    """The officer's municipality, or None for a regional officer."""
+    """The officer's municipality, or None for a regional officer.
+
+    Raises:
+        AccessDeniedError: ``officer`` is not an officer.
+    """
     if officer.role != Role.OFFICER:
-        msg = "not an officer"
-        raise PermissionError(msg)
+        raise AccessDeniedError(officer.id)
     return officer.municipality or None
 
 

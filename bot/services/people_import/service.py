@@ -125,7 +125,7 @@ class PeopleImportService:
             The result; with ``errors`` (sorted by row) nothing was written.
 
         Raises:
-            PermissionError: ``actor`` is not an officer.
+            AccessDeniedError: ``actor`` is not an officer.
             ImportFormatError: no «муниципалитет» column and ``actor`` is not a municipal
                 officer.
         """
