@@ -19,12 +19,10 @@ from bot.texts.common import esc
 
 
 # --- what the progress and report texts read -------------------------------------------------
-class ProgressSnapshot(Protocol):
-    """A broadcast's progress as :func:`progress` and :func:`progress_final` read it
-    (:class:`bot.services.broadcast.BroadcastProgress` is one)."""
+class DeliveryCounts(Protocol):
+    """A broadcast's status and its recipients by outcome, as the progress and the report
+    count them."""
 
-    @property
-    def broadcast_id(self) -> int: ...
     @property
     def status(self) -> str: ...
     @property
@@ -37,6 +35,14 @@ class ProgressSnapshot(Protocol):
     def failed(self) -> int: ...
     @property
     def pending(self) -> int: ...
+
+
+class ProgressSnapshot(DeliveryCounts, Protocol):
+    """A broadcast's progress as :func:`progress` and :func:`progress_final` read it
+    (:class:`bot.services.broadcast.BroadcastProgress` is one)."""
+
+    @property
+    def broadcast_id(self) -> int: ...
     @property
     def rate(self) -> float: ...
     @property
@@ -57,24 +63,12 @@ class BroadcastRecord(Protocol):
     def rsvp(self) -> bool: ...
 
 
-class ResultsSummary(Protocol):
+class ResultsSummary(DeliveryCounts, Protocol):
     """A broadcast's results as :func:`report` reads them
     (:class:`bot.services.broadcast.BroadcastResults` is one)."""
 
     @property
     def broadcast(self) -> BroadcastRecord: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def total(self) -> int: ...
-    @property
-    def sent(self) -> int: ...
-    @property
-    def blocked(self) -> int: ...
-    @property
-    def failed(self) -> int: ...
-    @property
-    def pending(self) -> int: ...
     @property
     def yes(self) -> int: ...
     @property
