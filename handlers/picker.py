@@ -2,16 +2,17 @@
 (:mod:`handlers.mentoring.officers`), /report's reservists (:mod:`handlers.reports`) and /find's
 people (:mod:`handlers.reserve`).
 
-A :class:`PeoplePicker` shows a page of its candidates whose name, organisation or
-municipality contain every word of the search (:func:`bot.services.mentoring.search_people`),
-one button a person (:class:`PeopleCb` ``pick``) and «Назад» / «Далее» (``page``). Its
+A :class:`PeoplePicker` shows a page of its candidates (a :class:`~bot.services.mentoring.Pool`
+in the officer's scope) whose name, organisation or municipality contain every word of the
+search, read a page at a time (:func:`bot.services.mentoring.search_people`), one button a
+person (:class:`PeopleCb` ``pick``) and «Назад» / «Далее» (``page``). Its
 ``purpose`` in the callback data tells the lists apart; the search is kept in the dialogue's data,
 so that a page turned goes on through the same matches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiogram import F
@@ -21,16 +22,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.services.mentoring import search_people
+from bot.services.mentoring import Page, Pool, search_people
 from bot.services.validation import Id, clean_text
 from bot.telegram import short
 from handlers.common import Target, callback_message
 from handlers.keyboards import attach_page_nav
 from storage.models import User
 from storage.repo import Repo
-
-#: The candidates of a picker: what the officer (the second argument) may pick from.
-Candidates = Callable[[Repo, User], Awaitable[Sequence[User]]]
 
 
 class PeopleCb(CallbackData, prefix="ppl"):
@@ -56,7 +54,7 @@ class PeoplePicker:
         purpose: the ``purpose`` of its buttons' :class:`PeopleCb` (at most a few characters:
             buttons already sent carry it).
         title: the header of its pages.
-        candidates: loads whom the officer may pick.
+        pool: whom the officer may pick (of their scope).
         empty: the answer when there are no candidates at all.
         label: a person's button text (shortened to fit a button).
         query_key: where the dialogue's data keeps the search.
@@ -66,7 +64,7 @@ class PeoplePicker:
 
     purpose: str
     title: str
-    candidates: Candidates
+    pool: Pool
     empty: str = texts.NOBODY_FOUND
     label: Callable[[User], str] = person_label
     query_key: str = "query"
@@ -90,19 +88,23 @@ class PeoplePicker:
         )
         return kb.as_markup()
 
-    async def show_page(
-        self,
-        target: Target,
-        people: Sequence[User],
-        query: str | None,
-        page: int,
-        *,
-        edit: bool = False,
+    async def find(self, repo: Repo, officer: User, query: str | None, page: int) -> Page:
+        """Page ``page`` (clamped) of ``officer``'s candidates matching ``query`` (None: all).
+
+        Raises:
+            AccessDeniedError: ``officer`` is not an officer.
+        """
+        return await search_people(repo, officer, self.pool, query, page)
+
+    async def render(
+        self, target: Target, found: Page, query: str | None, *, edit: bool = False
     ) -> None:
-        """Page ``page`` (clamped) of ``people`` matching ``query`` (None: all), answered in
-        ``target``'s chat, or put in place of ``target`` with ``edit`` (a page turned);
-        «Никого не нашлось» when nobody matches."""
-        found = search_people(people, query, page)
+        """``found`` (the page of the search ``query``) answered in ``target``'s chat, or put
+        in place of ``target`` with ``edit`` (a page turned); :attr:`empty` when there are no
+        candidates at all, «Никого не нашлось» when nobody matches."""
+        if not found.pool:
+            await target.answer(self.empty)
+            return
         if not found.people:
             await target.answer(texts.NOBODY_FOUND)
             return
@@ -123,13 +125,8 @@ class PeoplePicker:
         *,
         edit: bool = False,
     ) -> None:
-        """:meth:`show_page` of ``officer``'s candidates, or :attr:`empty` when there are
-        none."""
-        people = await self.candidates(repo, officer)
-        if not people:
-            await target.answer(self.empty)
-            return
-        await self.show_page(target, people, query, page, edit=edit)
+        """:meth:`render` page ``page`` of ``officer``'s candidates matching ``query``."""
+        await self.render(target, await self.find(repo, officer, query, page), query, edit=edit)
 
     async def start(
         self,

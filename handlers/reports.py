@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -29,7 +28,7 @@ from bot import texts
 from bot.services.errors import NotFoundError
 from bot.services.exports import ExportService
 from bot.services.indicators import IndicatorService
-from bot.services.mentoring import search_people
+from bot.services.mentoring import Pool
 from bot.services.scope import officer_municipality
 from bot.services.validation import ascii_number
 from bot.services.year_report import YearReportService, build_year_report, report_filename
@@ -237,12 +236,10 @@ async def _send_report(
     )
 
 
-async def _candidates(repo: Repo, officer: User) -> Sequence[User]:
-    return await YearReportService(repo).candidates(officer_municipality(officer))
-
-
 #: /report's list of the officer's reservists (with a year-end report to build).
-RESERVISTS = PeoplePicker("rp", tr.PICK_FOR_REPORT, _candidates, empty=tr.NO_RESERVISTS_IN_SCOPE)
+RESERVISTS = PeoplePicker(
+    "rp", tr.PICK_FOR_REPORT, Pool(Role.RESERVIST), empty=tr.NO_RESERVISTS_IN_SCOPE
+)
 
 
 async def report_start(
@@ -258,17 +255,14 @@ async def report_start(
     searchable list of the officer's reservists."""
     await state.clear()
     year, query = parse_report_args(command.args, today.year)
-    people = await RESERVISTS.candidates(repo, user)
-    if not people:
-        await message.answer(tr.NO_RESERVISTS_IN_SCOPE)
-        return
-    found = search_people(people, query, 1)
+    found = await RESERVISTS.find(repo, user, query, 1)
     if query and found.total == 1:
         await _send_report(message, repo, user, today, zone, found.people[0].id, year)
         return
-    await state.set_state(ReportFlow.pick)
-    await state.update_data(year=year)
-    await RESERVISTS.start(message, state, repo, user, query)
+    if found.pool:
+        await state.set_state(ReportFlow.pick)
+        await state.update_data({"year": year, RESERVISTS.query_key: query})
+    await RESERVISTS.render(message, found, query)
 
 
 async def report_pick(

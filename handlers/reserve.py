@@ -21,9 +21,9 @@ from bot.services.lifecycle import (
     needed_fields,
     next_statuses,
 )
-from bot.services.mentoring import MentoringService
+from bot.services.mentoring import MentoringService, Pool
 from bot.services.plans import PlanService
-from bot.services.scope import in_scope, within_scope
+from bot.services.scope import in_scope
 from bot.services.validation import clean_text, parse_user_date
 from bot.telegram import tell
 from handlers.callbacks import PersonCb
@@ -68,15 +68,11 @@ def _label(person: User) -> str:
     return f"{role}: {texts.person_label(person.full_name, person.organisation)}"
 
 
-async def _everyone(repo: Repo, officer: User) -> list[User]:
-    return within_scope(officer, await repo.users.everyone())
-
-
 #: /find's list: everyone in the officer's scope, the search being the command's argument.
 FOUND = PeoplePicker(
     "fd",
     texts.FIND_TITLE,
-    _everyone,
+    Pool(role=None, registered=False),
     label=_label,
     query_key="find_query",
     query_required=True,

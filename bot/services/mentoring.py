@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 
 from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
-from bot.services.paging import cut_page
-from bot.services.scope import in_scope
+from bot.services.paging import clamp_page
+from bot.services.scope import in_scope, officer_municipality, same_area
 from bot.services.validation import ascii_number, clean_text
 from storage.models import (
     Consultation,
@@ -28,6 +28,7 @@ from storage.models import (
     User,
 )
 from storage.repo import Repo
+from storage.repo.people_search import PeopleQuery
 
 FORMATS = ("in_person", "online", "phone")
 MIN_MINUTES, MAX_MINUTES = 5, 480
@@ -36,29 +37,47 @@ PAGE = 8
 
 
 @dataclass(frozen=True, slots=True)
+class Pool:
+    """Whom a searchable list of people offers: not anonymised people with a name of the
+    officer's scope, and of them only those of ``role`` (None: every role), only registered ones
+    when ``registered``."""
+
+    role: Role | None
+    registered: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
-    """One page of a searchable list of people."""
+    """One page of a searchable list of people: ``total`` match the search (and fill
+    ``pages``), ``pool`` are in the list before the search."""
 
     people: Sequence[User]
     page: int
     pages: int
     total: int
+    pool: int
 
 
-def search_people(people: Sequence[User], query: str | None, page: int) -> Page:
-    """Filter ``people`` by every word of ``query`` (name, organisation, municipality, any case)
-    and cut page ``page`` (1-based, clamped) of :data:`PAGE` people."""
-    words = (query or "").casefold().split()
+async def search_people(
+    repo: Repo, officer: User, pool: Pool, query: str | None, page: int
+) -> Page:
+    """Page ``page`` (1-based, clamped) of :data:`PAGE` people of ``pool`` in ``officer``'s
+    scope whose name, organisation or municipality contain every word of ``query`` (None: no
+    search) in any letter case, by name. A fixed number of statements whatever the number of
+    people: the scope's municipality values (a municipal officer), the two counts, the page.
 
-    def matches(user: User) -> bool:
-        hay = " ".join(
-            filter(None, (user.full_name, user.organisation, user.municipality))
-        ).casefold()
-        return all(w in hay for w in words)
-
-    found = [u for u in people if matches(u)]
-    chunk, page, pages = cut_page(found, page, PAGE)
-    return Page(chunk, page, pages, len(found))
+    Raises:
+        AccessDeniedError: ``officer`` is not an officer.
+    """
+    area = officer_municipality(officer)
+    municipalities = None
+    if area is not None:
+        municipalities = [m for m in await repo.users.municipalities() if same_area(m, area)]
+    people = PeopleQuery(pool.role, pool.registered, municipalities, (query or "").split())
+    everyone, total = await repo.users.count_people(people)
+    page, pages = clamp_page(total, page, PAGE)
+    rows = await repo.users.people_page(people, (page - 1) * PAGE, PAGE) if total else []
+    return Page(rows, page, pages, total, everyone)
 
 
 def parse_minutes(value: str | None) -> int:

@@ -15,9 +15,16 @@ def page_count(total: int, size: int) -> int:
     return max(1, -(-total // size))
 
 
+def clamp_page(total: int, page: int, size: int) -> tuple[int, int]:
+    """Page ``page`` (1-based) clamped to the pages ``total`` rows fill in pages of ``size``:
+    (the page, the number of pages — at least 1). A list read a page at a time from the
+    database clamps with this before asking for the page's rows."""
+    pages = page_count(total, size)
+    return min(max(1, page), pages), pages
+
+
 def cut_page(rows: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
     """Page ``page`` (1-based, clamped to the pages there are) of ``rows`` in pages of
     ``size``: (its rows, the page, the number of pages — at least 1)."""
-    pages = page_count(len(rows), size)
-    page = min(max(1, page), pages)
+    page, pages = clamp_page(len(rows), page, size)
     return rows[(page - 1) * size : page * size], page, pages

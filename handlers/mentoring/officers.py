@@ -13,9 +13,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import texts
 from bot.services.errors import NotFoundError
-from bot.services.mentoring import MentoringService
+from bot.services.mentoring import MentoringService, Pool
 from bot.services.paging import cut_page
-from bot.services.scope import in_scope, within_scope
+from bot.services.scope import in_scope
 from bot.telegram import tell
 from bot.texts import scope as ts
 from handlers.callbacks import AssignCb, ListPageCb
@@ -23,7 +23,7 @@ from handlers.common import callback_message, callback_target
 from handlers.dates import Clock
 from handlers.keyboards import list_keyboard, reservist_card_keyboard
 from handlers.mentoring.shared import LIST_PAGE, OFFICER, stamp
-from handlers.picker import Candidates, PeopleCb, PeoplePicker
+from handlers.picker import PeopleCb, PeoplePicker
 from handlers.states import AssignFlow
 from storage.models import Role, User
 from storage.repo import Repo
@@ -42,21 +42,11 @@ def register(router: Router) -> None:
     router.callback_query.register(assign_action, AssignCb.filter(), OFFICER)
 
 
-def _in_scope(role: Role) -> Candidates:
-    """The officer's people of ``role`` (their municipality's, or everyone's for a regional
-    officer)."""
-
-    async def candidates(repo: Repo, officer: User) -> list[User]:
-        return within_scope(officer, await repo.users.by_role(role))
-
-    return candidates
-
-
 #: /assign's list of the officer's reservists, then of the mentors to pair one with.
 RESERVISTS = PeoplePicker(
-    "ar", texts.PICK_RESERVIST, _in_scope(Role.RESERVIST), empty=texts.NO_RESERVISTS
+    "ar", texts.PICK_RESERVIST, Pool(Role.RESERVIST), empty=texts.NO_RESERVISTS
 )
-MENTORS = PeoplePicker("am", texts.PICK_MENTOR, _in_scope(Role.MENTOR), empty=texts.NO_MENTORS)
+MENTORS = PeoplePicker("am", texts.PICK_MENTOR, Pool(Role.MENTOR), empty=texts.NO_MENTORS)
 
 
 async def assign_start(message: Message, state: FSMContext, repo: Repo, user: User) -> None:

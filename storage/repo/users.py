@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import for_update
 from storage.models import Invite, ReserveStatusChange, Role, User
+from storage.repo.people_search import PeopleQuery, people_filter, words_filter
 
 
 class UserRepo:
@@ -113,6 +114,40 @@ class UserRepo:
                 User.registered_at.is_not(None),
             )
             .order_by(User.id)
+        )
+        return rows.all()
+
+    async def municipalities(self) -> list[str | None]:
+        """Every distinct ``municipality`` value of the people (None among them when someone
+        has none), as written: an officer's scope is matched against them."""
+        rows = await self.s.scalars(select(User.municipality).distinct())
+        return list(rows)
+
+    async def count_people(self, query: PeopleQuery) -> tuple[int, int]:
+        """One statement: how many people ``query`` lists without its words, and how many of
+        them match the words (the same number when there are none)."""
+        where = people_filter(query)
+        if not query.words:
+            pool = await self.s.scalar(select(func.count()).select_from(User).where(where))
+            return pool or 0, pool or 0
+        matches = words_filter(query.words, self.s.get_bind().dialect.name)
+        row = (
+            await self.s.execute(
+                select(func.count(), func.coalesce(func.sum(case((matches, 1), else_=0)), 0))
+                .select_from(User)
+                .where(where)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def people_page(self, query: PeopleQuery, offset: int, limit: int) -> Sequence[User]:
+        """At most ``limit`` people ``query`` lists (words included) by name then id, after
+        skipping ``offset`` of them: one page of a people picker."""
+        where = people_filter(query)
+        if query.words:
+            where = where & words_filter(query.words, self.s.get_bind().dialect.name)
+        rows = await self.s.scalars(
+            select(User).where(where).order_by(User.full_name, User.id).offset(offset).limit(limit)
         )
         return rows.all()
 
