@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 from typing import Any
 
@@ -14,7 +15,15 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.services.delivery import Lane, RateLimiter, RecipientBlockedError, send_lane, sending_in
+from bot.services.delivery import (
+    ArrivalWindow,
+    Lane,
+    RateLimiter,
+    RecipientBlockedError,
+    Slot,
+    send_lane,
+    sending_in,
+)
 from bot.telegram import RetryMiddleware, TelegramNotifier, ThrottleMiddleware
 from tests.mocked_bot import MockedBot
 
@@ -146,17 +155,16 @@ async def test_no_window_holds_more_than_the_rate() -> None:
     limiter.granted = []
 
     async def one(chat: int) -> None:
-        await limiter.acquire(chat)
+        slot = await limiter.acquire(chat)
         if chat % 7 == 0:
             time.sleep(0.015)  # noqa: ASYNC251 - a busy event loop: the limiter wakes up late
+        limiter.sent(slot)
 
     await asyncio.gather(*(one(chat) for chat in range(120)))
     granted = limiter.granted
     assert len(granted) == 120
-    window = limiter.burst * limiter.interval
-    assert window > 1.0  # the headroom
     for start, at in enumerate(granted):
-        later = [t for t in granted[start:] if t < at + window - 1e-6]
+        later = [t for t in granted[start:] if t < at + 1.0 - 1e-6]
         assert len(later) <= 50
     gaps = [b - a for a, b in itertools.pairwise(granted)]
     assert min(gaps) >= limiter.interval / 2 - 1e-6
@@ -176,9 +184,9 @@ async def test_a_cancelled_waiter_does_not_block_the_rest() -> None:
 
 async def test_the_next_send_to_a_chat_is_spaced_from_the_answer() -> None:
     limiter = RateLimiter(per_second=1000, chat_interval=0.1, chat_headroom=0.0)
-    await limiter.acquire(5)
+    slot = await limiter.acquire(5)
     await asyncio.sleep(0.08)  # a slow request
-    limiter.sent(5)
+    limiter.sent(slot)
     started = time.monotonic()
     await limiter.acquire(5)
     assert time.monotonic() - started >= 0.09
@@ -191,9 +199,9 @@ class LaneRecorder(RateLimiter):
         super().__init__(per_second=1000, chat_interval=0.0)
         self.lanes: list[Lane] = []
 
-    async def acquire(self, chat_id: int | None, lane: Lane | None = None) -> None:
+    async def acquire(self, chat_id: int | None, lane: Lane | None = None) -> Slot:
         self.lanes.append(send_lane.get() if lane is None else lane)
-        await super().acquire(chat_id, lane)
+        return await super().acquire(chat_id, lane)
 
 
 async def test_the_middleware_takes_slots_in_the_lane_of_the_context() -> None:
@@ -206,3 +214,80 @@ async def test_the_middleware_takes_slots_in_the_lane_of_the_context() -> None:
         await bot.send_message(5, "рассылка")
     await bot.send_message(5, "снова ответ")
     assert limiter.lanes == [Lane.INTERACTIVE, Lane.REMINDER, Lane.BROADCAST, Lane.INTERACTIVE]
+
+
+# ---------------------------------------------------------------- the arrival window (no clock)
+
+
+def test_a_send_counts_until_its_answer_not_from_its_grant() -> None:
+    window = ArrivalWindow(burst=3, window=1.0, answer_bound=10.0)
+    slots = [Slot(n, granted_at=n / 10) for n in range(3)]
+    for slot in slots:
+        assert window.opens_at(slot.granted_at) == slot.granted_at
+        window.take(slot)
+    assert window.opens_at(0.3) == 11.0  # all three in flight: hung only after 10 s
+    slots[0].answered_at = 0.5  # it may have arrived as late as 0.5
+    assert window.opens_at(0.6) == 1.5  # not 1.0, a window after its grant
+    assert window.opens_at(1.5) == 1.5
+    window.take(Slot(3, granted_at=1.5))
+    assert window.opens_at(1.6) == 11.1  # slots 1 and 2 still in flight, hung from 10.1
+
+
+def _pace(
+    delays: list[float], *, answered: bool, burst: int = 30, per_second: float = 29.1
+) -> list[float]:
+    """Simulate the limiter's global rules: grants on a grid of ``1 / per_second`` and (if
+    ``answered``) the arrival window of ``burst`` a second, each answer coming back 2 ms after
+    its request arrived ``delays[n]`` after its grant. Returns the arrival times, sorted."""
+    window = ArrivalWindow(burst=burst, window=1.0, answer_bound=10.0)
+    in_flight: list[tuple[float, Slot]] = []  # (answer time, slot)
+    arrivals = []
+    now = 0.0
+    for delay in delays:
+        while True:
+            for answer, slot in [a for a in in_flight if a[0] <= now]:
+                slot.answered_at = answer
+                in_flight.remove((answer, slot))
+            opens = window.opens_at(now) if answered else now
+            if opens <= now:
+                break
+            now = min([opens, *(answer for answer, _ in in_flight)])
+        slot = Slot(None, granted_at=now)
+        window.take(slot)
+        arrivals.append(now + delay)
+        in_flight.append((now + delay + 0.002, slot))
+        now += 1 / per_second
+    return sorted(arrivals)
+
+
+def _most_in_a_second(arrivals: list[float]) -> int:
+    """The most arrivals in any half-open second (Telegram's and the fake server's count)."""
+    return max(
+        sum(1 for later in arrivals[start:] if later < at + 1.0)
+        for start, at in enumerate(arrivals)
+    )
+
+
+def test_no_second_of_arrivals_exceeds_the_limit_whatever_the_delays() -> None:
+    rng = random.Random(10)
+    # a busy machine: most requests arrive 2 ms after their grant, one in ten up to 120 ms
+    delays = [0.002 + (rng.uniform(0, 0.12) if rng.random() < 0.1 else 0) for _ in range(900)]
+    assert _most_in_a_second(_pace(delays, answered=False)) > 30  # spacing alone: 429s
+    arrivals = _pace(delays, answered=True)
+    assert _most_in_a_second(arrivals) <= 30
+    rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    assert rate >= 0.95 * 30  # the window costs little throughput
+
+
+async def test_an_answer_opens_a_full_window() -> None:
+    limiter = RateLimiter(per_second=100, chat_interval=0.02)  # 2 sends in any 20 ms
+    limiter.arrivals.answer_bound = 3600.0  # no request is taken as hung here
+    first = await limiter.acquire(1)
+    await limiter.acquire(2)
+    third = asyncio.create_task(limiter.acquire(3))
+    await asyncio.sleep(0.05)
+    assert not third.done()  # both in flight: either may arrive any moment now
+    limiter.sent(first)
+    slot = await asyncio.wait_for(third, 5)
+    assert first.answered_at is not None
+    assert slot.granted_at >= first.answered_at + 0.02

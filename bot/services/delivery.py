@@ -112,27 +112,85 @@ def sending_in(lane: Lane) -> Iterator[None]:
 @dataclass(eq=False, slots=True)
 class _Waiter:
     chat_id: int | None
-    future: asyncio.Future[None] = field(repr=False)
+    future: asyncio.Future[Slot] = field(repr=False)
+
+
+@dataclass(eq=False, slots=True)
+class Slot:
+    """One send let go by the limiter: its chat, when it was let go and when its answer came
+    back (None while the request is in flight). Report the answer with
+    :meth:`RateLimiter.sent`."""
+
+    chat_id: int | None
+    granted_at: float
+    answered_at: float | None = None
+
+
+class ArrivalWindow:
+    """The global limit counted where Telegram counts it: on the requests' arrival.
+
+    Telegram (and the fake server) count a send when its request arrives, at a moment the bot
+    does not see but can bound: no earlier than the limiter let it go (:attr:`Slot.granted_at`)
+    and no later than its answer came back (:attr:`Slot.answered_at`). Two sends let go 1/30 s
+    apart may arrive together when the first is delayed (a busy machine, a slow network) and
+    the second is not, so spacing the grants alone does not keep every window of the server
+    within the limit. This rule does: a new send may go at ``now`` only while fewer than
+    ``burst`` earlier sends may have arrived after ``now - window``, i.e. fewer than ``burst``
+    are in flight or were answered less than ``window`` ago. Whatever the delays, no
+    ``window`` of arrivals (sliding, so also any fixed second) then holds more than ``burst``.
+    It costs one round trip per ``burst`` sends: ``burst / (window + round trip)`` at most.
+
+    A request unanswered for ``answer_bound`` s (hung) is taken as arrived by then, so that
+    hung requests do not stop every send. Pure arithmetic on the times given: no clock.
+    """
+
+    def __init__(self, burst: int, window: float, answer_bound: float) -> None:
+        self.burst = burst
+        self.window = window
+        self.answer_bound = answer_bound
+        self._recent: list[Slot] = []
+
+    def _expiry(self, slot: Slot) -> float:
+        """When ``slot`` stops counting: ``window`` after the latest moment it may arrive."""
+        arrived_by = slot.answered_at
+        if arrived_by is None:
+            arrived_by = slot.granted_at + self.answer_bound
+        return arrived_by + self.window
+
+    def opens_at(self, now: float) -> float:
+        """The earliest moment from ``now`` on when one more send may go (``now`` if at once);
+        an answer that comes back meanwhile may make it earlier."""
+        recent = [slot for slot in self._recent if self._expiry(slot) > now]
+        self._recent = recent
+        if len(recent) < self.burst:
+            return now
+        return min(self._expiry(slot) for slot in recent)
+
+    def take(self, slot: Slot) -> None:
+        """Count ``slot`` (granted when :meth:`opens_at` allowed it)."""
+        self._recent.append(slot)
 
 
 class RateLimiter:
     """Spaces sends: at most ``per_second`` in all and one per ``chat_interval`` s per chat.
 
-    ``acquire(chat_id)`` waits until a send may go out and takes its slot. Waiters are served
-    by lane (:class:`Lane`, from :data:`send_lane` unless given), in arrival order within a lane;
-    a waiter whose chat had a send less than ``chat_interval`` ago lets the others pass, so one
+    ``acquire(chat_id)`` waits until a send may go out and takes its :class:`Slot`; the
+    caller reports the answer (or failure) with ``sent(slot)``. Waiters are served by lane
+    (:class:`Lane`, from :data:`send_lane` unless given), in arrival order within a lane; a
+    waiter whose chat had a send less than ``chat_interval`` ago lets the others pass, so one
     chat never holds up the rest. Time is the event loop's monotonic clock.
 
-    Slots are spaced ``interval`` apart on a grid (a slot the event loop woke late for is made
-    up by a shorter gap, at most half an interval), and a sliding ``window`` (by default the
-    per-chat interval, i.e. Telegram's second) never holds more than ``per_second * window``
-    of them, with the headroom: late wake-ups never bunch sends beyond the limit. With
-    Telegram's limits on a faster clock K (the fake server's ``clock_speed``),
+    Two rules keep the global limit. Slots are spaced ``interval`` apart on a grid (a slot the
+    event loop woke late for is made up by a shorter gap, at most half an interval), with
+    ``headroom`` (3 % below ``per_second`` by default) so the pace is even. And the
+    :class:`ArrivalWindow` over ``window`` (by default the per-chat interval, i.e. Telegram's
+    second) never lets more than ``per_second * window`` sends be in flight or answered within
+    the last window: Telegram counts requests as they arrive, and however much the delay from
+    a grant to the request's arrival varies (each pair pushed closer together than the limit
+    was a 429), no window of arrivals exceeds the limit. The next send to a chat waits
+    ``chat_interval`` from the previous one's answer, with ``chat_headroom`` (10 %) above it.
+    With Telegram's limits on a faster clock K (the fake server's ``clock_speed``),
     ``RateLimiter(30 * K, 1 / K)`` keeps the same 30 per (shorter) second.
-    ``headroom`` and ``chat_headroom`` keep the spacing a little wider than the limits (by
-    default 3 % below ``per_second`` and 10 % above ``chat_interval``): Telegram counts requests
-    as they arrive, and the jitter between taking a slot and the request's arrival would
-    otherwise push some of them closer together than the limit (each such pair is a 429).
     """
 
     def __init__(
@@ -148,9 +206,10 @@ class RateLimiter:
         self.per_second = per_second
         self.interval = 1.0 / (per_second * (1.0 - headroom))
         self.chat_interval = chat_interval * (1.0 + chat_headroom)
-        # never more than ``burst`` grants in ``burst * interval`` s (the window plus headroom)
-        self.burst = max(1, round(per_second * (chat_interval if window is None else window)))
-        self._granted: deque[float] = deque(maxlen=self.burst)
+        span = chat_interval if window is None else window
+        self.arrivals = ArrivalWindow(
+            burst=max(1, round(per_second * span)), window=span, answer_bound=10 * span
+        )
         self._next_global = 0.0
         self._paused_until = 0.0
         self._next_chat: OrderedDict[int, float] = OrderedDict()
@@ -158,9 +217,11 @@ class RateLimiter:
         self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Lane)
         self._pump: asyncio.Task[None] | None = None
         self._timer: asyncio.Future[None] | None = None
+        self._waiting_for_answer = False
 
-    async def acquire(self, chat_id: int | None, lane: Lane | None = None) -> None:
-        """Wait for a slot for one message to ``chat_id`` (None: no per-chat limit).
+    async def acquire(self, chat_id: int | None, lane: Lane | None = None) -> Slot:
+        """Wait for a slot for one message to ``chat_id`` (None: no per-chat limit) and
+        return it; pass it to :meth:`sent` once the request is answered or has failed.
 
         ``lane`` defaults to the context's :data:`send_lane`.
         """
@@ -169,10 +230,10 @@ class RateLimiter:
         self._queues[send_lane.get() if lane is None else lane].append(waiter)
         if self._pump is None or self._pump.done():
             self._pump = loop.create_task(self._serve(), name="rate-limiter")
-        else:
+        elif not self._waiting_for_answer:
             self._wake()
         try:
-            await waiter.future
+            return await waiter.future
         except asyncio.CancelledError:
             with contextlib.suppress(ValueError):
                 for queue in self._queues:
@@ -180,16 +241,19 @@ class RateLimiter:
                         queue.remove(waiter)
             raise
 
-    def sent(self, chat_id: int | None) -> None:
-        """Note that a send to ``chat_id`` got its answer: the next send to that chat waits
-        ``chat_interval`` from now. The request arrived no later than its answer, so this keeps
-        the per-chat spacing however long the request took on its way (a cold connection)."""
-        if chat_id is None:
-            return
+    def sent(self, slot: Slot) -> None:
+        """Note that ``slot``'s request got its answer (or failed): it arrived by now, which
+        bounds its place in the :class:`ArrivalWindow`, and the next send to its chat waits
+        ``chat_interval`` from now, however long the request took on its way (a cold
+        connection)."""
         with contextlib.suppress(RuntimeError):  # no running loop: nothing waits
             now = asyncio.get_running_loop().time()
-            chats = self._next_chat
-            chats[chat_id] = max(chats.get(chat_id, 0.0), now + self.chat_interval)
+            slot.answered_at = now
+            if slot.chat_id is not None:
+                chats = self._next_chat
+                chats[slot.chat_id] = max(chats.get(slot.chat_id, 0.0), now + self.chat_interval)
+            if self._waiting_for_answer:
+                self._wake()
 
     def pause(self, seconds: float) -> None:
         """Hold every send for ``seconds`` (a 429's ``retry_after``)."""
@@ -211,28 +275,31 @@ class RateLimiter:
         while any(self._queues):
             now = loop.time()
             start = max(self._next_global, self._paused_until)
-            if len(self._granted) == self.burst:
-                start = max(start, self._granted[0] + self.burst * self.interval)
             if start > now:  # nobody may go before ``start``: newcomers need not wake us
-                await self._sleep_until(start, wake_on_arrival=False)
+                await self._sleep_until(start)
+                continue
+            opens = self.arrivals.opens_at(now)
+            if opens > now:  # the window is full: an answer may open it earlier
+                await self._sleep_until(opens, for_answer=True)
                 continue
             waiter, ready_at = self._pick(now)
             if waiter is None:  # every waiter's chat is busy; a newcomer may not be
                 if ready_at != float("inf"):
-                    await self._sleep_until(ready_at, wake_on_arrival=True)
+                    await self._sleep_until(ready_at, for_arrival=True)
                 continue
             # Keep to the grid of slots when the loop woke a little late, so that timer
             # lateness costs no throughput, but make up for at most half a slot (and never
             # beyond the window above): an idle spell banks nothing.
             self._next_global = max(start, now - self.interval / 2) + self.interval
-            self._granted.append(now)
+            slot = Slot(waiter.chat_id, now)
+            self.arrivals.take(slot)
             if waiter.chat_id is not None:
                 chats = self._next_chat
                 chats[waiter.chat_id] = now + self.chat_interval
                 chats.move_to_end(waiter.chat_id)
                 while len(chats) > self._max_chats:
                     chats.popitem(last=False)
-            waiter.future.set_result(None)
+            waiter.future.set_result(slot)
         self._pump = None
 
     def _pick(self, now: float) -> tuple[_Waiter | None, float]:
@@ -257,16 +324,21 @@ class RateLimiter:
                 queue.extend(kept)
         return None, earliest
 
-    async def _sleep_until(self, when: float, *, wake_on_arrival: bool) -> None:
-        """Sleep until ``when``, or until a new waiter arrives (:meth:`_wake`) if asked."""
+    async def _sleep_until(
+        self, when: float, *, for_arrival: bool = False, for_answer: bool = False
+    ) -> None:
+        """Sleep until ``when``, or until a new waiter arrives (``for_arrival``) or an answer
+        comes back (``for_answer``), whichever is asked for (:meth:`_wake`)."""
         loop = asyncio.get_running_loop()
         timer: asyncio.Future[None] = loop.create_future()
-        self._timer = timer if wake_on_arrival else None
+        self._timer = timer if for_arrival or for_answer else None
+        self._waiting_for_answer = for_answer
         handle = loop.call_at(when, _resolve, timer)
         try:
             await timer
         finally:
             self._timer = None
+            self._waiting_for_answer = False
             handle.cancel()
 
     def _wake(self) -> None:

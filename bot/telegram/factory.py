@@ -61,9 +61,11 @@ class ThrottleMiddleware(BaseRequestMiddleware):
     """Waits for a :class:`RateLimiter` slot before each sending method and honours 429s.
 
     The slot is taken in the context's lane (:data:`~bot.services.delivery.send_lane`); the
-    answer is reported back (:meth:`RateLimiter.sent`) so the next send to the same chat is
-    spaced from it. On a 429 (TelegramRetryAfter) every send pauses for ``retry_after`` seconds
-    and the error propagates (to :class:`RetryMiddleware`, which repeats the request).
+    answer (or failure) is reported back (:meth:`RateLimiter.sent`): the request arrived by
+    then, which bounds the sends in flight in Telegram's window, and the next send to the
+    same chat is spaced from it. On a 429 (TelegramRetryAfter) every send pauses for
+    ``retry_after`` seconds and the error propagates (to :class:`RetryMiddleware`, which
+    repeats the request).
     """
 
     def __init__(self, limiter: RateLimiter) -> None:
@@ -79,7 +81,7 @@ class ThrottleMiddleware(BaseRequestMiddleware):
             return await make_request(bot, method)
         chat_id = getattr(method, "chat_id", None)
         chat = chat_id if isinstance(chat_id, int) else None
-        await self.limiter.acquire(chat, send_lane.get())
+        slot = await self.limiter.acquire(chat, send_lane.get())
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
@@ -87,7 +89,7 @@ class ThrottleMiddleware(BaseRequestMiddleware):
             log.warning("telegram 429", method=method.__api_method__, retry_after=exc.retry_after)
             raise
         finally:
-            self.limiter.sent(chat)
+            self.limiter.sent(slot)
 
 
 class RequestMetricsMiddleware(BaseRequestMiddleware):
