@@ -6,8 +6,10 @@ The limiter is configured for the same cap (RateLimiter(per_second=30*K, chat_in
 The fake server runs in a child process by default (``--same-loop`` puts it in the bot's event
 loop), as Telegram is not in the bot's process either. Prints the sustained rate of
 accepted sends against the cap (first to last accepted send, as the server saw them), the 429s,
-the elapsed time, and peak memory (ru_maxrss of the process, which includes the fake server;
-``--memory`` adds tracemalloc's peak of Python allocations, in a slower run).
+the delays between the limiter's grant, the request's arrival at the server and the answer's
+return (the jitter the limiter's arrival window absorbs; one-message broadcasts), the elapsed
+time, and peak memory (ru_maxrss of the process, which includes the fake server; ``--memory``
+adds tracemalloc's peak of Python allocations, in a slower run).
 
 Usage: .venv/bin/python -m bench.broadcast [N] [--speed K] [--parts P] [--memory] [--same-loop]
        [--database URL]
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +35,7 @@ from typing import Protocol
 from bot.config import load_settings
 from bot.sandbox.emulator import FakeTelegramServer, RateLimit, ServerStats
 from bot.services.broadcast import BroadcastProgress, BroadcastService, ContentPart
-from bot.services.delivery import RateLimiter
+from bot.services.delivery import Lane, RateLimiter, Slot
 from bot.telegram import TelegramBroadcastTransport, create_bot
 from storage import migrate
 from storage.db import Database
@@ -44,10 +47,26 @@ FIRST_ID = 50_000_000
 
 @dataclass
 class ServerReport:
-    """What the fake server saw: its counters and the accepted sends' arrival times."""
+    """What the fake server saw: its counters and the accepted sends' (arrival time, chat)."""
 
     stats: ServerStats
-    accepted: list[float]
+    accepted: list[tuple[float, int]]
+
+
+class TimedLimiter(RateLimiter):
+    """The bot's limiter, keeping the last slot it granted to each chat (the attempt that
+    Telegram accepted when a recipient gets one message)."""
+
+    def __init__(self, per_second: float, chat_interval: float) -> None:
+        super().__init__(per_second=per_second, chat_interval=chat_interval)
+        self.slots: dict[int, Slot] = {}
+
+    async def acquire(self, chat_id: int | None, lane: Lane | None = None) -> Slot:
+        """:meth:`RateLimiter.acquire`, remembering the slot."""
+        slot = await super().acquire(chat_id, lane)
+        if chat_id is not None:
+            self.slots[chat_id] = slot
+        return slot
 
 
 class Host(Protocol):
@@ -59,7 +78,9 @@ class Host(Protocol):
 
 
 def _report_of(server: FakeTelegramServer) -> ServerReport:
-    accepted = [c.at for c in server.calls if c.method.startswith("send") and c.ok]
+    accepted = [
+        (c.at, c.chat_id or 0) for c in server.calls if c.method.startswith("send") and c.ok
+    ]
     return ServerReport(server.stats, accepted)
 
 
@@ -90,7 +111,8 @@ class ChildProcessHost:
         self.proc.stdin.write(b"report\n")
         await self.proc.stdin.drain()
         data = json.loads(await self.proc.stdout.readline())
-        return ServerReport(ServerStats(**data["stats"]), data["accepted"])
+        accepted = [(at, chat) for at, chat in data["accepted"]]
+        return ServerReport(ServerStats(**data["stats"]), accepted)
 
 
 @asynccontextmanager
@@ -159,7 +181,7 @@ async def main(args: argparse.Namespace) -> None:
         settings = load_settings(
             _env_file=None, bot_token=TOKEN, telegram_api_url=server.base_url, database_url=url
         )
-        limiter = RateLimiter(per_second=cap, chat_interval=1.0 / speed)
+        limiter = TimedLimiter(per_second=cap, chat_interval=1.0 / speed)
         bot = create_bot(settings, limiter)
         service = BroadcastService(db, TelegramBroadcastTransport(bot), limiter)
         parts = [
@@ -187,7 +209,7 @@ async def main(args: argparse.Namespace) -> None:
         await bot.session.close()
         report = await server.report()
     await db.dispose()
-    accepted, stats = report.accepted, report.stats
+    accepted, stats = [at for at, _ in report.accepted], report.stats
 
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
     rate = (len(accepted) - 1) / span if span else 0.0
@@ -209,12 +231,33 @@ async def main(args: argparse.Namespace) -> None:
         f"429 answers: {stats.too_many_requests} "
         f"(global {stats.rate_limited_global}, per chat {stats.rate_limited_chat})"
     )
+    if args.parts == 1:
+        _print_delays(report.accepted, limiter.slots)
     print(
         f"memory of the {where} process: RSS {rss_before:.0f} MiB before the broadcast, "
         f"{rss_after:.0f} MiB after, peak {maxrss:.0f} MiB (including setup)"
     )
     if traced:
         print(f"peak traced Python memory during the broadcast: {traced / 2**20:.1f} MiB")
+
+
+def _print_delays(accepted: list[tuple[float, int]], slots: dict[int, Slot]) -> None:
+    """Grant to arrival and arrival to answer of each accepted send (one a chat): min, median,
+    99th percentile, max in ms."""
+    outbound, inbound = [], []
+    for at, chat in accepted:
+        slot = slots.get(chat)
+        if slot is not None and slot.answered_at is not None:
+            outbound.append((at - slot.granted_at) * 1e3)
+            inbound.append((slot.answered_at - at) * 1e3)
+    if len(outbound) < 2:
+        return
+    for name, values in (("grant -> arrival", outbound), ("arrival -> answer", inbound)):
+        p99 = statistics.quantiles(values, n=100)[98]
+        print(
+            f"{name}: min {min(values):.1f} / median {statistics.median(values):.1f} / "
+            f"p99 {p99:.1f} / max {max(values):.1f} ms"
+        )
 
 
 def _rss_mib() -> float:
