@@ -21,14 +21,14 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, and_, false, or_
 
 from storage.models import Role, User
 
-#: Every character that has a case lies below this code point (Unicode 15: Adlam ends at
-#: U+1E94B); the fold classes are built from the characters below it.
+#: Every character that has a case lies below this code point (the last, in Adlam, is U+1E943);
+#: the fold classes are built from the characters below it.
 _CASED_BELOW = 0x20000
 
 
 @dataclass(frozen=True, slots=True)
 class PeopleQuery:
-    """Whom a people picker lists: not anonymised people with a name, and of them
+    """Whom a people picker lists: not anonymised people with a name, and of them:
 
     Attributes:
         role: only this role (None: every role).
