@@ -130,11 +130,6 @@ class YearReportService:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
 
-    async def candidates(self, area: str | None) -> list[User]:
-        """Registered, not anonymised reservists of the scope, by name."""
-        people = await self.repo.users.by_role(Role.RESERVIST)
-        return [p for p in people if _in_area(area, p.municipality)]
-
     async def reservist(self, area: str | None, user_id: int) -> User:
         """The reservist ``user_id`` if the scope includes them.
 
