@@ -115,27 +115,3 @@ def test_the_code_under_test_is_this_checkout() -> None:
     for package in (bot, handlers, storage):
         assert package.__file__ is not None
         assert Path(package.__file__).resolve().is_relative_to(ROOT), package.__file__
-
-
-def test_the_telegram_adapters_import_on_their_own_first() -> None:
-    """No import circle bites whoever imports an adapter first (benchmarks do): each is imported
-    first in a fresh interpreter (bench.broadcast once failed: bot.broadcast_telegram →
-    handlers → bot.broadcast_telegram, half initialised)."""
-    root = Path(__file__).resolve().parents[1]
-    names = ["bot.telegram.broadcast", "bot.telegram", "bot.web", "bot.metrics", "bench.broadcast"]
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, "-c", f"import {name}"],
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name in names
-    }
-    failed = []
-    for name, proc in procs.items():
-        _, err = proc.communicate(timeout=300)
-        if proc.returncode:
-            failed.append(f"{name}: {err.strip().splitlines()[-1]}")
-    assert failed == []
