@@ -120,7 +120,7 @@ async def main(args: argparse.Namespace) -> None:
     async with db.session() as repo:
         statuses = Counter((await repo.session.scalars(select(Notice.status))).all())
     await db.dispose()
-    accepted, stats = outcome.accepted, outcome.stats
+    accepted, stats = [at for at, _ in outcome.accepted], outcome.stats
 
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
     rate = (len(accepted) - 1) / span if span else 0.0
