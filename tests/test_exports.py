@@ -23,6 +23,7 @@ from bot.services.charts import indicators_chart
 from bot.services.errors import InputError, NotFoundError
 from bot.services.exports import ExportService, sheet_title
 from bot.services.indicators import IndicatorService
+from bot.services.mentoring import Pool, search_people
 from bot.services.year_report import (
     YearReportService,
     build_year_report,
@@ -212,7 +213,10 @@ async def test_year_report_consultations_and_scope(db: Database) -> None:
     async with db.session() as repo:
         service = YearReportService(repo)
         data = await service.collect(None, world.ids["r3"], YEAR, TODAY, ZONE)
-        assert [p.full_name for p in await service.candidates(KAMYSHIN)] == [
+        # /report's list for a municipal officer: the registered reservists of their area
+        officer = User(role=Role.OFFICER, municipality=KAMYSHIN)
+        listed = await search_people(repo, officer, Pool(Role.RESERVIST), None, 1)
+        assert [p.full_name for p in listed.people] == [
             "Волков Виктор Викторович", "Зайцева Зоя Захаровна",
         ]  # fmt: skip
         for area, user_id in ((KAMYSHIN, world.ids["r3"]), (None, world.ids["r8"])):
