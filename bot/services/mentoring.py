@@ -369,9 +369,13 @@ class MentoringService:
         """The mentor's mentees with their progress."""
         return await self.progress(await self.repo.mentoring.mentees(mentor.id), today)
 
-    async def pairs(self, today: date) -> list[PairReport]:
-        """Every active pair with confirmed and pending consultations this year (officers)."""
+    async def pairs(self, today: date, officer: User | None = None) -> list[PairReport]:
+        """Every active pair with confirmed and pending consultations this year; with
+        ``officer``, only the pairs whose reservist is in their scope (:func:`in_scope`), so
+        that a municipal officer's /pairs computes no other district's progress."""
         pairs = await self.repo.mentoring.active_pairs()
+        if officer is not None:
+            pairs = [p for p in pairs if in_scope(officer, p[1])]
         progress = {p.user.id: p for p in await self.progress([r for _, r, _ in pairs], today)}
         counts = await self.repo.mentoring.consultation_counts(
             [r.id for _, r, _ in pairs], date(today.year, 1, 1)

@@ -196,7 +196,7 @@ async def pairs_page(
 async def _pairs_page(
     repo: Repo, user: User, clock: Clock, today: date, number: int
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
-    reports = [r for r in await MentoringService(repo).pairs(today) if in_scope(user, r.reservist)]
+    reports = await MentoringService(repo).pairs(today, user)
     if not reports:
         return None
     now = clock()
