@@ -97,18 +97,13 @@ def _bot_processes() -> dict[int, str]:
     if not proc.is_dir():
         return {}
     parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-            if fields[0] == "Z":  # a zombie: ended, only not reaped yet
-                continue
-            pid = int(entry.name)
-            parents[pid] = int(fields[1])
-            commands[pid] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":  # a zombie has ended, only not reaped yet
+                parents[int(entry.name)] = int(fields[1])
     mine = {os.getpid()}
     grew = True
     while grew:
@@ -118,11 +113,13 @@ def _bot_processes() -> dict[int, str]:
                 mine.add(pid)
                 grew = True
     mine.discard(os.getpid())
-    return {
-        pid: commands[pid]
-        for pid in mine
-        if " -m bot" in commands[pid] or "bot.sandbox.child" in commands[pid]
-    }
+    found = {}
+    for pid in mine:  # the command lines of the descendants only
+        with contextlib.suppress(OSError):
+            command = (proc / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if " -m bot" in command or "bot.sandbox.child" in command:
+                found[pid] = command
+    return found
 
 
 @pytest.fixture(autouse=True)
@@ -191,14 +188,6 @@ async def _reset_postgres_data(db: Database) -> None:
         return
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with db.engine.begin() as conn:
-        # nobody else may work on the worker's database now: a connection left by an earlier
-        # test (a bot process that outlived it) would claim this test's broadcasts
-        await conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
