@@ -606,8 +606,11 @@ async def test_replies_and_reminders_do_not_wait_behind_a_broadcast(db: Database
         await TelegramNotifier(bot).send_notices(officer.id, "Напоминание", [(1, "")])
         reminder_wait = time.monotonic() - started
 
-        assert reply_wait < 0.3, reply_wait
-        assert reminder_wait < 0.3 + limiter.chat_interval, reminder_wait
+        # not behind the queue: well under half of what the queued broadcast sends would take
+        # (0.3 s was too tight at CI's load: a reminder waited 0.398 s for the arrival window)
+        behind_the_queue = queued * limiter.interval
+        assert reply_wait < behind_the_queue / 2, (reply_wait, behind_the_queue)
+        assert reminder_wait < behind_the_queue / 2 + limiter.chat_interval, reminder_wait
         await service.stop(broadcast.id)
         final = await asyncio.wait_for(running, 5)
         assert final.status == BroadcastStatus.STOPPED
