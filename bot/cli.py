@@ -427,10 +427,16 @@ async def _ask_bot_username(settings: Settings) -> str | None:
 def _export(
     settings: Settings, out: Path, municipality: str | None, year: int | None, *, as_csv: bool
 ) -> int:
+    from bot.services.export_process import ExportError
+
     if not out.parent.is_dir():
         print(f"error: no folder {out.parent}", file=sys.stderr)
         return 1
-    built = asyncio.run(_build_export(settings, municipality, year, as_csv=as_csv))
+    try:
+        built = asyncio.run(_build_export(settings, municipality, year, as_csv=as_csv))
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         out.write_bytes(built.content)
     except OSError as exc:
@@ -456,6 +462,7 @@ async def _build_export(
                 None,
                 municipality or None,
                 year or today.year,
+                database_url=db.url,
                 today=today,
                 zone=policy.zone(),
                 now=now,

@@ -26,6 +26,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
 from bot.services.errors import NotFoundError
+from bot.services.export_process import ExportError
 from bot.services.exports import ExportService
 from bot.services.indicators import IndicatorService
 from bot.services.mentoring import Pool
@@ -39,6 +40,7 @@ from handlers.dates import Clock
 from handlers.filters import HasRole
 from handlers.picker import PeopleCb, PeoplePicker
 from handlers.states import BroadcastFlow
+from storage.db import Database
 from storage.models import Role, User
 from storage.repo import Repo
 
@@ -123,13 +125,16 @@ async def export(
     command: CommandObject,
     state: FSMContext,
     repo: Repo,
+    db: Database,
     user: User,
     bot: Bot,
     clock: Clock,
     today: date,
     zone: ZoneInfo,
 ) -> None:
-    """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope."""
+    """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope,
+    built in a child process that reads ``db`` itself; «не удалось» when that fails (logged by
+    the service, nothing recorded)."""
     await leave_dialogue(state)
     parsed = parse_export_args(command.args, today.year)
     if parsed is None:
@@ -138,16 +143,21 @@ async def export(
     as_csv, year = parsed
     area = officer_municipality(user)
     # a region's workbook takes seconds: Telegram shows «отправляет файл…» meanwhile
-    async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
-        built = await ExportService(repo).export(
-            user.id,
-            area,
-            year,
-            today=today,
-            zone=zone,
-            now=clock(),
-            csv_format=as_csv,
-        )
+    try:
+        async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
+            built = await ExportService(repo).export(
+                user.id,
+                area,
+                year,
+                database_url=db.url,
+                today=today,
+                zone=zone,
+                now=clock(),
+                csv_format=as_csv,
+            )
+    except ExportError:
+        await message.answer(tr.EXPORT_FAILED)
+        return
     await message.answer_document(
         BufferedInputFile(built.content, filename=built.filename),
         caption=tr.export_caption(year, area, built.rows),

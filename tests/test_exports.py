@@ -1,13 +1,17 @@
 """The export files: the workbook (sheets, headers, frozen header, autofilter, values), the CSV
-(BOM, «;»), sheet names, formula-looking text, the year-end .docx and the chart PNG."""
+(BOM, «;»), sheet names, formula-looking text, built in the export's child process (the audit
+row after it, nothing on a failure, no child left behind); the year-end .docx and the chart
+PNG."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from datetime import date, datetime
@@ -18,9 +22,12 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import event, select, update
+from structlog.testing import capture_logs
 
+from bot.services import export_process, exports
 from bot.services.charts import indicators_chart
 from bot.services.errors import InputError, NotFoundError
+from bot.services.export_process import ExportError
 from bot.services.exports import ExportService, sheet_title
 from bot.services.indicators import IndicatorService
 from bot.services.mentoring import Pool, search_people
@@ -43,8 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 async def export(db: Database, area: str | None, *, as_csv: bool = False) -> bytes:
     async with db.session() as repo:
         built = await ExportService(repo).export(
-            None, area, YEAR, today=TODAY, zone=ZONE, now=NOW, csv_format=as_csv
-        )
+            None, area, YEAR, database_url=db.url, today=TODAY, zone=ZONE, now=NOW,
+            csv_format=as_csv,
+        )  # fmt: skip
     return built.content
 
 
@@ -341,8 +349,9 @@ async def test_workbook_cells_formats_and_widths(db: Database) -> None:
 
 
 async def test_export_statements_do_not_grow_with_reservists(db: Database) -> None:
-    """The export reads a fixed number of SQL statements, whatever the number of reservists
-    and of their done items (fetched in batches of one query)."""
+    """The export's reading (``collect``, which its child process runs) takes a fixed number
+    of SQL statements, whatever the number of reservists and of their done items (fetched in
+    batches of one query)."""
     await build_world(db)
 
     async def statements() -> int:
@@ -354,7 +363,8 @@ async def test_export_statements_do_not_grow_with_reservists(db: Database) -> No
         engine = db.engine.sync_engine
         event.listen(engine, "before_cursor_execute", count)
         try:
-            await export(db, None)
+            async with db.session() as repo:
+                await ExportService(repo).collect(None, YEAR, TODAY, ZONE, NOW)
         finally:
             event.remove(engine, "before_cursor_execute", count)
         return len(seen)
@@ -383,6 +393,104 @@ async def test_export_statements_do_not_grow_with_reservists(db: Database) -> No
                 for k in range(3)
             )  # fmt: skip
     assert await statements() == few
+
+
+def export_children() -> set[int]:
+    """The pids of this process's children that run the export's child module."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError):
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+            if parent == os.getpid() and export_process.CHILD_MODULE.encode() in command:
+                found.add(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process, running or ended and not reaped yet."""
+    return Path(f"/proc/{pid}").exists()
+
+
+async def test_audit_row_is_written_after_the_child_built_the_file(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child reads the committed rows through its own connection; when its file is done,
+    the caller's transaction holds no audit row yet (and, on SQLite, no write lock: another
+    connection writes meanwhile); the row comes after, with the child's count of rows."""
+    await build_world(db)
+    seen: list[int] = []
+    async with db.session() as repo:
+        run = exports.run_export
+
+        async def spy(request: export_process.ExportRequest) -> tuple[bytes, int]:
+            built = await run(request)
+            seen.append(len(await repo.audit.entries()))
+            if db.dialect == "sqlite":  # a user's write, meanwhile
+                path = db.url.split("///", 1)[1]
+                with sqlite3.connect(path, timeout=0.5) as other:
+                    other.execute("UPDATE users SET muted = muted")
+            return built
+
+        monkeypatch.setattr(exports, "run_export", spy)
+        built = await ExportService(repo).export(
+            None, None, YEAR, database_url=db.url, today=TODAY, zone=ZONE, now=NOW
+        )
+    assert seen == [0] and built.rows == 8 and built.content.startswith(b"PK")
+    async with db.session() as repo:
+        entries = await repo.audit.entries()
+    assert [(e.action, e.details["rows"]) for e in entries] == [("export", 8)]
+
+
+async def test_a_failed_export_records_nothing_and_logs_no_values(
+    db: Database, tmp_path: Path
+) -> None:
+    """A child that cannot read its database exits with 1: :class:`ExportError`, logged with
+    the exception's type and the exit code only, and no audit row. An in-memory database is
+    refused before any child starts (a child cannot open it)."""
+    broken = tmp_path / "broken.db"
+    broken.write_bytes("Иванова Мария Петровна ".encode() * 200)  # not a database
+    async with db.session() as repo:
+        service = ExportService(repo)
+        with capture_logs() as logs, pytest.raises(ExportError, match="exit code 1"):
+            await service.export(
+                None, None, YEAR, database_url=f"sqlite+aiosqlite:///{broken}",
+                today=TODAY, zone=ZONE, now=NOW,
+            )  # fmt: skip
+        assert logs == [
+            {"event": "export failed", "error": "DatabaseError", "exit_code": 1,
+             "log_level": "error"},
+        ]  # fmt: skip
+        with pytest.raises(ExportError, match="in-memory"):
+            await service.export(
+                None, None, YEAR, database_url="sqlite+aiosqlite:///:memory:",
+                today=TODAY, zone=ZONE, now=NOW,
+            )  # fmt: skip
+        assert await repo.audit.entries() == []
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the processes from /proc")
+async def test_the_child_never_outlives_its_export(db: Database) -> None:
+    """Cancelled (the bot stopping) or out of time, the export kills its child process and
+    reaps it before it ends; nothing is recorded."""
+    task = asyncio.ensure_future(export(db, None))
+    deadline = asyncio.get_running_loop().time() + 30
+    while not (children := export_children()):
+        assert not task.done() and asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.005)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not any(map(running, children))
+
+    request = export_process.ExportRequest(db.url, None, YEAR, TODAY, str(ZONE), NOW, False)
+    with pytest.raises(ExportError, match="longer than"):
+        await export_process.run_export(request, seconds=0.05)
+    assert export_children() == set()
+    async with db.session() as repo:
+        assert await repo.audit.entries() == []
 
 
 def test_chart_uses_no_pyplot_and_fits_telegram() -> None:

@@ -1,5 +1,6 @@
-"""Officers' reports through Dispatcher.feed_update: /export (xlsx, csv), /kpi (text and chart),
-/report with the conclusion dialogue, the officer's scope, and the refusals for other roles."""
+"""Officers' reports through Dispatcher.feed_update: /export (xlsx, csv; a failed build), /kpi
+(text and chart), /report with the conclusion dialogue, the officer's scope, and the refusals
+for other roles."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bot.services import export_process
+from bot.texts import reports as tr
 from storage.db import Database
 from storage.models import AuditEntry, IndividualPlan
 from tests.conftest import OFFICER_TG
@@ -71,7 +74,9 @@ def docx_text(data: bytes) -> str:
     return "\n".join([p.text for p in doc.paragraphs] + cells)
 
 
-async def test_export_xlsx_and_csv(world: Harness, db: Database) -> None:
+async def test_export_xlsx_csv_and_a_failed_build(
+    world: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name, data, call = document_of(await world.send(OFFICER_TG, "/export"))
     assert name == "reserve-2026.xlsx"
     assert "Резервистов: 3" in call.text
@@ -107,6 +112,16 @@ async def test_export_xlsx_and_csv(world: Harness, db: Database) -> None:
     assert [(a.target, a.details["format"]) for a in audit] == [
         ("region", "xlsx"), ("region", "csv"),
     ]  # fmt: skip
+
+    # the export's child process fails (here: it cannot even start its module): the officer
+    # is told so, and no export is recorded
+    monkeypatch.setattr(export_process, "CHILD_MODULE", "bot.services.no_such_module")
+    calls = await world.send(OFFICER_TG, "/export")
+    assert texts_of(calls) == tr.EXPORT_FAILED
+    assert not any(c.method == "sendDocument" for c in calls)
+    async with db.session() as repo:
+        actions = [e.action for e in await repo.audit.entries()]
+    assert actions.count("export") == 2
 
 
 async def test_kpi_text_and_chart(world: Harness) -> None:

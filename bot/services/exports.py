@@ -20,13 +20,14 @@ The CSV holds the «Резервисты» sheet: UTF-8 with a BOM and ``;`` bet
 opens correctly in a Russian locale. Text that a spreadsheet could run as a formula is written
 as text (xlsx) or prefixed with an apostrophe (csv).
 
-Data is read in a fixed handful of queries (:class:`storage.reports_repo.ReportsRepo`), then
-the file is built in a worker thread so the bot keeps answering others meanwhile.
+Data is read in a fixed handful of queries (:class:`storage.reports_repo.ReportsRepo`) and
+the file is built in a child process (:mod:`bot.services.export_process`), which opens the
+database itself: the bot's event loop (and its GIL) stays free for others meanwhile, and the
+bot's memory does not grow with a region's rows.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -36,6 +37,7 @@ from datetime import date, datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from bot.services.export_process import ExportRequest, run_export
 from bot.services.indicators import (
     IndicatorReport,
     IndicatorService,
@@ -316,8 +318,8 @@ def _activity_rows(sheet: ActivitySheet) -> list[list[Any]]:
 def build_workbook(data: ExportData) -> bytes:
     """The .xlsx file of ``data`` (see the module docstring for its sheets).
 
-    CPU-bound (about a second per 10,000 reservists); call it off the event loop from async
-    code, as :meth:`ExportService.export` does.
+    CPU-bound (seconds at a region's scale): the bot builds it in the export's child process
+    (:mod:`bot.services.export_child`), never on its event loop.
     """
     buffer = io.BytesIO()
     book = _Book(buffer)
@@ -417,6 +419,7 @@ class ExportService:
         area: str | None,
         year: int,
         *,
+        database_url: str,
         today: date,
         zone: ZoneInfo,
         now: datetime,
@@ -424,19 +427,26 @@ class ExportService:
     ) -> ExportFile:
         """Build the .xlsx (or, with ``csv_format``, the .csv) of the scope and year, and
         record it in the audit log as ``export`` by ``actor_id`` (None: the command line) in
-        the caller's transaction (a failure rolls the record back with it). The file is built
-        in a worker thread before the record is written, so no write lock is held through it."""
-        data = await self.collect(area, year, today, zone, now)
-        # Built before the audit row is written: a flushed row would hold SQLite's write lock
-        # (and other users' writes) through the seconds of the build. A failed build records
-        # nothing; the row is written after it, in the caller's transaction.
-        builder = build_csv if csv_format else build_workbook
-        content = await asyncio.to_thread(builder, data)
+        the caller's transaction (a failure rolls the record back with it).
+
+        The rows are read and the file is built in a child process
+        (:func:`bot.services.export_process.run_export`) that opens ``database_url`` itself (the
+        database of this repository): it sees what is committed, not what the caller's
+        transaction has written and not yet committed. The audit row is written after the file
+        is built, so no write lock is held through the build; a failed build records nothing.
+
+        Raises:
+            ExportError: the build failed or ran out of time, or ``database_url`` is an
+                in-memory SQLite database, which a child process cannot open (there is no
+                fallback: the bot's database is a file or a server).
+        """
+        request = ExportRequest(database_url, area, year, today, str(zone), now, csv_format)
+        content, rows = await run_export(request)
         await self.repo.audit.record(
             actor_id,
             "export",
             f"municipality:{area}" if area else "region",
-            {"format": "csv" if csv_format else "xlsx", "year": year, "rows": len(data.people)},
+            {"format": "csv" if csv_format else "xlsx", "year": year, "rows": rows},
         )
         suffix, media = ("csv", CSV_TYPE) if csv_format else ("xlsx", XLSX_TYPE)
-        return ExportFile(f"reserve-{year}.{suffix}", content, len(data.people), media)
+        return ExportFile(f"reserve-{year}.{suffix}", content, rows, media)

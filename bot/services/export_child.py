@@ -1,0 +1,54 @@
+"""The export's child process: ``python -m bot.services.export_child FILE``, started by
+:func:`bot.services.export_process.run_export`.
+
+It reads an :class:`~bot.services.export_process.ExportRequest` as JSON from its standard
+input, opens the database of the request itself, reads the rows
+(:meth:`bot.services.exports.ExportService.collect`) and closes the database, then builds the
+workbook or the CSV and writes it to ``FILE``. It prints one JSON line: ``{"rows": N}`` (exit
+code 0), or ``{"error": "<exception type>"}`` (exit code 1) and nothing of the values it read.
+It imports no aiogram: it is the domain and the storage only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.services.export_process import ExportRequest
+from bot.services.exports import ExportService, build_csv, build_workbook
+from storage.db import Database
+
+
+async def build(request: ExportRequest) -> tuple[bytes, int]:
+    """The file of ``request`` and the number of reservists in it. The database's session
+    ends before the build, so no read snapshot is held through the seconds of it."""
+    db = Database(request.database_url, pool_size=1)
+    try:
+        async with db.session() as repo:
+            data = await ExportService(repo).collect(
+                request.area, request.year, request.today, ZoneInfo(request.zone), request.now
+            )
+    finally:
+        await db.dispose()
+    builder = build_csv if request.csv_format else build_workbook
+    return builder(data), len(data.people)
+
+
+def main(target: Path) -> int:
+    """Build the requested file into ``target``; the exit code (0: done, 1: failed)."""
+    try:
+        request = ExportRequest.from_json(sys.stdin.buffer.read())
+        content, rows = asyncio.run(build(request))
+        target.write_bytes(content)
+    except Exception as exc:  # reported by its type only: its message may hold values
+        print(json.dumps({"error": type(exc).__name__}), flush=True)
+        return 1
+    print(json.dumps({"rows": rows}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
