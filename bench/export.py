@@ -11,12 +11,15 @@ over that database, for this tree and, with ``--reference DIR``, for another che
 code (e.g. ``git worktree add /tmp/export-before <commit>``), the two alternated run by run.
 A child times, in this order: /kpi with the chart from a cold start (matplotlib not imported
 yet, as on the first /kpi after a start; the chart imported and drawn as ``handlers.reports``
-does it), /kpi with the chart again (warm), /kpi without the chart; the regional .xlsx with its
-SQL statements, process CPU time, peak RSS growth and the latency of another user's request
-meanwhile (a one-row query in its own session every 50 ms, as a handler would read); the
-reading (``collect``) and the build of that file apart; the regional .csv; one municipality's
-.xlsx; /report: the first page of its list of reservists and one reservist's .docx. It prints
-min / median / max over the runs.
+does it), /kpi with the chart again (warm), /kpi without the chart; the regional .xlsx as the
+bot makes it (in this tree: built by the export's own child process,
+:mod:`bot.services.export_process`) with the SQL statements, CPU time and peak RSS growth of
+the measuring process (the bot's), the latency of another user's request meanwhile (a one-row
+query in its own session every 50 ms, as a handler would read), and the CPU time and peak RSS
+of the export's child process (``RUSAGE_CHILDREN``; a tree that builds in a thread has none);
+the reading (``collect``) and the build of that file apart, in the measuring process; the
+regional .csv; one municipality's .xlsx; /report: the first page of its list of reservists and
+one reservist's .docx. It prints min / median / max over the runs.
 
 Usage: .venv/bin/python -m bench.export [N] [--runs R] [--reference DIR] [--db FILE]
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import json
 import os
 import random
@@ -178,11 +182,15 @@ async def fill(db: Database, count: int) -> None:
 
 
 async def timed_export(db: Database, area: str | None, *, as_csv: bool) -> tuple[float, int]:
-    """(seconds, bytes) of one export, committed like the bot does."""
+    """(seconds, bytes) of one export, committed like the bot does (a tree whose export
+    builds in a child process is given the database's URL, as the bot gives it)."""
+    where: dict[str, Any] = {}
+    if "database_url" in inspect.signature(ExportService.export).parameters:
+        where["database_url"] = db.url
     started = time.perf_counter()
     async with db.session() as repo:
         built = await ExportService(repo).export(
-            None, area, YEAR, today=TODAY, zone=ZONE, now=NOW, csv_format=as_csv
+            None, area, YEAR, today=TODAY, zone=ZONE, now=NOW, csv_format=as_csv, **where
         )
     return time.perf_counter() - started, len(built.content)
 
@@ -193,6 +201,17 @@ PROBE_EVERY = 0.05
 
 def cpu() -> float:
     return time.process_time()
+
+
+def children_cpu() -> float:
+    """CPU seconds of the ended child processes (the export's children), in all."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def children_peak_mib() -> float:
+    """Peak RSS of the largest ended child process (0: none ended yet)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 class Probe:
@@ -274,11 +293,14 @@ async def child(path: Path) -> dict[str, float]:
         queries += 1
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count_query)
-    rss_before, cpu_before = rss_mib(), cpu()
+    rss_before, cpu_before, children_before = rss_mib(), cpu(), children_cpu()
     async with Probe(db) as probe:
         out["xlsx"], size = await timed_export(db, None, as_csv=False)
     out["xlsx_cpu"] = cpu() - cpu_before
     out["xlsx_rss_growth"] = rss_mib() - rss_before
+    if children_peak_mib():  # built in a child process
+        out["xlsx_child_cpu"] = children_cpu() - children_before
+        out["xlsx_child_rss"] = children_peak_mib()
     out["xlsx_worst_wait"] = probe.worst()
     out["xlsx_mib"] = size / 2**20
     out["xlsx_sql"] = queries
@@ -321,13 +343,15 @@ LABELS = {
     "kpi_chart": "/kpi with the chart, s",
     "kpi": "/kpi without the chart, s",
     "xlsx": "xlsx, whole region, s",
-    "xlsx_cpu": "  process CPU during it, s",
+    "xlsx_cpu": "  the bot's process: CPU during it, s",
+    "xlsx_child_cpu": "  the export's child process: CPU, s",
+    "xlsx_child_rss": "  the export's child process: peak RSS, MiB",
     "xlsx_collect": "  reading (collect), s",
     "xlsx_collect_cpu": "  reading, CPU s",
     "xlsx_build": "  build of the file, s",
     "xlsx_build_cpu": "  build, CPU s",
-    "xlsx_sql": "  SQL statements (incl. the audit insert)",
-    "xlsx_rss_growth": "  peak RSS growth, MiB",
+    "xlsx_sql": "  SQL statements of the bot's process (incl. the audit insert)",
+    "xlsx_rss_growth": "  the bot's process: peak RSS growth, MiB",
     "xlsx_worst_wait": "  another user's request meanwhile: longest, s",
     "xlsx_mib": "  file size, MiB",
     "csv": "csv, whole region, s",
