@@ -419,7 +419,8 @@ async def test_audit_row_is_written_after_the_child_built_the_file(
 ) -> None:
     """The child reads the committed rows through its own connection; when its file is done,
     the caller's transaction holds no audit row yet (and, on SQLite, no write lock: another
-    connection writes meanwhile); the row comes after, with the child's count of rows."""
+    connection writes meanwhile); the row comes after, with the child's count of rows. The
+    build is logged with counts only."""
     await build_world(db)
     seen: list[int] = []
     async with db.session() as repo:
@@ -435,10 +436,14 @@ async def test_audit_row_is_written_after_the_child_built_the_file(
             return built
 
         monkeypatch.setattr(exports, "run_export", spy)
-        built = await ExportService(repo).export(
-            None, None, YEAR, database_url=db.url, today=TODAY, zone=ZONE, now=NOW
-        )
+        with capture_logs() as logs:
+            built = await ExportService(repo).export(
+                None, None, YEAR, database_url=db.url, today=TODAY, zone=ZONE, now=NOW
+            )
     assert seen == [0] and built.rows == 8 and built.content.startswith(b"PK")
+    (logged,) = logs  # the count, the time and the child's memory, no values read
+    assert logged["event"] == "export built" and logged["rows"] == 8
+    assert set(logged) == {"event", "rows", "seconds", "child_peak_mib", "log_level"}
     async with db.session() as repo:
         entries = await repo.audit.entries()
     assert [(e.action, e.details["rows"]) for e in entries] == [("export", 8)]

@@ -5,13 +5,15 @@ It reads an :class:`~bot.services.export_process.ExportRequest` as JSON from its
 input, opens the database of the request itself, reads the rows
 (:meth:`bot.services.exports.ExportService.collect`) and closes the database, then builds the
 workbook or the CSV and writes it to ``FILE``. It prints one JSON line: ``{"rows": N}`` (exit
-code 0), or ``{"error": "<exception type>"}`` (exit code 1) and nothing of the values it read.
+code 0, with its peak memory: ``"peak_mib"``), or ``{"error": "<exception type>"}`` (exit code
+1) and nothing of the values it read.
 It imports no aiogram: it is the domain and the storage only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -46,8 +48,19 @@ def main(target: Path) -> int:
     except Exception as exc:  # reported by its type only: its message may hold values
         print(json.dumps({"error": type(exc).__name__}), flush=True)
         return 1
-    print(json.dumps({"rows": rows}), flush=True)
+    print(json.dumps({"rows": rows, "peak_mib": peak_mib()}), flush=True)
     return 0
+
+
+def peak_mib() -> float | None:
+    """This process's peak resident set size in MiB (``VmHWM``: of this program alone, unlike
+    ``ru_maxrss``, which counts the bot's memory the process started with); None without
+    ``/proc``."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ The request (:class:`ExportRequest`, the database URL with its password among it
 child as one JSON object on its standard input: never in its arguments or environment, which
 ``ps`` and ``/proc`` show. The child writes the file into a temporary folder this process made
 (not to its standard output, which a library's stray print would corrupt) and prints one JSON
-line: ``{"rows": N}``, or ``{"error": "<exception type>"}`` with exit code 1. Its standard
-error is discarded: a traceback may hold the values it was reading. A failure is logged with
-the exception's type and the exit code only, and raised as :class:`ExportError`.
+line: ``{"rows": N, "peak_mib": M}``, or ``{"error": "<exception type>"}`` with exit code 1.
+Its standard error is discarded: a traceback may hold the values it was reading. A built file
+is logged (``export built``: rows, seconds, the child's peak memory); a failure with the
+exception's type and the exit code only, and raised as :class:`ExportError`.
 
 The child is always ended before :func:`run_export` returns or raises: on the time limit
 (:data:`EXPORT_SECONDS`) and on cancellation (the bot stopping) it is killed and reaped.
@@ -23,6 +24,7 @@ import contextlib
 import json
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -100,6 +102,7 @@ async def run_export(
         raise ExportError("an in-memory SQLite database cannot be read by the export's process")
     with tempfile.TemporaryDirectory(prefix="reserve-export-") as folder:
         target = Path(folder) / FILE_NAME
+        started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", CHILD_MODULE, target,
             stdin=asyncio.subprocess.PIPE,
@@ -122,7 +125,14 @@ async def run_export(
             log.error("export failed", error=error, exit_code=proc.returncode)
             msg = f"the export's process failed: {error} (exit code {proc.returncode})"
             raise ExportError(msg)
-        return target.read_bytes(), int(report["rows"])
+        rows = int(report["rows"])
+        log.info(
+            "export built",
+            rows=rows,
+            seconds=round(time.monotonic() - started, 2),
+            child_peak_mib=report.get("peak_mib"),
+        )
+        return target.read_bytes(), rows
 
 
 def _report(out: bytes) -> dict[str, Any]:
