@@ -31,6 +31,7 @@ from bot.services.mentoring import MenteeProgress, MentoringService
 from bot.services.time_policy import TimePolicy
 from storage.db import Database
 from storage.models import Consultation, Role, User
+from storage.repo.mentoring import PairMember
 
 log = structlog.get_logger(__name__)
 
@@ -130,10 +131,10 @@ class DigestService:
             service = MentoringService(repo)
             # a fixed number of queries: every active pair at once, the mentees' progress once
             # per distinct local date of the mentors (not the mentees and progress per mentor)
-            mentees: dict[int, list[User]] = {}
-            for _, reservist, pair_mentor in await repo.mentoring.active_pairs():
-                if reservist.anonymised_at is None:
-                    mentees.setdefault(pair_mentor.id, []).append(reservist)
+            mentees: dict[int, list[PairMember]] = {}
+            for pair in await repo.mentoring.active_pairs():
+                if not pair.reservist.anonymised:
+                    mentees.setdefault(pair.mentor.id, []).append(pair.reservist)
             days: dict[int, date] = {}
             for mentor in mentors:
                 if mentor.telegram_id is None or not mentor.active or mentor.muted:

@@ -28,12 +28,14 @@ from storage.models import (
     User,
 )
 from storage.repo import Repo
+from storage.repo.mentoring import ItemCounts, PairMember
 from storage.repo.people_search import PeopleQuery
 
 FORMATS = ("in_person", "online", "phone")
 MIN_MINUTES, MAX_MINUTES = 5, 480
 STALLED_DAYS = 30
 PAGE = 8
+NO_ITEMS = ItemCounts(0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +97,9 @@ def parse_minutes(value: str | None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class MenteeProgress:
-    """What a mentor sees of one mentee."""
+    """What a mentor sees of one mentee (``user``: the ORM user, or a side of a pair)."""
 
-    user: User
+    user: User | PairMember
     total: int
     done: int
     confirmed: int
@@ -116,8 +118,8 @@ class MenteeProgress:
 class PairReport:
     """An officer's line about one mentor-reservist pair."""
 
-    reservist: User
-    mentor: User
+    reservist: PairMember
+    mentor: PairMember
     since: datetime
     confirmed: int
     pending: int
@@ -336,29 +338,25 @@ class MentoringService:
         return await self.repo.mentoring.awaiting(user.id)
 
     # --- progress -----------------------------------------------------------------------
-    async def progress(self, reservists: Sequence[User], today: date) -> list[MenteeProgress]:
-        """Progress of each reservist in their plan of ``today``'s year."""
-        year = today.year
+    async def progress(
+        self, reservists: Sequence[User | PairMember], today: date
+    ) -> list[MenteeProgress]:
+        """Progress of each reservist in their plan of ``today``'s year (zeros without one): a
+        fixed number of queries, the item counts made in SQL."""
         ids = [u.id for u in reservists]
         last = await self.repo.mentoring.last_activity(ids)
-        counts = await self.repo.mentoring.confirmed_counts(year)
-        facts = await self.repo.plans.item_facts(ids, year)  # one query, not two per reservist
+        counts = await self.repo.mentoring.confirmed_counts(today.year)
+        items = await self.repo.mentoring.item_counts(ids, today.year, today)
         result = []
         for user in reservists:
-            items = facts.get(user.id, [])
-            done = sum(1 for i in items if i.status == ItemStatus.DONE)
-            overdue = sum(
-                1
-                for i in items
-                if i.status != ItemStatus.DONE and i.due_on is not None and i.due_on < today
-            )
+            mine = items.get(user.id, NO_ITEMS)
             result.append(
                 MenteeProgress(
                     user=user,
-                    total=len(items),
-                    done=done,
-                    confirmed=sum(1 for i in items if i.confirmed_at is not None),
-                    overdue=overdue,
+                    total=mine.total,
+                    done=mine.done,
+                    confirmed=mine.confirmed,
+                    overdue=mine.overdue,
                     last_activity=last.get(user.id),
                     consultations=counts.get(user.id, 0),
                 )
@@ -371,26 +369,33 @@ class MentoringService:
 
     async def pairs(self, today: date, officer: User | None = None) -> list[PairReport]:
         """Every active pair with confirmed and pending consultations this year; with
-        ``officer``, only the pairs whose reservist is in their scope (:func:`in_scope`), so
-        that a municipal officer's /pairs computes no other district's progress."""
+        ``officer``, only the pairs whose reservist is in their scope (as :func:`in_scope`),
+        so that a municipal officer's /pairs computes no other district's progress. A fixed
+        number of queries; the pairs are plain rows and the item counts made in SQL.
+
+        Raises:
+            AccessDeniedError: ``officer`` is given and is not an officer.
+        """
         pairs = await self.repo.mentoring.active_pairs()
-        if officer is not None:
-            pairs = [p for p in pairs if in_scope(officer, p[1])]
-        progress = {p.user.id: p for p in await self.progress([r for _, r, _ in pairs], today)}
+        area = officer_municipality(officer) if officer is not None else None
+        if area is not None:
+            pairs = [p for p in pairs if same_area(p.reservist.municipality, area)]
+        reservists = [p.reservist for p in pairs]
+        progress = {p.user.id: p for p in await self.progress(reservists, today)}
         counts = await self.repo.mentoring.consultation_counts(
-            [r.id for _, r, _ in pairs], date(today.year, 1, 1)
+            [r.id for r in reservists], date(today.year, 1, 1)
         )  # one grouped query, not one per pair
         reports = []
-        for assignment, reservist, mentor in pairs:
-            pair = (reservist.id, mentor.id)
+        for pair in pairs:
+            key = (pair.reservist.id, pair.mentor.id)
             reports.append(
                 PairReport(
-                    reservist=reservist,
-                    mentor=mentor,
-                    since=assignment.started_at,
-                    confirmed=counts.get((*pair, ConsultationStatus.CONFIRMED), 0),
-                    pending=counts.get((*pair, ConsultationStatus.PENDING), 0),
-                    progress=progress[reservist.id],
+                    reservist=pair.reservist,
+                    mentor=pair.mentor,
+                    since=pair.since,
+                    confirmed=counts.get((*key, ConsultationStatus.CONFIRMED), 0),
+                    pending=counts.get((*key, ConsultationStatus.PENDING), 0),
+                    progress=progress[pair.reservist.id],
                 )
             )
         return reports

@@ -1,12 +1,13 @@
-"""Mentor assignments, consultations, comments on plan items and digests:
-:class:`MentoringRepo`."""
+"""Mentor assignments, consultations, comments on plan items, the mentees' progress counts and
+digests: :class:`MentoringRepo`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -15,12 +16,47 @@ from storage.models import (
     Consultation,
     ConsultationStatus,
     DigestLog,
+    IndividualPlan,
     ItemComment,
+    ItemStatus,
     MentorAssignment,
+    PlanItem,
     PlanItemEvent,
     User,
     utcnow,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """A reservist's plan items of a year (not archived): all, done, confirmed by the mentor,
+    and overdue (not done, due before the day counted for)."""
+
+    total: int
+    done: int
+    confirmed: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class PairMember:
+    """A side of a current pair as the lists show it: the user's id, name, municipality,
+    Telegram id and whether their data was deleted."""
+
+    id: int
+    full_name: str | None
+    municipality: str | None
+    telegram_id: int | None
+    anonymised: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A current mentor assignment: since when, the reservist and the mentor."""
+
+    since: datetime
+    reservist: PairMember
+    mentor: PairMember
 
 
 class MentoringRepo:
@@ -86,17 +122,30 @@ class MentoringRepo:
         )
         return rows.all()
 
-    async def active_pairs(self) -> Sequence[tuple[MentorAssignment, User, User]]:
-        """Every current assignment with (reservist, mentor)."""
+    async def active_pairs(self) -> list[Pair]:
+        """Every current assignment as a :class:`Pair`, by the mentor's name, then the
+        reservist's: plain columns, no ORM objects (a region's lists hold thousands)."""
         mentor = aliased(User)
         rows = await self.s.execute(
-            select(MentorAssignment, User, mentor)
+            select(
+                MentorAssignment.started_at,
+                User.id, User.full_name, User.municipality, User.telegram_id, User.anonymised_at,
+                mentor.id, mentor.full_name, mentor.municipality, mentor.telegram_id,
+                mentor.anonymised_at,
+            )
             .join(User, User.id == MentorAssignment.reservist_id)
             .join(mentor, mentor.id == MentorAssignment.mentor_id)
             .where(MentorAssignment.ended_at.is_(None))
             .order_by(mentor.full_name, User.full_name)
-        )
-        return [(a, r, m) for a, r, m in rows.all()]
+        )  # fmt: skip
+        mentors: dict[int, PairMember] = {}
+        pairs = []
+        for since, rid, name, area, chat, gone, mid, m_name, m_area, m_chat, m_gone in rows.all():
+            if mid not in mentors:
+                mentors[mid] = PairMember(mid, m_name, m_area, m_chat, m_gone is not None)
+            reservist = PairMember(rid, name, area, chat, gone is not None)
+            pairs.append(Pair(since, reservist, mentors[mid]))
+        return pairs
 
     async def add_consultation(self, consultation: Consultation) -> Consultation:
         """Insert a consultation."""
@@ -200,6 +249,35 @@ class MentoringRepo:
             select(ItemComment).where(ItemComment.item_id == item_id).order_by(ItemComment.id)
         )
         return rows.all()
+
+    async def item_counts(
+        self, user_ids: Sequence[int], year: int, today: date
+    ) -> dict[int, ItemCounts]:
+        """:class:`ItemCounts` of these users' plans of ``year`` on ``today``, by user id (a user
+        without such a plan is left out): counted in SQL, one grouped query per 5,000 users."""
+        found: dict[int, ItemCounts] = {}
+        ids = list(user_ids)
+        done = PlanItem.status == ItemStatus.DONE
+        for start in range(0, len(ids), 5000):
+            rows = await self.s.execute(
+                select(
+                    IndividualPlan.user_id,
+                    func.count(PlanItem.id),
+                    func.count(case((done, 1))),
+                    func.count(PlanItem.confirmed_at),
+                    func.count(case((~done & (PlanItem.due_on < today), 1))),
+                )
+                .join(PlanItem, PlanItem.plan_id == IndividualPlan.id)
+                .where(
+                    IndividualPlan.user_id.in_(ids[start : start + 5000]),
+                    IndividualPlan.year == year,
+                    PlanItem.archived.is_(False),
+                )
+                .group_by(IndividualPlan.user_id)
+            )
+            for user_id, total, done_, confirmed, overdue in rows.all():
+                found[user_id] = ItemCounts(int(total), int(done_), int(confirmed), int(overdue))
+        return found
 
     async def last_activity(self, user_ids: Sequence[int]) -> dict[int, datetime]:
         """The latest thing each user did: a plan item change or a consultation logged."""
