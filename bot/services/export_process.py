@@ -114,7 +114,7 @@ async def run_export(
         except TimeoutError:
             await _end(proc)
             log.error("export timed out", seconds=seconds)
-            msg = f"the export took longer than {seconds:.0f} s"
+            msg = f"the export took longer than {seconds:g} s"
             raise ExportError(msg) from None
         except BaseException:  # cancelled: the bot is stopping or the caller gave up
             await _end(proc)
