@@ -4,10 +4,10 @@
 It reads an :class:`~bot.services.export_process.ExportRequest` as JSON from its standard
 input, opens the database of the request itself, reads the rows
 (:meth:`bot.services.exports.ExportService.collect`) and closes the database, then builds the
-workbook or the CSV and writes it to ``FILE``. It prints one JSON line: ``{"rows": N}`` (exit
-code 0, with its peak memory: ``"peak_mib"``), or ``{"error": "<exception type>"}`` (exit code
-1) and nothing of the values it read.
-It imports no aiogram: it is the domain and the storage only.
+workbook or the CSV and writes it to ``FILE``. It prints one JSON line: ``{"rows": N,
+"peak_mib": M}`` (exit code 0; M its peak memory), or ``{"error": "<exception type>"}`` (exit
+code 1) and nothing of the values it read. It imports no aiogram: it is the domain and the
+storage only.
 """
 
 from __future__ import annotations

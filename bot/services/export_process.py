@@ -1,8 +1,8 @@
 """The export's child process, seen from the bot: :func:`run_export` starts
 ``python -m bot.services.export_child`` (:mod:`bot.services.export_child`), which opens the
-database itself, reads the rows and builds the file (seconds of CPU at a region's scale and tens
-of MiB), so that the bot's event loop and its GIL stay free for other users meanwhile and the
-bot's memory does not grow with a region's rows.
+database itself, reads the rows and builds the file (at a region's scale: seconds of CPU and
+about 100 MiB), so that the bot's event loop and its GIL stay free for other users meanwhile
+and the bot's memory does not grow with a region's rows.
 
 The request (:class:`ExportRequest`, the database URL with its password among it) goes to the
 child as one JSON object on its standard input: never in its arguments or environment, which
