@@ -1,6 +1,5 @@
 """Individual plans, their items and the items' history: :class:`PlanRepo`, with the plain rows
-the reminder scan and the progress counts read (:class:`OpenItem`, :class:`ItemFacts`) and the
-scan's filter in SQL (:class:`OwingFilter`)."""
+the reminder scan reads (:class:`OpenItem`) and the scan's filter in SQL (:class:`OwingFilter`)."""
 
 from __future__ import annotations
 
@@ -92,15 +91,6 @@ class OwingFilter:
         if self.changed_since is not None:
             parts.append(PlanItem.updated_at >= self.changed_since)
         return or_(*parts)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemFacts:
-    """What a progress count reads of a plan item (plain columns, no ORM object)."""
-
-    status: str
-    due_on: date | None
-    confirmed_at: datetime | None
 
 
 class PlanRepo:
@@ -242,27 +232,6 @@ class PlanRepo:
         if owing is not None:
             stmt = stmt.where(owing.clause())
         return [OpenItem(*row) for row in (await self.s.execute(stmt)).all()]
-
-    async def item_facts(self, user_ids: Sequence[int], year: int) -> dict[int, list[ItemFacts]]:
-        """Status, due date and confirmation of the (not archived) items of these users' plans
-        of ``year``, by user: one query per 5,000 users, whatever their number."""
-        found: dict[int, list[ItemFacts]] = {u: [] for u in user_ids}
-        ids = list(found)
-        for start in range(0, len(ids), 5000):
-            rows = await self.s.execute(
-                select(
-                    IndividualPlan.user_id, PlanItem.status, PlanItem.due_on, PlanItem.confirmed_at
-                )
-                .join(PlanItem, PlanItem.plan_id == IndividualPlan.id)
-                .where(
-                    IndividualPlan.user_id.in_(ids[start : start + 5000]),
-                    IndividualPlan.year == year,
-                    PlanItem.archived.is_(False),
-                )
-            )
-            for user_id, status, due_on, confirmed_at in rows.all():
-                found[user_id].append(ItemFacts(status, due_on, confirmed_at))
-        return found
 
     async def with_overdue(self, user_ids: Sequence[int], year: int, today: date) -> set[int]:
         """Those of ``user_ids`` whose plan of ``year`` has an overdue item on ``today`` (not
