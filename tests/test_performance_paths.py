@@ -1,21 +1,17 @@
 """The bulk and batched paths made for a region's scale give what the one-by-one paths gave:
 plan creation in batches (``ensure_plans``), the reminder scan's candidates computed in SQL,
-the capped overdue repeats, the retention of old notices, and an export's build holding no
-write lock."""
+the capped overdue repeats and the retention of old notices. (That an export's build holds no
+write lock is checked in ``tests/test_exports.py``, where the build runs in its child process.)"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import prepare_database, reminder_service
 from bot.config import Settings
-from bot.services import exports
 from bot.services.plans import PlanService
 from bot.services.reminders import (
     NOTICE_RETENTION,
@@ -190,31 +186,3 @@ async def test_an_item_added_between_two_scans_is_read_by_the_next(
         kinds = await repo.session.scalars(select(Notice.kind).where(Notice.item_id == item.id))
         assert list(kinds) == ["due"]
     assert report.recorded == 1
-
-
-async def test_no_write_lock_is_held_through_an_export_build(
-    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While the workbook is being built (seconds at a region's scale), another connection can
-    write: the export's audit row is written after the build, not flushed before it."""
-    if db.dialect != "sqlite":
-        pytest.skip("SQLite's single write lock")
-    await prepare_database(settings, db)
-    await _reservists(db, 2)
-    path = settings.database_url.split("///", 1)[1]
-    writes: list[str] = []
-
-    def build(data: object) -> bytes:
-        with sqlite3.connect(path, timeout=0.5) as other:  # a user's write, meanwhile
-            other.execute("UPDATE users SET muted = muted")
-        writes.append("done")
-        return b"xlsx"
-
-    monkeypatch.setattr(exports, "build_workbook", build)
-    async with db.session() as repo:
-        built = await exports.ExportService(repo).export(
-            None, None, 2027, today=date(2027, 5, 20), zone=ZoneInfo("Europe/Moscow"), now=JAN
-        )
-    assert built.content == b"xlsx" and writes == ["done"]
-    async with db.session() as repo:
-        assert [e.action for e in await repo.audit.entries()] == ["export"]
