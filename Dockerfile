@@ -14,12 +14,15 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY scheduler ./scheduler
 COPY storage ./storage
-# then leave out what only installing needs (pip, setuptools), libraries' own test suites and
-# byte code (compiled in memory at start: the image is ~60 MB smaller, the start a second slower)
+# then leave out what only installing needs (pip, setuptools) and libraries' own test suites, and
+# compile the byte code once here: the image is ~60 MB larger, but neither the bot's start nor
+# each export's child process (bot/services/export_process.py) compiles every module again (a
+# second of the start; about 2.4 s of CPU an export, measured without it)
 RUN /opt/venv/bin/pip install --no-cache-dir '.[postgres]' \
     && /opt/venv/bin/pip uninstall --yes pip setuptools \
     && find /opt/venv -depth -type d -name tests -path '*/site-packages/*/tests' -exec rm -rf {} + \
-    && find /opt/venv -name '*.pyc' -delete
+    && find /opt/venv -name '*.pyc' -delete \
+    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv
 
 # ---- runtime: the virtual environment only, run by an unprivileged user
 FROM python:3.11-slim
