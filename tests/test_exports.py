@@ -477,6 +477,21 @@ async def test_a_failed_export_records_nothing_and_logs_no_values(
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the processes from /proc")
+async def test_exports_at_once_take_turns(db: Database) -> None:
+    """Two officers exporting at once: one child at a time (EXPORT_CHILDREN), and both get
+    their file."""
+    await build_world(db)
+    both = asyncio.gather(export(db, None), export(db, KAMYSHIN, as_csv=True))
+    most = 0
+    while not both.done():
+        most = max(most, len(export_children()))
+        await asyncio.sleep(0.005)
+    region, municipal = await both
+    assert most == 1
+    assert region.startswith(b"PK") and municipal.startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the processes from /proc")
 async def test_the_child_never_outlives_its_export(db: Database) -> None:
     """Cancelled (the bot stopping) or out of time, the export kills its child process and
     reaps it before it ends; nothing is recorded."""

@@ -15,6 +15,8 @@ exception's type and the exit code only, and raised as :class:`ExportError`.
 
 The child is always ended before :func:`run_export` returns or raises: on the time limit
 (:data:`EXPORT_SECONDS`) and on cancellation (the bot stopping) it is killed and reaped.
+At most :data:`EXPORT_CHILDREN` children run at once in a bot process; another officer's export
+waits for its turn (the wait counts towards nothing: the time limit starts with the child).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -41,6 +44,15 @@ CHILD_MODULE = "bot.services.export_child"
 EXPORT_SECONDS = 300.0
 #: the file's name in the temporary folder
 FILE_NAME = "export"
+#: export children running at once per bot process: one. A region's export is seconds of one
+#: core's CPU and about 100 MiB; two at once on a two-core server would take the core the bot
+#: answers users with, and double the memory. A second officer's export waits for the first.
+EXPORT_CHILDREN = 1
+
+#: the semaphore of each event loop (tests run many loops in one process)
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class ExportError(Exception):
@@ -95,11 +107,22 @@ async def run_export(
 
     Raises:
         ExportError: the database is in memory (a child cannot open it), the child failed
-            (exit code other than 0) or took longer than ``seconds`` (it is killed).
+            (exit code other than 0) or took longer than ``seconds`` (it is killed). The
+            ``seconds`` count from the child's start, not from waiting for a turn
+            (:data:`EXPORT_CHILDREN`).
         asyncio.CancelledError: the caller was cancelled; the child is killed and reaped first.
     """
     if not shareable(request.database_url):
         raise ExportError("an in-memory SQLite database cannot be read by the export's process")
+    loop = asyncio.get_running_loop()
+    turn = _turns.get(loop)
+    if turn is None:
+        turn = _turns[loop] = asyncio.Semaphore(EXPORT_CHILDREN)
+    async with turn:
+        return await _run_child(request, seconds)
+
+
+async def _run_child(request: ExportRequest, seconds: float) -> tuple[bytes, int]:
     with tempfile.TemporaryDirectory(prefix="reserve-export-") as folder:
         target = Path(folder) / FILE_NAME
         started = time.monotonic()
