@@ -40,6 +40,7 @@ from bot.sandbox.emulator import FakeTelegramServer, FakeUser
 #: The child: the reserve bot's dispatcher, polling, its sends never held by the limiter.
 OUR_BOT = """
 import asyncio
+import gc
 from bot.app import create_dispatcher
 from bot.config import load_settings
 from bot.logs import configure_logging
@@ -52,7 +53,10 @@ async def run() -> None:
     configure_logging(settings.log_level, settings.log_format)  # as `python -m bot run` does
     db = Database(settings.database_url)
     bot = create_bot(settings, RateLimiter(per_second=1e9, chat_interval=1e-9))
-    await create_dispatcher(settings, db).start_polling(bot, handle_signals=True)
+    dp = create_dispatcher(settings, db)
+    gc.collect()  # as bot.runner does before polling: start-up's objects frozen out of the GC
+    gc.freeze()
+    await dp.start_polling(bot, handle_signals=True)
 
 asyncio.run(run())
 """

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -318,6 +319,12 @@ async def _serve(
             await finish_running_jobs(0.0)
             stop.set()
 
+    # What start-up built (aiogram's pydantic models, the routers, SQLAlchemy's mappers: about
+    # 265,000 objects) lives as long as the process. Frozen out of the collector, it is not
+    # walked by every full collection: 0.2-0.3 s pauses that /pairs and the digests at 1,000
+    # pairs set off (bench.mentoring), under 1 ms once frozen.
+    gc.collect()
+    gc.freeze()
     try:
         mode = "webhook" if webhook else "polling"
         log.info(
