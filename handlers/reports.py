@@ -135,14 +135,17 @@ async def export(
     """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope,
     built in a child process that reads ``db`` itself; «не удалось» when that fails (logged by
     the service, nothing recorded)."""
-    await leave_dialogue(state)
     parsed = parse_export_args(command.args, today.year)
     if parsed is None:
+        await leave_dialogue(state)
         await message.answer(tr.export_usage(today.year - YEARS_BACK, today.year + 1))
         return
     as_csv, year = parsed
     area = officer_municipality(user)
-    # a region's workbook takes seconds: Telegram shows «отправляет файл…» meanwhile
+    # a region's workbook takes seconds: Telegram shows «отправляет файл…» meanwhile. The
+    # dialogue in progress is ended after the build, not before: ending it writes, and this
+    # update's transaction would hold SQLite's one write lock (every other user's write)
+    # through the build, as nothing is committed before the answer below.
     try:
         async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
             built = await ExportService(repo).export(
@@ -156,8 +159,10 @@ async def export(
                 csv_format=as_csv,
             )
     except ExportError:
+        await leave_dialogue(state)
         await message.answer(tr.EXPORT_FAILED)
         return
+    await leave_dialogue(state)
     await message.answer_document(
         BufferedInputFile(built.content, filename=built.filename),
         caption=tr.export_caption(year, area, built.rows),

@@ -51,7 +51,14 @@ class DatabaseStorage(BaseStorage):
         async with self._session() as session:
             return await session.scalar(select(FsmState).where(FsmState.key == key))
 
-    async def _write(self, key: str, state: str | None, data: Mapping[str, Any]) -> None:
+    async def _write(
+        self, key: str, state: str | None, data: Mapping[str, Any], *, exists: bool
+    ) -> None:
+        """Store ``state`` and ``data`` under ``key``; neither: delete the row. With
+        ``exists`` False (no row was read) clearing is nothing to do, and nothing is written:
+        a write would take SQLite's write lock until the update commits."""
+        if not exists and state is None and not data:
+            return
         async with self._session() as session:
             if state is None and not data:
                 await session.execute(delete(FsmState).where(FsmState.key == key))
@@ -69,7 +76,7 @@ class DatabaseStorage(BaseStorage):
         name = self.keys.build(key)
         row = await self._row(name)
         value = state.state if isinstance(state, State) else state
-        await self._write(name, value, row.data if row else {})
+        await self._write(name, value, row.data if row else {}, exists=row is not None)
 
     async def get_state(self, key: StorageKey) -> str | None:
         """The current state, or None."""
@@ -80,7 +87,7 @@ class DatabaseStorage(BaseStorage):
         """Replace the dialogue data (JSON-serialisable values)."""
         name = self.keys.build(key)
         row = await self._row(name)
-        await self._write(name, row.state if row else None, data)
+        await self._write(name, row.state if row else None, data, exists=row is not None)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         """A copy of the dialogue data ({} when none)."""

@@ -4,22 +4,26 @@ for other roles."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.services import export_process
 from bot.texts import reports as tr
 from storage.db import Database
-from storage.models import AuditEntry, IndividualPlan
+from storage.models import AuditEntry, FsmState, IndividualPlan
 from tests.conftest import OFFICER_TG
 from tests.harness import FakeClock, Harness, alert_of, last_with_buttons, texts_of
 from tests.mocked_bot import Call
+from tests.sql_counter import counting
+from tests.test_exports import export_children
 from tests.test_handlers_registration import invite_code
 
 RES, RES2, RES3, MENTOR, MUNI_OFFICER = 2001, 2002, 2003, 3001, 4001
@@ -72,6 +76,39 @@ def docx_text(data: bytes) -> str:
     doc = Document(io.BytesIO(data))
     cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
     return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+async def test_a_one_shot_command_outside_a_dialogue_writes_nothing(
+    world: Harness, db: Database
+) -> None:
+    """/kpi ends the dialogue in progress; with none, ending it writes nothing (a write would
+    hold SQLite's write lock until the update commits)."""
+    with counting(db) as statements:
+        await world.send(OFFICER_TG, "/kpi")
+    assert statements and not [
+        s for s in statements if not s.lstrip().upper().startswith("SELECT")
+    ]
+
+
+async def test_other_users_write_while_an_export_builds(world: Harness, db: Database) -> None:
+    """An officer in a dialogue (/report's list) sends /export: the dialogue's end is written
+    after the file is built, so SQLite's one write lock is free for other users meanwhile."""
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's single write lock")
+    await world.send(OFFICER_TG, "/report")  # a dialogue in progress: picking a reservist
+    async with db.session() as repo:
+        assert await repo.session.scalar(select(func.count()).select_from(FsmState)) == 1
+    export = asyncio.ensure_future(world.send(OFFICER_TG, "/export"))
+    while not export_children():
+        assert not export.done()
+        await asyncio.sleep(0.005)
+    with sqlite3.connect(db.url.split("///", 1)[1], timeout=0.2) as other:
+        other.execute("UPDATE users SET muted = muted")  # another user's write, meanwhile
+    assert export_children()  # it was written while the export's child was running
+    name, _, _ = document_of(await export)
+    assert name == "reserve-2026.xlsx"
+    async with db.session() as repo:  # and the dialogue has ended
+        assert await repo.session.scalar(select(func.count()).select_from(FsmState)) == 0
 
 
 async def test_export_xlsx_csv_and_a_failed_build(
