@@ -53,6 +53,7 @@ from bot.middlewares import MetricsMiddleware
 from bot.services.broadcast import BroadcastService
 from bot.services.clock import make_clock
 from bot.services.delivery import RateLimiter
+from bot.services.export_process import remove_left_folders
 from bot.services.time_policy import TimePolicy
 from bot.telegram import (
     TelegramBroadcastTransport,
@@ -137,7 +138,8 @@ def _install_stop_signals(stop: asyncio.Event) -> None:
 
 
 async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> None:
-    """Migrations and start-up data; PostgreSQL that does not answer yet is waited for."""
+    """Migrations and start-up data (PostgreSQL that does not answer yet is waited for); then
+    the export folders a killed bot process left are deleted."""
     waited = (OSError, TimeoutError, OperationalError, InterfaceError)
 
     def transient(exc: Exception) -> bool:
@@ -148,6 +150,7 @@ async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> Non
             await prepare_database(settings, db)
 
     await _retrying("database", attempt, transient, stop)
+    remove_left_folders()  # an export's files left by a bot killed during it (personal data)
 
 
 async def _connect(bot: Bot, stop: asyncio.Event) -> TelegramUser:

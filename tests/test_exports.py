@@ -11,9 +11,11 @@ import csv
 import io
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -474,6 +476,79 @@ async def test_a_failed_export_records_nothing_and_logs_no_values(
                 today=TODAY, zone=ZONE, now=NOW,
             )  # fmt: skip
         assert await repo.audit.entries() == []
+
+
+def test_folders_left_by_a_killed_bot_are_removed(tmp_path: Path) -> None:
+    """A bot killed during an export leaves its folder, maybe with the file of personal data
+    in it; the next start deletes the folders of processes that no longer run, and only
+    those."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    left = tmp_path / f"{export_process.FOLDER_PREFIX}{int(ended.stdout)}-x1"
+    left.mkdir()
+    (left / export_process.FILE_NAME).write_bytes(b"PK\x03\x04")
+    ours = tmp_path / f"{export_process.FOLDER_PREFIX}{os.getpid()}-x2"  # a running export
+    ours.mkdir()
+    unrelated = tmp_path / "reserve-export-my-notes"
+    unrelated.mkdir()
+    assert export_process.remove_left_folders(tmp_path) == 1
+    assert not left.exists() and ours.exists() and unrelated.exists()
+    assert export_process.remove_left_folders(tmp_path) == 0
+
+
+#: a stand-in for the bot: starts the export's child on the given pipe (the test holds its
+#: other end, so the child waits for its request) and prints the child's pid
+FAKE_BOT = (
+    "import subprocess, sys, time; "
+    "child = subprocess.Popen([sys.executable, '-m', 'bot.services.export_child', sys.argv[1]],"
+    " stdin=int(sys.argv[2])); print(child.pid, flush=True); time.sleep(120)"
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="reads /proc/PID/wchan")
+def test_the_child_dies_with_the_bot(tmp_path: Path) -> None:
+    """The bot's process killed (SIGKILL, no chance to clean up) while its export's child is
+    at work: the kernel kills the child too, rather than leave it building a file that
+    nobody will read."""
+    read_end, write_end = os.pipe()
+    bot = subprocess.Popen(
+        [sys.executable, "-c", FAKE_BOT, str(tmp_path / "export"), str(read_end)],
+        pass_fds=(read_end,), stdout=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    os.close(read_end)
+    child = 0
+    try:
+        assert bot.stdout is not None
+        child = int(bot.stdout.readline())
+        wchan = Path(f"/proc/{child}/wchan")
+        deadline = time.monotonic() + 60
+        while "pipe" not in wchan.read_text():  # imported, and waiting for its request
+            assert time.monotonic() < deadline, "the child never read its request"
+            time.sleep(0.01)
+        bot.kill()
+        bot.wait()
+        deadline = time.monotonic() + 10
+        while ended_state(child) is None:
+            assert time.monotonic() < deadline, "the child outlived the bot"
+            time.sleep(0.01)
+    finally:
+        os.close(write_end)
+        bot.kill()
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(child, signal.SIGKILL)
+
+
+def ended_state(pid: int) -> str | None:
+    """ "gone" or "zombie" when ``pid`` has ended (a zombie waits for its new parent to reap
+    it), else None."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return "gone"
+    return "zombie" if state in ("Z", "X") else None
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the processes from /proc")

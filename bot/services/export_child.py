@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
+import signal
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,8 +41,23 @@ async def build(request: ExportRequest) -> tuple[bytes, int]:
     return builder(data), len(data.people)
 
 
+#: prctl(2)'s option: the signal this process gets when its parent ends (Linux)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when the bot's process ends: a bot killed
+    during an export leaves no child building a file nobody will read. (Had the bot ended
+    before this call, its end of the standard input is closed: reading the request fails and
+    the child exits.) Elsewhere nothing is done."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def main(target: Path) -> int:
     """Build the requested file into ``target``; the exit code (0: done, 1: failed)."""
+    die_with_parent()
     try:
         request = ExportRequest.from_json(sys.stdin.buffer.read())
         content, rows = asyncio.run(build(request))

@@ -15,6 +15,9 @@ exception's type and the exit code only, and raised as :class:`ExportError`.
 
 The child is always ended before :func:`run_export` returns or raises: on the time limit
 (:data:`EXPORT_SECONDS`) and on cancellation (the bot stopping) it is killed and reaped.
+A bot process killed during an export leaves no child building on (the child dies with it:
+:func:`bot.services.export_child.die_with_parent`), and a folder it left, perhaps holding a
+finished file of personal data, is deleted by the next start (:func:`remove_left_folders`).
 At most :data:`EXPORT_CHILDREN` children run at once in a bot process; another officer's export
 waits for its turn (the wait counts towards nothing: the time limit starts with the child).
 """
@@ -24,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -44,6 +49,8 @@ CHILD_MODULE = "bot.services.export_child"
 EXPORT_SECONDS = 300.0
 #: the file's name in the temporary folder
 FILE_NAME = "export"
+#: the temporary folder's name begins with this, then the bot process's pid and a dash
+FOLDER_PREFIX = "reserve-export-"
 #: export children running at once per bot process: one. A region's export is seconds of one
 #: core's CPU and about 100 MiB; two at once on a two-core server would take the core the bot
 #: answers users with, and double the memory. A second officer's export waits for the first.
@@ -123,7 +130,8 @@ async def run_export(
 
 
 async def _run_child(request: ExportRequest, seconds: float) -> tuple[bytes, int]:
-    with tempfile.TemporaryDirectory(prefix="reserve-export-") as folder:
+    prefix = f"{FOLDER_PREFIX}{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         target = Path(folder) / FILE_NAME
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
@@ -175,3 +183,32 @@ async def _end(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
     await asyncio.shield(proc.wait())
+
+
+def remove_left_folders(root: Path | None = None) -> int:
+    """Delete the export folders (in ``root``, by default the system's temporary folder) of
+    bot processes that no longer run: a bot killed during an export leaves its folder, with
+    the finished file in it if the kill came after the build (personal data, 152-ФЗ: kept no
+    longer than needed). The folders of running processes (this one, another instance on the
+    same host) are left alone. Returns how many were deleted. Called at the bot's start."""
+    removed = 0
+    for folder in (root or Path(tempfile.gettempdir())).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _running(int(pid)) or not folder.is_dir():
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.info("left export folders removed", count=removed)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it runs
+        return True
+    return True
