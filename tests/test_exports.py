@@ -478,6 +478,15 @@ async def test_a_failed_export_records_nothing_and_logs_no_values(
         assert await repo.audit.entries() == []
 
 
+def test_the_request_carries_the_password_but_never_shows_it() -> None:
+    """The child needs the database URL, password and all (on its standard input); the
+    request's repr, which a log or a traceback could show, leaves it out."""
+    url = "postgresql+asyncpg://reserve:s3cret@127.0.0.1/reserve"
+    request = export_process.ExportRequest(url, KAMYSHIN, YEAR, TODAY, str(ZONE), NOW, True)
+    assert "s3cret" not in repr(request)
+    assert export_process.ExportRequest.from_json(request.to_json()) == request
+
+
 def test_folders_left_by_a_killed_bot_are_removed(tmp_path: Path) -> None:
     """A bot killed during an export leaves its folder, maybe with the file of personal data
     in it; the next start deletes the folders of processes that no longer run, and only

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,7 @@ class ExportRequest:
     ``year``, the officer's ``today`` and zone (``zone``: an IANA name), ``now`` aware UTC, the
     CSV instead of the workbook with ``csv_format``; ``database_url`` is where it reads."""
 
-    database_url: str
+    database_url: str = field(repr=False)  # holds the password of a server's URL
     area: str | None
     year: int
     today: date
