@@ -517,6 +517,8 @@ def _backup(settings: Settings, out: Path) -> int:
     if not out.parent.is_dir():
         print(f"error: no folder {out.parent}", file=sys.stderr)
         return 1
+    from storage.backup import sqlite_backup
+
     try:
         size = asyncio.run(asyncio.to_thread(sqlite_backup, source, out))
     except (OSError, sqlite3.Error) as exc:
@@ -524,43 +526,6 @@ def _backup(settings: Settings, out: Path) -> int:
         return 1
     print(f"backed up {source} to {out} ({size} bytes, integrity ok)")
     return 0
-
-
-def sqlite_backup(source: Path, out: Path) -> int:
-    """Copy the SQLite database ``source`` to the new file ``out`` with SQLite's online backup
-    API: a consistent snapshot even while the bot writes (WAL). The copy is a single file
-    (rollback journal, no ``-wal``) and passes ``PRAGMA integrity_check``. Blocking: call it off
-    the event loop.
-
-    Returns:
-        The size of ``out`` in bytes.
-
-    Raises:
-        sqlite3.Error: the copy failed or is not intact (``out`` is removed then).
-        OSError: ``out`` cannot be written.
-    """
-    partial = out.with_name(f".{out.name}.partial")
-    # read-write, though nothing is written: a read-only connection would leave -wal and -shm
-    # files behind (owned by whoever ran the backup) where a last read-write one removes them
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
-    try:
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")
-            verdict = dst.execute("PRAGMA integrity_check").fetchone()
-            if verdict is None or verdict[0] != "ok":
-                msg = f"the copy is not intact: {verdict}"
-                raise sqlite3.DatabaseError(msg)
-        finally:
-            dst.close()
-        partial.replace(out)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        src.close()
-    return out.stat().st_size
 
 
 def _check() -> int:

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import prepare_database
-from bot.cli import sqlite_backup
 from bot.config import load_settings
 from bot.sandbox.emulator import FakeTelegramServer
 from storage import migrate
+from storage.backup import sqlite_backup
 from storage.db import Database
 from storage.models import Activity, User
 
