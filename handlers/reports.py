@@ -179,12 +179,14 @@ async def kpi(
     today: date,
 ) -> None:
     """/kpi [YEAR]: K, O and D of each indicator, then the chart by municipality (regional
-    officer) or by organisation (municipal officer)."""
-    await leave_dialogue(state)
+    officer) or by organisation (municipal officer). The dialogue in progress ends just before
+    the first answer, which commits it: not before the queries, which would then run inside a
+    write transaction (SQLite's one write lock)."""
     year = today.year
     if command.args:
         found = _year(command.args.strip(), today.year)
         if found is None:
+            await leave_dialogue(state)
             await message.answer(
                 f"{tr.YEAR_USAGE} {tr.bad_year(today.year - YEARS_BACK, today.year + 1)}"
             )
@@ -195,6 +197,7 @@ async def kpi(
     # start: in a worker thread while the indicators are read (the database works meanwhile)
     charts = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, CHARTS))
     report = await IndicatorService(repo).report(area, year, today, group_limit=CHART_GROUPS)
+    await leave_dialogue(state)
     if report.people == 0:
         charts.cancel()  # the import goes on in its thread, for the next /kpi
         await message.answer(tr.KPI_EMPTY)
@@ -267,13 +270,16 @@ async def report_start(
     zone: ZoneInfo,
 ) -> None:
     """/report [YEAR] [part of a name]: one match gets the report at once; otherwise the
-    searchable list of the officer's reservists."""
-    await state.clear()
+    searchable list of the officer's reservists. A dialogue in progress ends after the report
+    is built (ending it writes, and the write transaction would hold SQLite's one write lock
+    through the build)."""
     year, query = parse_report_args(command.args, today.year)
     found = await RESERVISTS.find(repo, user, query, 1)
     if query and found.total == 1:
         await _send_report(message, repo, user, today, zone, found.people[0].id, year)
+        await state.clear()
         return
+    await state.clear()
     if found.pool:
         await state.set_state(ReportFlow.pick)
         await state.update_data({"year": year, RESERVISTS.query_key: query})

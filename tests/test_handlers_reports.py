@@ -90,6 +90,26 @@ async def test_a_one_shot_command_outside_a_dialogue_writes_nothing(
     ]
 
 
+@pytest.mark.parametrize("command", ["/kpi", "/report Иванова"])
+async def test_a_dialogue_ends_after_the_reading_not_before(
+    world: Harness, db: Database, command: str
+) -> None:
+    """/kpi and /report (one match) leave a dialogue in progress (here /report's list) after
+    they have read what they show: ending it writes, and the update's write transaction
+    (SQLite's one write lock) would otherwise stay open through the queries and the build."""
+    await world.send(OFFICER_TG, "/report")  # a dialogue in progress: picking a reservist
+    with counting(db) as statements:
+        calls = await world.send(OFFICER_TG, command)
+    assert any(c.method in ("sendMessage", "sendDocument") for c in calls)
+    first_write = next(
+        n for n, s in enumerate(statements) if not s.lstrip().upper().startswith("SELECT")
+    )
+    read_after = [s for s in statements[first_write:] if s.lstrip().upper().startswith("SELECT")]
+    assert all("fsm_states" in s for s in read_after), read_after
+    async with db.session() as repo:
+        assert await repo.session.scalar(select(func.count()).select_from(FsmState)) == 0
+
+
 async def test_other_users_write_while_an_export_builds(world: Harness, db: Database) -> None:
     """An officer in a dialogue (/report's list) sends /export: the dialogue's end is written
     after the file is built, so SQLite's one write lock is free for other users meanwhile."""
