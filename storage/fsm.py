@@ -25,12 +25,15 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.dialect import upsert
 from storage.models import FsmState, utcnow
+
+#: the dialogue's row, read for every update: built once, so are its SQL and cache key
+_ROW = select(FsmState).where(FsmState.key == bindparam("key"))
 
 
 class DatabaseStorage(BaseStorage):
@@ -49,7 +52,7 @@ class DatabaseStorage(BaseStorage):
 
     async def _row(self, key: str) -> FsmState | None:
         async with self._session() as session:
-            return await session.scalar(select(FsmState).where(FsmState.key == key))
+            return await session.scalar(_ROW, {"key": key})
 
     async def _write(
         self, key: str, state: str | None, data: Mapping[str, Any], *, exists: bool

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Integer,
     and_,
+    bindparam,
     cast,
     column,
     false,
@@ -93,6 +94,19 @@ class OwingFilter:
         return or_(*parts)
 
 
+#: /plan's two reads, made for every /plan and plan page: built once, so are their SQL and
+#: cache key (:meth:`PlanRepo.plan`, :meth:`PlanRepo.items`)
+_PLAN = select(IndividualPlan).where(
+    IndividualPlan.user_id == bindparam("user_id"), IndividualPlan.year == bindparam("year")
+)
+_ALL_ITEMS = (
+    select(PlanItem)
+    .where(PlanItem.plan_id == bindparam("plan_id"))
+    .order_by(PlanItem.due_on.is_(None), PlanItem.due_on, PlanItem.starts_on, PlanItem.id)
+)
+_ITEMS = _ALL_ITEMS.where(PlanItem.archived.is_(False))
+
+
 class PlanRepo:
     """Individual plans, their items and the items' history."""
 
@@ -101,11 +115,7 @@ class PlanRepo:
 
     async def plan(self, user_id: int, year: int) -> IndividualPlan | None:
         """The user's plan for ``year``, or None."""
-        return await self.s.scalar(
-            select(IndividualPlan).where(
-                IndividualPlan.user_id == user_id, IndividualPlan.year == year
-            )
-        )
+        return await self.s.scalar(_PLAN, {"user_id": user_id, "year": year})
 
     async def get_plan(self, plan_id: int) -> IndividualPlan | None:
         """The plan by id, or None."""
@@ -139,13 +149,8 @@ class PlanRepo:
 
     async def items(self, plan_id: int, *, include_archived: bool = False) -> Sequence[PlanItem]:
         """Items of a plan ordered by date (undated last), then by id."""
-        stmt = select(PlanItem).where(PlanItem.plan_id == plan_id)
-        if not include_archived:
-            stmt = stmt.where(PlanItem.archived.is_(False))
-        stmt = stmt.order_by(
-            PlanItem.due_on.is_(None), PlanItem.due_on, PlanItem.starts_on, PlanItem.id
-        )
-        return (await self.s.scalars(stmt)).all()
+        stmt = _ALL_ITEMS if include_archived else _ITEMS
+        return (await self.s.scalars(stmt, {"plan_id": plan_id})).all()
 
     async def get_item(self, item_id: int) -> PlanItem | None:
         """The item by id (archived ones too), or None."""

@@ -6,12 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import for_update
 from storage.models import Invite, ReserveStatusChange, Role, User
 from storage.repo.people_search import PeopleQuery, people_filter, words_filter
+
+#: read for every update (``bot.middlewares``): built once, so its SQL and cache key are too
+_BY_TELEGRAM = select(User).where(User.telegram_id == bindparam("telegram_id"))
 
 
 class UserRepo:
@@ -22,7 +25,7 @@ class UserRepo:
 
     async def by_telegram(self, telegram_id: int) -> User | None:
         """The user with this Telegram id, or None (also None after /delete_me)."""
-        return await self.s.scalar(select(User).where(User.telegram_id == telegram_id))
+        return await self.s.scalar(_BY_TELEGRAM, {"telegram_id": telegram_id})
 
     async def get(self, user_id: int) -> User | None:
         """The user by primary key, or None."""
