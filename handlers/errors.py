@@ -8,7 +8,9 @@ The domain errors of the services are expected input and are answered, not logge
 - :class:`NotFoundError` (a stale or forged button, an object gone): «Кнопка устарела»;
 - :class:`InputError`: its message (a :class:`~handlers.common.StepInputError` with the
   dialogue step's question and keyboard); the dialogue state stays as before the update;
-- :class:`AccessDeniedError`: the refusal (a button: «Кнопка устарела», as the fallback).
+- :class:`AccessDeniedError`: the refusal (a button: «Кнопка устарела», as the fallback);
+- :class:`ExportError` (the export's process failed; :mod:`bot.services.export_process` logged
+  it, by type and exit code): «Не удалось подготовить выгрузку».
 
 Any other exception in a handler is logged with its update and the user gets a short apology
 instead of silence; their dialogue state is kept. Such failures are counted for ``/metrics``
@@ -25,6 +27,8 @@ from aiogram.types import ErrorEvent, Update
 
 from bot import texts
 from bot.services.errors import AccessDeniedError, InputError, NotFoundError
+from bot.services.export_process import ExportError
+from bot.texts import reports as tr
 from handlers.common import ReplyMarkup, StepInputError
 
 if TYPE_CHECKING:
@@ -39,6 +43,7 @@ def setup() -> Router:
     router.errors.register(on_not_found, ExceptionTypeFilter(NotFoundError))
     router.errors.register(on_input_error, ExceptionTypeFilter(InputError))
     router.errors.register(on_access_denied, ExceptionTypeFilter(AccessDeniedError))
+    router.errors.register(on_export_failed, ExceptionTypeFilter(ExportError))
     router.errors.register(on_error)
     return router
 
@@ -65,6 +70,13 @@ async def on_access_denied(event: ErrorEvent) -> bool:
     _expected(event)
     update = event.update
     await _tell(update, texts.STALE_BUTTON if update.callback_query else texts.DENIED)
+    return True
+
+
+async def on_export_failed(event: ErrorEvent) -> bool:
+    """«Не удалось подготовить выгрузку»; the failure was logged where it happened (by type and
+    exit code: the child's message may hold values), so not again. True: handled."""
+    await _tell(event.update, tr.EXPORT_FAILED)
     return True
 
 

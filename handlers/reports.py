@@ -26,7 +26,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
 from bot.services.errors import NotFoundError
-from bot.services.export_process import ExportError
 from bot.services.exports import ExportService
 from bot.services.indicators import IndicatorService
 from bot.services.mentoring import Pool
@@ -133,8 +132,8 @@ async def export(
     zone: ZoneInfo,
 ) -> None:
     """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope,
-    built in a child process that reads ``db`` itself; «не удалось» when that fails (logged by
-    the service, nothing recorded)."""
+    built in a child process that reads ``db`` itself; a failure is answered by the error
+    router (logged by the service, nothing recorded)."""
     parsed = parse_export_args(command.args, today.year)
     if parsed is None:
         await leave_dialogue(state)
@@ -146,22 +145,18 @@ async def export(
     # dialogue in progress is ended after the build, not before: ending it writes, and this
     # update's transaction would hold SQLite's one write lock (every other user's write)
     # through the build, as nothing is committed before the answer below.
-    try:
-        async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
-            built = await ExportService(repo).export(
-                user.id,
-                area,
-                year,
-                database_url=db.url,
-                today=today,
-                zone=zone,
-                now=clock(),
-                csv_format=as_csv,
-            )
-    except ExportError:
-        await leave_dialogue(state)
-        await message.answer(tr.EXPORT_FAILED)
-        return
+    # A failed build (ExportError) is answered by the error router; the dialogue stays then.
+    async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
+        built = await ExportService(repo).export(
+            user.id,
+            area,
+            year,
+            database_url=db.url,
+            today=today,
+            zone=zone,
+            now=clock(),
+            csv_format=as_csv,
+        )
     await leave_dialogue(state)
     await message.answer_document(
         BufferedInputFile(built.content, filename=built.filename),
