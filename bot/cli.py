@@ -462,7 +462,6 @@ async def _build_export(
                 None,
                 municipality or None,
                 year or today.year,
-                database_url=db.url,
                 today=today,
                 zone=policy.zone(),
                 now=now,

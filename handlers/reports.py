@@ -39,7 +39,6 @@ from handlers.dates import Clock
 from handlers.filters import HasRole
 from handlers.picker import PeopleCb, PeoplePicker
 from handlers.states import BroadcastFlow
-from storage.db import Database
 from storage.models import Role, User
 from storage.repo import Repo
 
@@ -124,7 +123,6 @@ async def export(
     command: CommandObject,
     state: FSMContext,
     repo: Repo,
-    db: Database,
     user: User,
     bot: Bot,
     clock: Clock,
@@ -132,7 +130,7 @@ async def export(
     zone: ZoneInfo,
 ) -> None:
     """/export [csv] [YEAR]: the workbook (or the CSV of reservists) of the officer's scope,
-    built in a child process that reads ``db`` itself; a failure is answered by the error
+    built in a child process that reads the database itself; a failure is answered by the error
     router (logged by the service, nothing recorded)."""
     parsed = parse_export_args(command.args, today.year)
     if parsed is None:
@@ -151,7 +149,6 @@ async def export(
             user.id,
             area,
             year,
-            database_url=db.url,
             today=today,
             zone=zone,
             now=clock(),

@@ -52,8 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 async def export(db: Database, area: str | None, *, as_csv: bool = False) -> bytes:
     async with db.session() as repo:
         built = await ExportService(repo).export(
-            None, area, YEAR, database_url=db.url, today=TODAY, zone=ZONE, now=NOW,
-            csv_format=as_csv,
+            None, area, YEAR, today=TODAY, zone=ZONE, now=NOW, csv_format=as_csv,
         )  # fmt: skip
     return built.content
 
@@ -440,7 +439,7 @@ async def test_audit_row_is_written_after_the_child_built_the_file(
         monkeypatch.setattr(exports, "run_export", spy)
         with capture_logs() as logs:
             built = await ExportService(repo).export(
-                None, None, YEAR, database_url=db.url, today=TODAY, zone=ZONE, now=NOW
+                None, None, YEAR, today=TODAY, zone=ZONE, now=NOW
             )
     assert seen == [0] and built.rows == 8 and built.content.startswith(b"PK")
     (logged,) = logs  # the count, the time and the child's memory, no values read
@@ -452,29 +451,36 @@ async def test_audit_row_is_written_after_the_child_built_the_file(
 
 
 async def test_a_failed_export_records_nothing_and_logs_no_values(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A child that cannot read its database exits with 1: :class:`ExportError`, logged with
     the exception's type and the exit code only, and no audit row. An in-memory database is
     refused before any child starts (a child cannot open it)."""
     broken = tmp_path / "broken.db"
     broken.write_bytes("Иванова Мария Петровна ".encode() * 200)  # not a database
+    for url, error in (
+        (f"sqlite+aiosqlite:///{broken}", "exit code 1"),
+        ("sqlite+aiosqlite:///:memory:", "in-memory"),
+    ):
+        elsewhere = Database(url)
+        try:
+            async with elsewhere.session() as repo:
+                with capture_logs() as logs, pytest.raises(ExportError, match=error):
+                    await ExportService(repo).export(
+                        None, None, YEAR, today=TODAY, zone=ZONE, now=NOW
+                    )
+        finally:
+            await elsewhere.dispose()
+        if url.endswith("broken.db"):
+            assert logs == [
+                {"event": "export failed", "error": "DatabaseError", "exit_code": 1,
+                 "log_level": "error"},
+            ]  # fmt: skip
+    # and on a good database a failed child (here: its module cannot start) records nothing
+    monkeypatch.setattr(export_process, "CHILD_MODULE", "bot.services.no_such_module")
     async with db.session() as repo:
-        service = ExportService(repo)
-        with capture_logs() as logs, pytest.raises(ExportError, match="exit code 1"):
-            await service.export(
-                None, None, YEAR, database_url=f"sqlite+aiosqlite:///{broken}",
-                today=TODAY, zone=ZONE, now=NOW,
-            )  # fmt: skip
-        assert logs == [
-            {"event": "export failed", "error": "DatabaseError", "exit_code": 1,
-             "log_level": "error"},
-        ]  # fmt: skip
-        with pytest.raises(ExportError, match="in-memory"):
-            await service.export(
-                None, None, YEAR, database_url="sqlite+aiosqlite:///:memory:",
-                today=TODAY, zone=ZONE, now=NOW,
-            )  # fmt: skip
+        with pytest.raises(ExportError, match="exit code 1"):
+            await ExportService(repo).export(None, None, YEAR, today=TODAY, zone=ZONE, now=NOW)
         assert await repo.audit.entries() == []
 
 

@@ -190,9 +190,7 @@ async def test_indicators_export_report_pairs(db: Database, demo: DemoCast) -> N
         local = await IndicatorService(repo).report(area, YEAR, TODAY)
         assert local.people == 10 and local.by == "organisation" and len(local.groups) == 4
 
-        built = await ExportService(repo).export(
-            None, None, YEAR, today=TODAY, zone=ZONE, now=NOW, database_url=db.url
-        )
+        built = await ExportService(repo).export(None, None, YEAR, today=TODAY, zone=ZONE, now=NOW)
         assert built.rows == 30
         book = load_workbook(io.BytesIO(built.content))
         sheet = book["Резервисты"]
@@ -201,7 +199,7 @@ async def test_indicators_export_report_pairs(db: Database, demo: DemoCast) -> N
         assert sum(1 for m in mentors if m) >= 17
         assert any(ws.max_row > 10 for ws in book.worksheets[3:])  # activities done by many
         csv_file = await ExportService(repo).export(
-            None, None, YEAR, today=TODAY, zone=ZONE, now=NOW, csv_format=True, database_url=db.url
+            None, None, YEAR, today=TODAY, zone=ZONE, now=NOW, csv_format=True
         )
         assert len(csv_file.content.decode("utf-8-sig").splitlines()) == 31
 

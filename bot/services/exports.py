@@ -419,7 +419,6 @@ class ExportService:
         area: str | None,
         year: int,
         *,
-        database_url: str,
         today: date,
         zone: ZoneInfo,
         now: datetime,
@@ -430,17 +429,20 @@ class ExportService:
         the caller's transaction (a failure rolls the record back with it).
 
         The rows are read and the file is built in a child process
-        (:func:`bot.services.export_process.run_export`) that opens ``database_url`` itself (the
-        database of this repository): it sees what is committed, not what the caller's
-        transaction has written and not yet committed. The audit row is written after the file
-        is built, so no write lock is held through the build; a failed build records nothing.
+        (:func:`bot.services.export_process.run_export`) that opens this repository's database
+        itself (:attr:`storage.repo.Repo.database_url`): it sees what is committed, not what
+        the caller's transaction has written and not yet committed. The audit row is written
+        after the file is built, so no write lock is held through the build; a failed build
+        records nothing.
 
         Raises:
-            ExportError: the build failed or ran out of time, or ``database_url`` is an
+            ExportError: the build failed or ran out of time, or the database is an
                 in-memory SQLite database, which a child process cannot open (there is no
                 fallback: the bot's database is a file or a server).
         """
-        request = ExportRequest(database_url, area, year, today, str(zone), now, csv_format)
+        request = ExportRequest(
+            self.repo.database_url, area, year, today, str(zone), now, csv_format
+        )
         content, rows = await run_export(request)
         await self.repo.audit.record(
             actor_id,

@@ -42,6 +42,13 @@ class Repo:
         self.demo = DemoRepo(session)
         self.monitoring = MonitoringRepo(session)
 
+    @property
+    def database_url(self) -> str:
+        """The URL of the database this session works on, password included: for the
+        program's own process that opens the same database (the export's child). Never log
+        it."""
+        return self.session.get_bind().engine.url.render_as_string(hide_password=False)
+
     async def flush(self) -> None:
         """Send pending changes to the database without committing."""
         await self.session.flush()
