@@ -90,7 +90,7 @@ def clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(Settings.model_config, "env_file", None)
 
 
-def _bot_processes() -> dict[int, str]:
+def bot_processes() -> dict[int, str]:
     """The live descendants of this process that run the bot (``-m bot`` or the sandbox's
     bot child), by pid, with their command lines; empty where /proc is missing."""
     proc = Path("/proc")
@@ -128,9 +128,9 @@ def no_bot_process_left() -> Iterator[None]:
     and sending broadcasts from the worker's database, which the next tests share on
     PostgreSQL (on SQLite its file is the test's own). A leftover is killed, and the test
     that left it errors at teardown."""
-    before = set(_bot_processes())
+    before = set(bot_processes())
     yield
-    left = {pid: cmd for pid, cmd in _bot_processes().items() if pid not in before}
+    left = {pid: cmd for pid, cmd in bot_processes().items() if pid not in before}
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

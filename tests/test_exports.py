@@ -43,6 +43,7 @@ from bot.texts import reports as tr
 from storage import migrate
 from storage.db import Database
 from storage.models import AuditEntry, IndividualPlan, ItemComment, PlanItem, Role, User
+from tests.conftest import bot_processes
 from tests.test_indicators import KAMYSHIN, NOW, PETROVSKY, TODAY, YEAR, build_world
 
 ZONE = ZoneInfo("Europe/Moscow")
@@ -397,17 +398,8 @@ async def test_export_statements_do_not_grow_with_reservists(db: Database) -> No
 
 
 def export_children() -> set[int]:
-    """The pids of this process's children that run the export's child module."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError):
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes()
-            if parent == os.getpid() and export_process.CHILD_MODULE.encode() in command:
-                found.add(int(entry.name))
-    return found
+    """The pids of this process's live descendants that run the export's child module."""
+    return {pid for pid, cmd in bot_processes().items() if export_process.CHILD_MODULE in cmd}
 
 
 def running(pid: int) -> bool:
