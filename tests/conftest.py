@@ -184,8 +184,7 @@ async def _reset_postgres_data(db: Database) -> None:
     heads = migrate.revisions()[-1:]
     if [await migrate.current(db.engine)] != heads:
         await _reset_postgres(db)
-        await migrate.upgrade(db.engine)
-        return
+        await migrate.upgrade(db.engine)  # its seed rows (the consent text) are emptied too
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
