@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import json
 import signal
 import sys
@@ -56,7 +57,14 @@ def die_with_parent() -> None:
 
 
 def main(target: Path) -> int:
-    """Build the requested file into ``target``; the exit code (0: done, 1: failed)."""
+    """Build the requested file into ``target``; the exit code (0: done, 1: failed).
+
+    The cyclic garbage collector is off in this short-lived process: reading a region creates
+    some 100,000 objects that all stay alive until the build, and every collection walked them
+    all again, about a quarter of the reading's time. Memory is still freed by reference
+    counting; the few reference cycles left live until the process ends, seconds later (its
+    peak memory did not grow)."""
+    gc.disable()
     die_with_parent()
     try:
         request = ExportRequest.from_json(sys.stdin.buffer.read())

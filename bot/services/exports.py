@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.services.export_process import ExportRequest, run_export
@@ -63,10 +63,11 @@ CSV_TYPE = "text/csv"
 ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
-@dataclass(frozen=True, slots=True)
-class ActivityEntry:
+class ActivityEntry(NamedTuple):
     """One person who did an activity: ``done_on`` their local date, ``confirmed_on`` the
-    mentor's confirmation as a date in the officer's zone, ``evidence`` a file's name."""
+    mentor's confirmation as a date in the officer's zone, ``evidence`` a file's name. A tuple
+    in the order of :data:`bot.texts.reports.ACTIVITY_HEADERS`: it is the sheet's row as it is
+    (a region has about 76,000 of them)."""
 
     full_name: str
     organisation: str | None
@@ -308,11 +309,8 @@ def _group_sheet(data: ExportData) -> tuple[str, list[str], list[list[Any]]]:
     return title, header, rows
 
 
-def _activity_rows(sheet: ActivitySheet) -> list[list[Any]]:
-    return [
-        [e.full_name, e.organisation, e.municipality, e.done_on, e.confirmed_on, e.evidence]
-        for e in sheet.entries
-    ]
+def _activity_rows(sheet: ActivitySheet) -> list[ActivityEntry]:
+    return sheet.entries  # each entry is its row
 
 
 def build_workbook(data: ExportData) -> bytes:
@@ -378,23 +376,20 @@ class ExportService:
         report = await indicators.report(area, year, today, people=people)
         scope = await scope_municipalities(self.repo.reports, area)
         last = await self.repo.reports.last_activity(scope)
-        by_id = {p.user_id: p for p in people}
+        # who did it, once per person rather than once per done item (a region has ~76,000)
+        who = {p.user_id: (display_name(p), p.organisation, p.municipality) for p in people}
         entries: dict[int, list[ActivityEntry]] = {}
         async for batch in self.repo.reports.done_items(year, scope):
-            for row in batch:
-                person = by_id.get(row.user_id)
+            for activity_id, user_id, done_on, confirmed_at, kind, name in batch:
+                person = who.get(user_id)
                 if person is None:
                     continue
-                entries.setdefault(row.activity_id, []).append(
+                entries.setdefault(activity_id, []).append(
                     ActivityEntry(
-                        full_name=display_name(person),
-                        organisation=person.organisation,
-                        municipality=person.municipality,
-                        done_on=row.done_on,
-                        confirmed_on=row.confirmed_at.astimezone(zone).date()
-                        if row.confirmed_at
-                        else None,
-                        evidence=tr.evidence_label(row.evidence_kind, row.evidence_name),
+                        *person,
+                        done_on,
+                        confirmed_at.astimezone(zone).date() if confirmed_at else None,
+                        tr.evidence_label(kind, name),
                     )
                 )
         activities = await self.repo.reports.activities(
