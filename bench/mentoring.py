@@ -123,7 +123,7 @@ async def fill(db: Database, settings: Settings, count: int) -> None:
             await repo.session.execute(
                 update(PlanItem)
                 .where(PlanItem.id.in_([i for i, _ in done[start : start + CHUNK]]))
-                .values(status=ItemStatus.DONE, done_on=PlanItem.due_on)
+                .values(status=ItemStatus.DONE, done_on=PlanItem.due_on, own_title=PlanItem.title)
             )
     # a third of the reservists did something lately, the others over 30 days ago (stalled)
     await _insert(

@@ -115,7 +115,7 @@ async def nothing_due(count: int) -> None:
         await repo.session.execute(
             update(PlanItem)
             .where(PlanItem.due_on < QUIET_DAY.date())
-            .values(status=ItemStatus.DONE, done_on=PlanItem.due_on)
+            .values(status=ItemStatus.DONE, done_on=PlanItem.due_on, own_title=PlanItem.title)
         )
     await asyncio.sleep(1.5)  # a scan rereads the items changed up to 1 s before it began
     if db.dialect != "sqlite":  # autovacuum's statistics; the bot never analyses SQLite

@@ -80,7 +80,7 @@ async def _complete(db: Database, day: date, share: float, rng: random.Random) -
             await repo.session.execute(
                 update(PlanItem)
                 .where(PlanItem.id.in_(chosen))
-                .values(status=ItemStatus.DONE, done_on=day)
+                .values(status=ItemStatus.DONE, done_on=day, own_title=PlanItem.title)
             )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -26,10 +27,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    select,
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -208,17 +211,31 @@ class PlanItem(Base):
     ``starts_on``/``due_on`` bound the window the reservist acts in (None for on-demand items);
     ``occurrence`` numbers the windows of one activity within the year (trainings in March,
     June and October are three items).
+
+    ``title`` is what the item is called: its own wording (``own_title``, the ``title``
+    column) or, while that is None, its activity's current title. A roadmap item follows its
+    activity while planned and stores nothing of its own (the title would be most of the row:
+    about 140 of 275 bytes); marking it done copies the wording it was done under
+    (:meth:`bot.services.plans.PlanService.mark_done`), so that a later renaming of the
+    activity leaves it alone. Personal items and done items always have their own; the
+    ``titled`` check holds the database to that.
     """
 
     __tablename__ = "plan_items"
-    __table_args__ = (UniqueConstraint("plan_id", "activity_id", "occurrence"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "activity_id", "occurrence"),
+        CheckConstraint(
+            "title IS NOT NULL OR (activity_id IS NOT NULL AND status = 'planned')",
+            name="titled",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # looked up through the unique (plan_id, activity_id, occurrence) index: no index of its own
     plan_id: Mapped[int] = mapped_column(ForeignKey("individual_plans.id", ondelete="CASCADE"))
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
     occurrence: Mapped[int] = mapped_column(Integer, default=0)
-    title: Mapped[str] = mapped_column(Text)
+    own_title: Mapped[str | None] = mapped_column("title", Text)
     kind: Mapped[str] = mapped_column(String(32))
     # starts_on, due_on and updated_at are indexed for the reminder scan (OwingFilter)
     starts_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -236,6 +253,16 @@ class PlanItem(Base):
     confirmed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+    # read-only: write own_title. Loaded with the item (a lookup of the activity by its key);
+    # not expired by a flush, so that the async session never has to load it lazily
+    title: Mapped[str] = column_property(
+        func.coalesce(
+            own_title,
+            select(Activity.title).where(Activity.id == activity_id).scalar_subquery(),
+        ),
+        expire_on_flush=False,
+    )
 
 
 class PlanItemEvent(Base):

@@ -389,7 +389,7 @@ async def test_export_statements_do_not_grow_with_reservists(db: Database) -> No
             repo.session.add(plan)
             await repo.session.flush()
             repo.session.add_all(
-                PlanItem(plan_id=plan.id, title=activity.title, kind=activity.kind,
+                PlanItem(plan_id=plan.id, own_title=activity.title, kind=activity.kind,
                          occurrence=k, activity_id=activity.id, status="done",
                          done_on=TODAY)
                 for k in range(3)

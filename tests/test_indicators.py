@@ -121,7 +121,7 @@ async def build_world(db: Database) -> World:
             for title, kind, due, done in items:
                 item = PlanItem(
                     plan_id=p.id,
-                    title=title,
+                    own_title=title,
                     kind=kind,
                     occurrence=0,
                     activity_id=activities[title].id,
@@ -161,7 +161,7 @@ async def build_world(db: Database) -> World:
         s.add(
             PlanItem(
                 plan_id=r3_plan.id,
-                title="Старое",
+                own_title="Старое",
                 kind="training",
                 occurrence=1,
                 due_on=date(2026, 2, 28),
@@ -176,7 +176,7 @@ async def build_world(db: Database) -> World:
         s.add(
             PlanItem(
                 plan_id=old.id,
-                title="Тренинг",
+                own_title="Тренинг",
                 kind="training",
                 occurrence=0,
                 due_on=date(2025, 3, 31),

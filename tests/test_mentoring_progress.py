@@ -38,8 +38,8 @@ def _person(n: int, role: Role, name: str, municipality: str | None = None) -> U
 
 
 def _item(plan: IndividualPlan, n: int, due: date | None, **columns: object) -> PlanItem:
-    return PlanItem(plan_id=plan.id, occurrence=n, title=f"Пункт {n}", kind="other", due_on=due,
-                    **columns)  # fmt: skip
+    return PlanItem(plan_id=plan.id, occurrence=n, own_title=f"Пункт {n}", kind="other",
+                    due_on=due, **columns)  # fmt: skip
 
 
 async def test_progress_counts_the_items_by_the_rules(db: Database, settings: Settings) -> None:

@@ -178,7 +178,7 @@ async def test_an_item_added_between_two_scans_is_read_by_the_next(
         plan = await repo.plans.plan(user_id, 2027)
         assert plan is not None
         item = await repo.plans.add_item(
-            PlanItem(plan_id=plan.id, title="Личный пункт", kind="personal", personal=True,
+            PlanItem(plan_id=plan.id, own_title="Личный пункт", kind="personal", personal=True,
                      due_on=date(2027, 5, 14))
         )  # fmt: skip
     report = await service.scan(at + timedelta(minutes=5))

@@ -68,7 +68,7 @@ async def seed(
         repo.session.add_all(plans)
         await repo.flush()
         repo.session.add_all(
-            PlanItem(plan_id=p.id, title=f"Мероприятие {k + 1}", kind="event", due_on=due)
+            PlanItem(plan_id=p.id, own_title=f"Мероприятие {k + 1}", kind="event", due_on=due)
             for p in plans
             for k in range(per_user)
         )

@@ -132,7 +132,6 @@ def new_plan_rows(activities: Sequence[Activity], year: int, today: date) -> lis
                 {
                     "activity_id": activity.id,
                     "occurrence": index,
-                    "title": activity.title,
                     "kind": activity.kind,
                     "starts_on": window.starts_on,
                     "due_on": window.due_on,
@@ -232,7 +231,7 @@ class PlanService:
                             plan_id=plan.id,
                             activity_id=activity.id,
                             occurrence=index,
-                            title=activity.title,
+                            title=activity.title,  # in memory only: it follows the activity
                             kind=activity.kind,
                             starts_on=window.starts_on,
                             due_on=window.due_on,
@@ -242,7 +241,8 @@ class PlanService:
                     )
                 elif item.status == ItemStatus.PLANNED:
                     fresh = {
-                        "title": activity.title,
+                        "own_title": None,  # a reopened item follows its activity again
+                        "title": activity.title,  # in memory: read from the activity
                         "kind": activity.kind,
                         "starts_on": window.starts_on,
                         "due_on": window.due_on,
@@ -317,7 +317,8 @@ class PlanService:
         evidence: tuple[str, str, str | None] | None,
         today: date,
     ) -> PlanItem:
-        """Log an item as done (or correct a done item), keeping the history.
+        """Log an item as done (or correct a done item), keeping the history. The item keeps
+        the title it was done under from then on (see :class:`storage.models.PlanItem`).
 
         Args:
             done_on: the completion date, not after ``today`` and not before
@@ -334,6 +335,9 @@ class PlanService:
             raise InputError("date out of range")
         previous = _snapshot(item)
         action = "corrected" if item.status == ItemStatus.DONE else "done"
+        if item.own_title is None:
+            # done under this wording: a later renaming of the activity leaves it alone
+            item.own_title = item.title
         item.status = ItemStatus.DONE
         item.done_on = done_on
         item.comment = comment
@@ -373,6 +377,7 @@ class PlanService:
                 plan_id=plan.id,
                 activity_id=None,
                 occurrence=0,
+                own_title=title,
                 title=title,
                 kind="other",
                 starts_on=date(year, month, 1),

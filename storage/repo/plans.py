@@ -312,7 +312,7 @@ class PlanRepo:
         if not plan_ids or not rows:
             return
         items: Any = PlanItem.__table__
-        names = ("activity_id", "occurrence", "title", "kind", "starts_on", "due_on")
+        names = ("activity_id", "occurrence", "kind", "starts_on", "due_on")  # title: NULL
         template = (
             values(
                 column("n", Integer),

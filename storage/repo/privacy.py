@@ -216,7 +216,7 @@ class ErasureRepo:
         await self.s.execute(
             update(PlanItem)
             .where(PlanItem.id.in_(items), PlanItem.personal.is_(True))
-            .values(title=title)
+            .values(own_title=title)
         )
         await self.s.execute(
             update(PlanItemEvent)
