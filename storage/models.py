@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    literal_column,
     select,
     text,
 )
@@ -280,6 +281,10 @@ class PlanItemEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+#: The condition of the partial index ``ix_notices_pending`` (migration 0011).
+PENDING_CONDITION = "status = 'pending'"
+
+
 class Notice(Base):
     """A reminder owed to a user. The unique key (user, item, kind, occasion) makes each notice
     go out at most once; ``status`` moves pending -> sent | skipped | failed.
@@ -289,7 +294,15 @@ class Notice(Base):
     __tablename__ = "notices"
     __table_args__ = (
         UniqueConstraint("user_id", "item_id", "kind", "occasion"),
-        Index("ix_notices_pending", "status", "not_before"),
+        # partial: only the few notices still to send (see NOTICE_IS_PENDING), not the sent
+        # ones kept for the retention period
+        Index(
+            "ix_notices_pending",
+            "user_id",
+            "not_before",
+            sqlite_where=text(PENDING_CONDITION),
+            postgresql_where=text(PENDING_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -301,6 +314,13 @@ class Notice(Base):
     not_before: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+#: A pending notice, as every query of pending notices says it: the status compared with a
+#: literal rather than a bound parameter. A planner uses a partial index only where it can see
+#: that the query implies the index's condition: SQLite plans with the bound values, but
+#: PostgreSQL's generic plan of a prepared statement (asyncpg reuses them) cannot see them.
+NOTICE_IS_PENDING = Notice.status == literal_column("'pending'")
 
 
 class MentorAssignment(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryState
-from storage.models import Notice
+from storage.models import NOTICE_IS_PENDING, Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class MonitoringRepo:
         reminders = await self.s.scalar(
             select(func.count())
             .select_from(Notice)
-            .where(Notice.status == "pending", Notice.not_before <= now)
+            .where(NOTICE_IS_PENDING, Notice.not_before <= now)
         )
         broadcast = await self.s.scalar(
             select(func.count())

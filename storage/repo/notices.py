@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignore
-from storage.models import Notice, PlanItem, User, utcnow
+from storage.models import NOTICE_IS_PENDING, Notice, PlanItem, User, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class NoticeRepo:
         whose ``not_before`` has come: the pages :meth:`pending_of` reads."""
         rows = await self.s.scalars(
             select(Notice.user_id)
-            .where(Notice.status == "pending", Notice.not_before <= now, Notice.user_id > after_id)
+            .where(NOTICE_IS_PENDING, Notice.not_before <= now, Notice.user_id > after_id)
             .group_by(Notice.user_id)
             .order_by(Notice.user_id)
             .limit(limit)
@@ -66,7 +66,7 @@ class NoticeRepo:
             .join(User, User.id == Notice.user_id)
             .join(PlanItem, PlanItem.id == Notice.item_id)
             .where(
-                Notice.status == "pending",
+                NOTICE_IS_PENDING,
                 Notice.not_before <= now,
                 Notice.user_id.in_(list(user_ids)),
             )
@@ -109,7 +109,7 @@ class NoticeRepo:
             select(Notice, User, PlanItem)
             .join(User, User.id == Notice.user_id)
             .join(PlanItem, PlanItem.id == Notice.item_id)
-            .where(Notice.status == "pending", Notice.not_before <= now)
+            .where(NOTICE_IS_PENDING, Notice.not_before <= now)
             .order_by(Notice.not_before, Notice.id)
         )
         return [NoticeRow(n, u, i) for n, u, i in (await self.s.execute(stmt)).all()]
@@ -138,7 +138,7 @@ class NoticeRepo:
         """Skip every pending notice of a user (blocked or muted); returns how many."""
         result = await self.s.execute(
             update(Notice)
-            .where(Notice.user_id == user_id, Notice.status == "pending")
+            .where(Notice.user_id == user_id, NOTICE_IS_PENDING)
             .values(status="skipped")
         )
         return int(getattr(result, "rowcount", 0) or 0)
