@@ -596,12 +596,13 @@ async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
 
 async def _check_telegram(settings: Settings) -> tuple[bool, str]:
     """The Telegram line: getMe answered at TELEGRAM_API_URL within :data:`CHECK_TIMEOUT`."""
-    from bot.services.delivery import RateLimiter
-    from bot.telegram import RetryMiddleware, create_bot
-
     where = settings.telegram_api_url
     if not settings.bot_token:
         return False, f"telegram: not checked, no BOT_TOKEN ({where})"
+    # aiogram only now: its import is most of the check's 4-5 s (without a token: about 1 s)
+    from bot.services.delivery import RateLimiter
+    from bot.telegram import RetryMiddleware, create_bot
+
     bot = create_bot(settings, RateLimiter(), retry=RetryMiddleware(budget=CHECK_TIMEOUT / 3))
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
