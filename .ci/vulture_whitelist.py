@@ -61,3 +61,7 @@ _.stream_content
 chunk_size
 raise_for_status
 _._me
+
+# bot/services/exports.py: ActivityEntry is a NamedTuple written to its sheet as a row, so a
+# field may never be read by name
+_.confirmed_on
