@@ -336,8 +336,9 @@ def next_deadline(sandbox: Sandbox, reservist: int) -> tuple[str, date]:
     notice for it went out at the sandbox's start): its title and due date."""
     today = datetime.now(MSK).date()
     rows = sandbox.query(
-        "SELECT pi.title, pi.due_on FROM plan_items pi "
+        "SELECT coalesce(pi.title, a.title), pi.due_on FROM plan_items pi "  # see PlanItem.title
         "JOIN individual_plans p ON p.id = pi.plan_id JOIN users u ON u.id = p.user_id "
+        "LEFT JOIN activities a ON a.id = pi.activity_id "
         "WHERE u.telegram_id = ? AND pi.status = 'planned' AND pi.due_on >= ? "
         "ORDER BY pi.due_on, pi.id LIMIT 1",
         reservist,
