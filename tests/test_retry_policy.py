@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+import orjson
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -24,6 +25,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import SendMessage
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import load_settings
 from bot.sandbox.emulator import FakeTelegramServer
@@ -34,6 +36,7 @@ from bot.services.delivery import (
     RetryAfterError,
 )
 from bot.telegram import RetryMiddleware, create_bot, delivery_error, is_transient
+from bot.telegram.factory import json_text
 
 TOKEN = "123456:RETRY-token-for-the-fake-server-only"
 CHAT = 5001
@@ -89,6 +92,23 @@ def test_mapping_to_delivery_errors() -> None:
     bad = delivery_error(TelegramBadRequest(METHOD, "Bad Request: message is too long"))
     assert type(bad) is DeliveryError and not bad.retryable
     assert "message is too long" in str(bad)
+
+
+async def test_keyboards_go_as_utf8_json_and_answers_are_read_by_orjson() -> None:
+    """The session's JSON is orjson's (``json_text``): a keyboard's Cyrillic is sent as UTF-8,
+    not ``\\u`` escapes, and arrives intact; the answer (the sent message) is parsed back."""
+    assert json_text({"text": "Пункт", "n": 1, "ok": True}) == '{"text":"Пункт","n":1,"ok":true}'
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Отметить «Тренинг»", callback_data="x:1")]]
+    )
+    async with telegram() as (server, bot):
+        assert bot.session.json_dumps is json_text and bot.session.json_loads is orjson.loads
+        sent = await bot.send_message(CHAT, "План", reply_markup=markup)
+        (call,) = [c for c in server.calls if c.method == "sendMessage"]
+        assert call.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Отметить «Тренинг»"
+        assert sent.text == "План" and sent.reply_markup is not None
+        button = sent.reply_markup.inline_keyboard[0][0]
+        assert (button.text, button.callback_data) == ("Отметить «Тренинг»", "x:1")
 
 
 async def test_a_502_with_an_html_body_is_retried() -> None:
