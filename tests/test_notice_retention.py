@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from bot.app import prepare_database, reminder_service
 from bot.config import Settings
@@ -15,6 +15,7 @@ from scheduler.jobs import ensure_plans, purge_notices
 from storage.db import Database
 from storage.models import Notice, PlanItem, Role, User
 from storage.monitoring import MonitoringRepo
+from tests.sql_counter import capturing
 
 JAN = datetime(2027, 1, 1, 6, 0, tzinfo=UTC)
 ZONES = ("Pacific/Honolulu", "Europe/Moscow", "Asia/Kamchatka")
@@ -77,21 +78,11 @@ async def test_only_pending_notices_are_indexed_and_the_scan_reads_that_index(
         assert await repo.notices.record(rows) == 4
         sent = await repo.session.scalars(select(Notice.id).order_by(Notice.id).limit(3))
         await repo.notices.set_status_many(list(sent.all()), "sent", at)
-    captured: list[tuple[str, Any]] = []
-
-    def capture(*args: Any) -> None:
-        if "FROM notices" in args[2]:
-            captured.append((args[2], args[3]))
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with capturing(db, "FROM notices") as captured:
         async with db.session() as repo:
             users = await repo.notices.pending_users(at)
             pending = await repo.notices.pending_of(users, at)
             lengths = await MonitoringRepo(repo.session).queue_lengths(at)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     assert users == [user.id]
     assert [row.notice.item_id for row in pending] == [rows[3]["item_id"]]
     assert lengths.reminders == 1

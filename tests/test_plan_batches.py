@@ -6,10 +6,9 @@ batch sizing, the indexes up and down, and the scan's query using them."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from bot.app import prepare_database, reminder_service
@@ -26,7 +25,7 @@ from scheduler.jobs import (
 from storage import migrate
 from storage.db import Database
 from storage.models import Activity, Role, User
-from tests.sql_counter import counting
+from tests.sql_counter import capturing, counting
 
 JAN = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 SCAN_INDEXES = {"ix_plan_items_starts_on", "ix_plan_items_due_on", "ix_plan_items_updated_at"}
@@ -156,20 +155,10 @@ async def test_the_steady_scan_reads_through_the_indexes(db: Database, settings:
     await ensure_plans(db, settings, JAN)
     service = reminder_service(settings, db, None)
     at = datetime(2027, 4, 14, 9, 0, tzinfo=UTC)
-    captured: list[tuple[str, Any]] = []
-
-    def capture(*args: Any) -> None:
-        if "FROM plan_items JOIN individual_plans" in args[2]:
-            captured.append((args[2], args[3]))
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with capturing(db, "FROM plan_items JOIN individual_plans") as captured:
         async with db.session() as repo:
             owing = service.owing(at, at - timedelta(minutes=5), JAN)
             await repo.plans.open_items_of_years([2026, 2027, 2028], owing)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     [(sql, params)] = captured
     async with db.engine.connect() as conn:
         plan = [
