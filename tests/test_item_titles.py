@@ -25,7 +25,11 @@ TODAY = date(2026, 11, 22)
 TRAINING = "Тренинг «Управленческие компетенции»"
 
 
-async def _people(db: Database) -> tuple[User, User]:
+@pytest.fixture
+async def people(db: Database, settings: Settings) -> tuple[User, User]:
+    """The database prepared as the bot does it, an officer and a reservist, and the
+    activity ``t-1`` (a training in November and December): (officer, reservist)."""
+    await prepare_database(settings, db)
     async with db.session() as repo:
         officer = await repo.users.add(
             User(telegram_id=70_001, role=Role.OFFICER, full_name="Офицер Отдела")
@@ -66,10 +70,9 @@ async def _stored(db: Database) -> dict[int, str | None]:
 
 
 async def test_renaming_moves_planned_items_and_leaves_done_ones(
-    db: Database, settings: Settings
+    db: Database, people: tuple[User, User]
 ) -> None:
-    await prepare_database(settings, db)
-    officer, reservist = await _people(db)
+    officer, reservist = people
     async with db.session() as repo:
         await PlanService(repo).ensure_plan(reservist, TODAY.year, TODAY)
     november, december = await _items(db, reservist)
@@ -104,10 +107,9 @@ async def test_renaming_moves_planned_items_and_leaves_done_ones(
 
 
 async def test_a_personal_item_keeps_its_title_and_reads_it_after_the_insert(
-    db: Database, settings: Settings
+    db: Database, people: tuple[User, User]
 ) -> None:
-    await prepare_database(settings, db)
-    _, reservist = await _people(db)
+    _, reservist = people
     async with db.session() as repo:
         item = await PlanService(repo).add_personal(reservist, "Прочитать книгу", 12, 2026, TODAY)
         assert item.title == "Прочитать книгу"  # no lazy load in the async session
@@ -118,10 +120,9 @@ async def test_a_personal_item_keeps_its_title_and_reads_it_after_the_insert(
     ("activity", "status"), [(False, ItemStatus.PLANNED), (True, ItemStatus.DONE)]
 )
 async def test_the_database_refuses_an_item_with_no_title_to_show(
-    db: Database, settings: Settings, activity: bool, status: str
+    db: Database, people: tuple[User, User], activity: bool, status: str
 ) -> None:
-    await prepare_database(settings, db)
-    _, reservist = await _people(db)
+    _, reservist = people
     async with db.session() as repo:
         plan = await repo.plans.create_plan(reservist.id, TODAY.year)
         found = await repo.activities.by_key("t-1")
