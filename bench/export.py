@@ -142,7 +142,9 @@ async def fill(db: Database, count: int) -> None:
             confirmed = done and rng.random() < 0.33
             items.append(
                 {"id": item_id, "plan_id": uid, "activity_id": activity_id,
-                 "occurrence": occurrence, "title": title, "kind": kind, "starts_on": starts,
+                 "occurrence": occurrence, "kind": kind, "starts_on": starts,
+                 # as the bot stores it: a planned roadmap item reads its activity's title
+                 "title": title if done or activity_id is None else None,
                  "due_on": due, "status": "done" if done else "planned",
                  "done_on": min(due or TODAY, TODAY) if done else None,
                  "comment": "Выполнено" if done else None,
