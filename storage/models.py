@@ -281,10 +281,6 @@ class PlanItemEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-#: The condition of the partial index ``ix_notices_pending`` (migration 0011).
-PENDING_CONDITION = "status = 'pending'"
-
-
 class Notice(Base):
     """A reminder owed to a user. The unique key (user, item, kind, occasion) makes each notice
     go out at most once; ``status`` moves pending -> sent | skipped | failed.
@@ -292,18 +288,7 @@ class Notice(Base):
     """
 
     __tablename__ = "notices"
-    __table_args__ = (
-        UniqueConstraint("user_id", "item_id", "kind", "occasion"),
-        # partial: only the few notices still to send (see NOTICE_IS_PENDING), not the sent
-        # ones kept for the retention period
-        Index(
-            "ix_notices_pending",
-            "user_id",
-            "not_before",
-            sqlite_where=text(PENDING_CONDITION),
-            postgresql_where=text(PENDING_CONDITION),
-        ),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "item_id", "kind", "occasion"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -321,6 +306,16 @@ class Notice(Base):
 #: that the query implies the index's condition: SQLite plans with the bound values, but
 #: PostgreSQL's generic plan of a prepared statement (asyncpg reuses them) cannot see them.
 NOTICE_IS_PENDING = Notice.status == literal_column("'pending'")
+
+# partial (migration 0011): only the few notices still to send, not the sent ones kept for the
+# retention period; its condition is NOTICE_IS_PENDING itself, so the two cannot differ
+Index(
+    "ix_notices_pending",
+    Notice.user_id,
+    Notice.not_before,
+    sqlite_where=NOTICE_IS_PENDING,
+    postgresql_where=NOTICE_IS_PENDING,
+)
 
 
 class MentorAssignment(Base):
