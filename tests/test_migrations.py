@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -10,6 +14,8 @@ from sqlalchemy.engine import Connection
 from storage import migrate
 from storage.db import Database
 from storage.models import Base
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_stairway(empty_db: Database) -> None:
@@ -42,3 +48,53 @@ async def test_models_match_migrations(db: Database) -> None:
 
     async with db.engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+
+
+def test_head_names_the_newest_migration() -> None:
+    assert migrate.revisions()[-1] == migrate.HEAD, (
+        "storage/migrate.py's HEAD must name the newest migration"
+    )
+
+
+async def test_current_reads_no_revision_before_and_after_every_migration(
+    empty_db: Database,
+) -> None:
+    assert await migrate.current(empty_db.engine) is None  # no version table yet
+    await migrate.upgrade(empty_db.engine)
+    assert await migrate.current(empty_db.engine) == migrate.HEAD
+    await migrate.downgrade(empty_db.engine, "base")
+    assert await migrate.current(empty_db.engine) is None  # the table is left, empty
+
+
+def test_a_start_at_head_does_not_load_alembic(tmp_path: Path) -> None:
+    """The upgrade every start runs reads the revision and stops there; only a database behind
+    the scripts loads Alembic (to migrate it)."""
+    code = """
+import asyncio, sys
+from storage import migrate
+from storage.db import Database
+
+async def main(url):
+    db = Database(url)
+    await migrate.upgrade(db.engine, sys.argv[2])
+    await db.dispose()
+    print("alembic" in sys.modules)
+
+asyncio.run(main(sys.argv[1]))
+"""
+    url = f"sqlite+aiosqlite:///{tmp_path}/start.db"
+
+    def upgrade(revision: str) -> bool:
+        done = subprocess.run(
+            [sys.executable, "-c", code, url, revision],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.stdout.strip() == "True"
+
+    assert upgrade("0010") is True  # a new database is migrated with Alembic
+    assert upgrade("head") is True  # one behind: Alembic applies the newest
+    assert upgrade("head") is False  # at head: one query, no Alembic
