@@ -25,7 +25,8 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import SendMessage
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiohttp import web
 
 from bot.config import load_settings
 from bot.sandbox.emulator import FakeTelegramServer
@@ -109,6 +110,54 @@ async def test_keyboards_go_as_utf8_json_and_answers_are_read_by_orjson() -> Non
         assert sent.text == "План" and sent.reply_markup is not None
         button = sent.reply_markup.inline_keyboard[0][0]
         assert (button.text, button.callback_data) == ("Отметить «Тренинг»", "x:1")
+
+
+async def test_a_call_goes_as_one_json_body_and_an_upload_as_a_multipart_form() -> None:
+    """What the session puts on the wire, seen by a plain HTTP server on 127.0.0.1: a message
+    with a keyboard is one ``application/json`` body holding the fields as JSON values (the
+    parse mode filled in from the bot's defaults, unset fields left out); a document upload is
+    aiogram's multipart form."""
+    seen: list[tuple[str, str, bytes]] = []
+    message = {"message_id": 1, "date": 1, "chat": {"id": CHAT, "type": "private"}, "text": "x"}
+
+    async def api(request: web.Request) -> web.Response:
+        seen.append((request.match_info["method"], request.content_type, await request.read()))
+        return web.json_response({"ok": True, "result": message})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", api)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    settings = load_settings(
+        _env_file=None, bot_token=TOKEN, telegram_api_url=f"http://127.0.0.1:{port}"
+    )
+    bot = create_bot(settings, RateLimiter(1000, 0.0), retry=RetryMiddleware(0, **FAST))
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Отметить «Тренинг»", callback_data="x:1")]]
+    )
+    try:
+        await bot.send_message(CHAT, "План <b>2027</b>", reply_markup=markup)
+        await bot.send_document(CHAT, BufferedInputFile(b"report", filename="report.txt"))
+    finally:
+        await bot.session.close()
+        await runner.cleanup()
+    (send, text_type, text_body), (upload, file_type, file_body) = seen
+    assert (send, text_type) == ("sendMessage", "application/json")
+    assert orjson.loads(text_body) == {
+        "chat_id": CHAT,
+        "text": "План <b>2027</b>",
+        "parse_mode": "HTML",  # the bot's defaults (create_bot)
+        "link_preview_options": {"is_disabled": True},
+        "disable_web_page_preview": True,
+        "reply_markup": {
+            "inline_keyboard": [[{"text": "Отметить «Тренинг»", "callback_data": "x:1"}]]
+        },
+    }
+    assert (upload, file_type) == ("sendDocument", "multipart/form-data")
+    assert b'filename="report.txt"' in file_body and b"report" in file_body
 
 
 async def test_a_502_with_an_html_body_is_retried() -> None:
