@@ -6,8 +6,9 @@ it: the reserve bot's own dispatcher (``bot.app.create_dispatcher``, database, m
 handlers) with a send limiter that never waits ("Telegram's limits off"), or the echo bot. N
 reservists (each with a plan of the default roadmap) send M ``/plan`` updates in all, pushed at
 once; the time is from the push to the last reply, and the CPU is the child's (user + system)
-over the storm. Rounds alternate the two bots. Prints min / median / max of the rounds and the
-targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per update).
+over the storm; the bots' RSS is read after it. Rounds alternate the two bots. Prints min /
+median / max of the rounds and the targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per
+update).
 
 With ``--before DIR`` (a copy of an older commit, e.g. ``git archive COMMIT | tar -x -C DIR``)
 that code's bot runs in the same rounds too: the code before a change, measured alongside.
@@ -29,6 +30,7 @@ from bench.botproc import (
     bot_env,
     cpu_seconds,
     make_database,
+    rss_mib,
     spawn,
     spread,
     stop,
@@ -89,10 +91,11 @@ async def _round(server: FakeTelegramServer, people: list[FakeUser], count: int)
 
 async def storm(
     server: FakeTelegramServer, env: dict[str, str], code: str, users: int, updates: int
-) -> tuple[float, float, int]:
+) -> tuple[float, float, int, float]:
     """Start a bot, warm it up (one /plan per user), then push ``updates`` at once.
 
-    Returns (updates per second, CPU ms per update, replies that were «Что-то пошло не так»)."""
+    Returns (updates per second, CPU ms per update, replies that were «Что-то пошло не так»,
+    the bot's RSS in MiB after the storm)."""
     polls = server.poll_count
     proc = await spawn(env, "-c", code)
     try:
@@ -106,17 +109,18 @@ async def storm(
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(proc.pid) - cpu
         errors = _errors(server, start)
+        rss = rss_mib(proc.pid)
     finally:
         await stop(proc)
-    return updates / elapsed, cpu / updates * 1000, errors
+    return updates / elapsed, cpu / updates * 1000, errors, rss
 
 
 async def main(args: argparse.Namespace) -> None:
     home = temp_home("bench-updates-")
     url = await make_database(home, args.users)
-    ours: list[tuple[float, float, int]] = []
-    echo: list[tuple[float, float, int]] = []
-    before: list[tuple[float, float, int]] = []
+    ours: list[tuple[float, float, int, float]] = []
+    echo: list[tuple[float, float, int, float]] = []
+    before: list[tuple[float, float, int, float]] = []
     async with FakeTelegramServer(TOKEN) as server:
         env = bot_env(server, url, home)
         old_env = {**env, "PYTHONPATH": args.before} if args.before else None
@@ -130,14 +134,17 @@ async def main(args: argparse.Namespace) -> None:
     print(f"reserve bot: {spread([o[0] for o in ours], '{:.0f}')} updates/s (min/median/max)")
     print(f"  CPU per update: {spread([o[1] for o in ours])} ms (target ≤ 3 ms)")
     print(f"  «Что-то пошло не так» replies: {[o[2] for o in ours]} (target 0)")
+    print(f"  RSS after the storm: {spread([o[3] for o in ours], '{:.0f}')} MiB")
     print(f"echo bot: {spread([e[0] for e in echo], '{:.0f}')} updates/s")
     print(f"  CPU per update: {spread([e[1] for e in echo])} ms")
+    print(f"  RSS after the storm: {spread([e[3] for e in echo], '{:.0f}')} MiB")
     median = statistics.median(ratios)
     print(f"ratio (same round): {spread(ratios)}, median {median:.2f} (target ≥ 0.3)")
     if before:
         print(f"the code before ({args.before}): {spread([b[0] for b in before], '{:.0f}')}")
         print(f"  CPU per update: {spread([b[1] for b in before])} ms")
         print(f"  «Что-то пошло не так» replies: {[b[2] for b in before]}")
+        print(f"  RSS after the storm: {spread([b[3] for b in before], '{:.0f}')} MiB")
         old = [b[0] / e[0] for b, e in zip(before, echo, strict=True)]
         print(f"  ratio to the echo bot (same round): {spread(old)}")
 
