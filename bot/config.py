@@ -220,6 +220,11 @@ class Settings(BaseSettings):
             )
         return self.webhook_url, self.webhook_secret.get_secret_value()
 
+    def web_listen(self, webhook: bool) -> str | None:
+        """The ``host:port`` of the bot's web server: ``WEBHOOK_LISTEN`` in webhook mode,
+        ``HEALTH_LISTEN`` in polling mode (None when that is unset: no web server)."""
+        return self.webhook_listen if webhook else self.health_listen
+
     def sqlite_path(self) -> Path | None:
         """The SQLite file of ``database_url``, or None for another database or in-memory."""
         prefix = "sqlite+aiosqlite:///"

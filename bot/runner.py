@@ -31,7 +31,8 @@ import contextlib
 import gc
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from aiogram import Bot, Dispatcher
@@ -64,12 +65,14 @@ from bot.telegram import (
     is_transient,
     progress_editor,
 )
-from bot.web import WebServer, build_server, set_webhook
 from handlers.commands import set_default_commands, set_user_commands
 from scheduler.jobs import create_scheduler, finish_running_jobs
 from storage.db import Database
 from storage.leader import AnotherInstanceError, Leadership, migration_lock, sqlite_lock
 from storage.models import Role
+
+if TYPE_CHECKING:
+    from bot.web import WebServer
 
 log = structlog.get_logger("bot")
 
@@ -184,6 +187,33 @@ async def _finish_updates(dp: Dispatcher, grace: float) -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
+def _web_server(
+    settings: Settings,
+    db: Database,
+    bot: Bot,
+    dp: Dispatcher,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+    *,
+    webhook: bool,
+    leadership: Leadership,
+) -> WebServer | None:
+    """:func:`bot.web.build_server`, imported only when a web server is configured: aiohttp's
+    server and aiogram's webhook modules are 1.7 MiB of a polling bot's memory without
+    ``HEALTH_LISTEN`` (``bench.memory``).
+
+    Raises:
+        SettingsError: webhook mode without WEBHOOK_URL or WEBHOOK_SECRET.
+    """
+    if settings.web_listen(webhook) is None:
+        return None
+    from bot.web import build_server  # noqa: PLC0415  (see above)
+
+    return build_server(
+        settings, db, bot, dp, metrics, clock, webhook=webhook, leadership=leadership
+    )
+
+
 async def _listen(server: WebServer) -> bool:
     """Start the web server; False (logged in one line) when its address cannot be bound."""
     try:
@@ -197,6 +227,8 @@ async def _listen(server: WebServer) -> bool:
 async def _webhook_accepted(bot: Bot, dp: Dispatcher, settings: Settings) -> bool:
     """``setWebhook``; False (logged in one line) when Telegram refuses WEBHOOK_URL (a 400
     such as "bad webhook: Failed to resolve host": a restart would not help)."""
+    from bot.web import set_webhook  # noqa: PLC0415  (webhook mode only, see _web_server)
+
     try:
         await set_webhook(bot, dp, settings)
     except TelegramBadRequest as exc:
@@ -299,7 +331,7 @@ async def _serve(
     # runner only in the leader (storage.leader); on SQLite this process leads at once
     leadership = Leadership(db)
     broadcasts.leading = False  # until elected: a press of «Отправить» is left to the leader
-    server = build_server(
+    server = _web_server(
         settings, db, bot, dp, metrics, clock, webhook=webhook, leadership=leadership
     )
     campaign: asyncio.Task[None] | None = None

@@ -217,7 +217,7 @@ def build_server(
     Raises:
         SettingsError: webhook mode without WEBHOOK_URL or WEBHOOK_SECRET.
     """
-    listen = settings.webhook_listen if webhook else settings.health_listen
+    listen = settings.web_listen(webhook)
     if listen is None:
         return None
     health = Health(

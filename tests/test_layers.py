@@ -151,3 +151,27 @@ def test_the_domain_runs_without_aiogram() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", result.stdout[:500]
+
+
+#: Modules a polling bot does not need until it uses them (issue 10: heavy imports belong in
+#: the functions that need them): the export and report builders, matplotlib, the roadmap's
+#: Word reader, Alembic (only to migrate), aiohttp's server (only with a web server).
+LOADED_ON_USE = ("alembic", "aiohttp.web", "docx", "matplotlib", "openpyxl", "xlsxwriter")
+
+
+def test_the_bot_process_imports_what_it_needs_at_start_only() -> None:
+    """``import bot.runner`` in a fresh interpreter: the modules above stay unloaded, and
+    aiogram's models are not built (``bot.lazy_types``)."""
+    code = (
+        "import sys\n"
+        "import bot.runner\n"
+        "from aiogram.types import Message, Update\n"
+        f"print(sorted(m for m in {LOADED_ON_USE!r} if m in sys.modules))\n"
+        "print(Update.__pydantic_complete__ or Message.__pydantic_complete__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["[]", "False"], result.stdout[:500]
