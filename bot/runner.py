@@ -31,7 +31,6 @@ import contextlib
 import gc
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import structlog
@@ -187,33 +186,6 @@ async def _finish_updates(dp: Dispatcher, grace: float) -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _web_server(
-    settings: Settings,
-    db: Database,
-    bot: Bot,
-    dp: Dispatcher,
-    metrics: Metrics,
-    clock: Callable[[], datetime],
-    *,
-    webhook: bool,
-    leadership: Leadership,
-) -> WebServer | None:
-    """:func:`bot.web.build_server`, imported only when a web server is configured: aiohttp's
-    server and aiogram's webhook modules are 1.7 MiB of a polling bot's memory without
-    ``HEALTH_LISTEN`` (``bench.memory``).
-
-    Raises:
-        SettingsError: webhook mode without WEBHOOK_URL or WEBHOOK_SECRET.
-    """
-    if settings.web_listen(webhook) is None:
-        return None
-    from bot.web import build_server  # noqa: PLC0415  (see above)
-
-    return build_server(
-        settings, db, bot, dp, metrics, clock, webhook=webhook, leadership=leadership
-    )
-
-
 async def _listen(server: WebServer) -> bool:
     """Start the web server; False (logged in one line) when its address cannot be bound."""
     try:
@@ -227,7 +199,7 @@ async def _listen(server: WebServer) -> bool:
 async def _webhook_accepted(bot: Bot, dp: Dispatcher, settings: Settings) -> bool:
     """``setWebhook``; False (logged in one line) when Telegram refuses WEBHOOK_URL (a 400
     such as "bad webhook: Failed to resolve host": a restart would not help)."""
-    from bot.web import set_webhook  # noqa: PLC0415  (webhook mode only, see _web_server)
+    from bot.web import set_webhook  # noqa: PLC0415  (webhook mode only, see _serve)
 
     try:
         await set_webhook(bot, dp, settings)
@@ -331,9 +303,15 @@ async def _serve(
     # runner only in the leader (storage.leader); on SQLite this process leads at once
     leadership = Leadership(db)
     broadcasts.leading = False  # until elected: a press of «Отправить» is left to the leader
-    server = _web_server(
-        settings, db, bot, dp, metrics, clock, webhook=webhook, leadership=leadership
-    )
+    server: WebServer | None = None
+    if settings.web_listen(webhook) is not None:
+        # aiohttp's server and aiogram's webhook modules: 1.7 MiB of a polling bot's memory
+        # without HEALTH_LISTEN (bench.memory), so imported only when a server is configured
+        from bot.web import build_server  # noqa: PLC0415
+
+        server = build_server(
+            settings, db, bot, dp, metrics, clock, webhook=webhook, leadership=leadership
+        )
     campaign: asyncio.Task[None] | None = None
     stopper: asyncio.Task[None] | None = None
 
