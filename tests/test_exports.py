@@ -44,6 +44,7 @@ from storage import migrate
 from storage.db import Database
 from storage.models import AuditEntry, IndividualPlan, ItemComment, PlanItem, Role, User
 from tests.conftest import bot_processes
+from tests.fresh_python import fresh_python
 from tests.test_indicators import KAMYSHIN, NOW, PETROVSKY, TODAY, YEAR, build_world
 
 ZONE = ZoneInfo("Europe/Moscow")
@@ -608,9 +609,4 @@ def test_chart_uses_no_pyplot_and_fits_telegram() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
         "print(width)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert 1000 <= int(done.stdout) <= 1280
+    assert 1000 <= int(fresh_python(code)) <= 1280

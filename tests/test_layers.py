@@ -5,11 +5,12 @@ back through others (no import circles, lazy and type-checking imports included)
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fresh_python import fresh_python
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "handlers", "scheduler", "storage")
@@ -145,12 +146,8 @@ def test_the_domain_runs_without_aiogram() -> None:
         "    importlib.import_module(name)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram'))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]", result.stdout[:500]
+    out = fresh_python(code)
+    assert out.strip() == "[]", out[:500]
 
 
 #: Modules a polling bot does not need until it uses them (issue 10: heavy imports belong in
@@ -169,9 +166,5 @@ def test_the_bot_process_imports_what_it_needs_at_start_only() -> None:
         f"print(sorted(m for m in {LOADED_ON_USE!r} if m in sys.modules))\n"
         "print(Update.__pydantic_complete__ or Message.__pydantic_complete__)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:2] == ["[]", "False"], result.stdout[:500]
+    out = fresh_python(code)
+    assert out.split("\n")[:2] == ["[]", "False"], out[:500]

@@ -8,11 +8,8 @@ process imports first.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fresh_python import fresh_python
 
 #: An update touching much of the type tree (a reply with entities and a keyboard, in a
 #: callback query), a method with a keyboard, and the answer envelope of sendMessage.
@@ -45,22 +42,8 @@ print(json.dumps({
 """
 
 
-def run(code: str) -> str:
-    """Run ``code`` in a fresh interpreter at the repository's root; its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_every_aiogram_type_and_method_builds_on_first_use() -> None:
-    out = run(
+    out = fresh_python(
         """
 import bot  # defers the builds
 from aiogram import Bot, Dispatcher
@@ -90,8 +73,8 @@ print(built)
 
 
 def test_deferred_models_validate_and_send_what_the_eager_ones_do() -> None:
-    deferred = json.loads(run("import bot\n" + SAMPLE))
-    eager = json.loads(run(SAMPLE))  # aiogram alone, built at import
+    deferred = json.loads(fresh_python("import bot\n" + SAMPLE))
+    eager = json.loads(fresh_python(SAMPLE))  # aiogram alone, built at import
     assert deferred == eager
     assert deferred["update"]["callback_query"]["message"]["reply_to_message"]["text"] == "/plan"
     assert deferred["method"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
@@ -100,7 +83,7 @@ def test_deferred_models_validate_and_send_what_the_eager_ones_do() -> None:
 
 
 def test_an_aiogram_imported_before_the_bot_keeps_its_eager_build() -> None:
-    out = run(
+    out = fresh_python(
         """
 import aiogram.types
 from bot.lazy_types import defer_aiogram_model_builds

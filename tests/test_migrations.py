@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -14,8 +12,7 @@ from sqlalchemy.engine import Connection
 from storage import migrate
 from storage.db import Database
 from storage.models import Base
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fresh_python import fresh_python
 
 
 async def test_stairway(empty_db: Database) -> None:
@@ -85,15 +82,7 @@ asyncio.run(main(sys.argv[1]))
     url = f"sqlite+aiosqlite:///{tmp_path}/start.db"
 
     def upgrade(revision: str) -> bool:
-        done = subprocess.run(
-            [sys.executable, "-c", code, url, revision],
-            check=True,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return done.stdout.strip() == "True"
+        return fresh_python(code, url, revision).strip() == "True"
 
     assert upgrade("0010") is True  # a new database is migrated with Alembic
     assert upgrade("head") is True  # one behind: Alembic applies the newest

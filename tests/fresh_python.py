@@ -1,0 +1,32 @@
+"""Running code in a fresh interpreter, for the tests that depend on what a process imports
+first (aiogram's deferred builds, the modules a start leaves unloaded)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_python(code: str, *args: str, timeout: float = 120) -> str:
+    """Run ``code`` (``python -c``, ``args`` as ``sys.argv[1:]``) at the repository's root, so
+    that this checkout is what it imports.
+
+    Returns:
+        Its standard output.
+
+    Raises:
+        AssertionError: it exited with a non-zero code (the message is its standard error).
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
