@@ -579,7 +579,7 @@ async def _check_database(settings: Settings) -> list[tuple[bool, str]]:
                 (False, "migrations: not checked, the database is unreachable"),
             ]
         lines = [(True, f"database: reachable ({shown})")]
-        head = migrate.revisions()[-1]
+        head = migrate.HEAD
         at = await migrate.current(db.engine)
         if at == head:
             lines.append((True, f"migrations: at head {head}"))

@@ -181,8 +181,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def _reset_postgres_data(db: Database) -> None:
     """Empty every table of a PostgreSQL database at head (migrating it first if it is not)."""
-    heads = migrate.revisions()[-1:]
-    if [await migrate.current(db.engine)] != heads:
+    if await migrate.current(db.engine) != migrate.HEAD:
         await _reset_postgres(db)
         await migrate.upgrade(db.engine)  # its seed rows (the consent text) are emptied too
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
