@@ -309,10 +309,6 @@ def _group_sheet(data: ExportData) -> tuple[str, list[str], list[list[Any]]]:
     return title, header, rows
 
 
-def _activity_rows(sheet: ActivitySheet) -> list[ActivityEntry]:
-    return sheet.entries  # each entry is its row
-
-
 def build_workbook(data: ExportData) -> bytes:
     """The .xlsx file of ``data`` (see the module docstring for its sheets).
 
@@ -334,7 +330,7 @@ def build_workbook(data: ExportData) -> bytes:
     book.sheet(title, header, rows)
     for number, activity in enumerate(data.activities, start=1):
         name = sheet_title(f"{number}. {activity.title}", taken)
-        book.sheet(name, tr.ACTIVITY_HEADERS, _activity_rows(activity), caption=activity.title)
+        book.sheet(name, tr.ACTIVITY_HEADERS, activity.entries, caption=activity.title)
     book.close()
     return buffer.getvalue()
 
