@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.time_policy import TimePolicy
 from storage.db import Database, current_session
+from storage.fsm import DatabaseStorage
 from storage.models import User
 from storage.repo import Repo
 
@@ -129,7 +130,8 @@ class DatabaseMiddleware(BaseMiddleware):
         token = current_session.set(session)
         try:
             result = await self._handle(handler, event, data, session)
-            await session.commit()
+            if session.in_transaction():  # else a commit would begin a transaction to end it
+                await session.commit()
         except BaseException:
             await session.rollback()
             raise
@@ -146,13 +148,25 @@ class DatabaseMiddleware(BaseMiddleware):
         repo = Repo(session)
         data["repo"] = repo
         sender = data.get("event_from_user")
-        user = await repo.users.by_telegram(sender.id) if sender else None
+        state = data.get("state")
+        user: User | None = None
+        if sender is not None:
+            if (
+                isinstance(state, FSMContext)
+                and isinstance(state.storage, DatabaseStorage)
+                and "raw_state" not in data
+            ):
+                # the user and their dialogue's state in one statement
+                found = await repo.users.caller(sender.id, state.storage.key_of(state.key))
+                if found is not None:
+                    user, data["raw_state"] = found
+            else:
+                user = await repo.users.by_telegram(sender.id)
         if user is not None and not user.active and user.anonymised_at is None:
             # a 403 made them inactive; writing to the bot again means they unblocked it
             await repo.users.set_active(user.id, True)
             user.active = True
         data["user"] = user
-        state = data.get("state")
         if isinstance(state, FSMContext) and "raw_state" not in data:
             data["raw_state"] = await state.get_state()  # joins this session
         return await handler(event, data)

@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from bot import texts
 from bot.app import create_dispatcher, prepare_database
 from bot.config import Settings
+from handlers.states import Registration
 from scheduler.jobs import ensure_plans
 from storage.db import Database
 from storage.fsm import DatabaseStorage
@@ -78,10 +79,26 @@ async def test_a_plan_update_reads_the_state_once_in_a_fixed_number_of_statement
         with counting(db) as statements:
             calls = await reservists.send(FIRST + n, "/plan")
         assert "2027" in texts_of(calls)
-        # the dialogue state, the user, the plan, its items: nothing else, and no COMMIT of
-        # a transaction of the state's own
-        assert len(statements) == 4, statements
-    assert len(reads) == 3
+        # the user with the dialogue's state, the plan with its items: nothing else, and no
+        # COMMIT of a transaction of the state's own
+        assert len(statements) == 2, statements
+        assert "fsm_states" in statements[0]
+    assert reads == []  # read with the user, not by a query of its own
+
+
+async def test_an_unknown_sender_has_the_state_read_on_its_own(
+    reservists: Harness, db: Database
+) -> None:
+    """Someone not yet registered (a registration in progress) has no user row to read the
+    state with: the state is read by itself, and the dialogue goes on."""
+    stranger = FIRST + 100
+    storage = reservists.dp.fsm.storage
+    key = StorageKey(bot_id=reservists.bot.id, chat_id=stranger, user_id=stranger)
+    await storage.set_state(key, Registration.full_name)
+    with counting(db) as statements:
+        calls = await reservists.send(stranger, "Иванова Мария Петровна")
+    assert len(statements) >= 2 and "fsm_states" in statements[1], statements
+    assert texts.ASK_ORGANISATION in texts_of(calls)
 
 
 async def test_no_filter_runs_in_a_worker_thread(
@@ -120,7 +137,7 @@ async def test_on_sqlite_a_statement_is_one_thread_hop(
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     with counting(db) as statements:
         await reservists.send(FIRST, "/plan")
-    assert len(calls) == len(statements) == 4, calls
+    assert len(calls) == len(statements) == 2, calls
 
 
 async def test_no_connection_is_held_while_a_reply_waits(

@@ -280,9 +280,14 @@ class PlanService:
         return total
 
     async def view(self, user: User, year: int, today: date) -> PlanView:
-        """The user's plan of ``year`` with each item's status on ``today``."""
-        plan = await self.ensure_plan(user, year, today)
-        items = await self.repo.plans.items(plan.id)
+        """The user's plan of ``year`` with each item's status on ``today``; the plan is
+        made from the roadmap when missing (:meth:`ensure_plan`)."""
+        found = await self.repo.plans.plan_with_items(user.id, year)
+        if found is None:
+            plan = await self.ensure_plan(user, year, today)
+            items: Sequence[PlanItem] = await self.repo.plans.items(plan.id)
+        else:
+            plan, items = found
         statuses = {i.id: display_status(i, today) for i in items}
         return PlanView(plan=plan, items=items, today=today, statuses=statuses)
 

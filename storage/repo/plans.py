@@ -94,17 +94,26 @@ class OwingFilter:
         return or_(*parts)
 
 
-#: /plan's two reads, made for every /plan and plan page: built once, so are their SQL and
-#: cache key (:meth:`PlanRepo.plan`, :meth:`PlanRepo.items`)
-_PLAN = select(IndividualPlan).where(
-    IndividualPlan.user_id == bindparam("user_id"), IndividualPlan.year == bindparam("year")
+#: the reads of a plan and its items: built once, so are their SQL and cache key
+#: (:meth:`PlanRepo.plan`, :meth:`PlanRepo.items`, :meth:`PlanRepo.plan_with_items`)
+_OF_USER_AND_YEAR = (
+    IndividualPlan.user_id == bindparam("user_id"),
+    IndividualPlan.year == bindparam("year"),
 )
+_PLAN = select(IndividualPlan).where(*_OF_USER_AND_YEAR)
+_ITEM_ORDER = (PlanItem.due_on.is_(None), PlanItem.due_on, PlanItem.starts_on, PlanItem.id)
 _ALL_ITEMS = (
-    select(PlanItem)
-    .where(PlanItem.plan_id == bindparam("plan_id"))
-    .order_by(PlanItem.due_on.is_(None), PlanItem.due_on, PlanItem.starts_on, PlanItem.id)
+    select(PlanItem).where(PlanItem.plan_id == bindparam("plan_id")).order_by(*_ITEM_ORDER)
 )
 _ITEMS = _ALL_ITEMS.where(PlanItem.archived.is_(False))
+#: every /plan and plan page: the plan with its items in one statement (a plan without items
+#: is one row with no item)
+_PLAN_WITH_ITEMS = (
+    select(IndividualPlan, PlanItem)
+    .outerjoin(PlanItem, and_(PlanItem.plan_id == IndividualPlan.id, PlanItem.archived.is_(False)))
+    .where(*_OF_USER_AND_YEAR)
+    .order_by(*_ITEM_ORDER)
+)
 
 
 class PlanRepo:
@@ -116,6 +125,16 @@ class PlanRepo:
     async def plan(self, user_id: int, year: int) -> IndividualPlan | None:
         """The user's plan for ``year``, or None."""
         return await self.s.scalar(_PLAN, {"user_id": user_id, "year": year})
+
+    async def plan_with_items(
+        self, user_id: int, year: int
+    ) -> tuple[IndividualPlan, list[PlanItem]] | None:
+        """The user's plan for ``year`` and its items, as :meth:`plan` and :meth:`items` give
+        them, in one statement; None when there is no such plan."""
+        rows = (await self.s.execute(_PLAN_WITH_ITEMS, {"user_id": user_id, "year": year})).all()
+        if not rows:
+            return None
+        return rows[0][0], [item for _, item in rows if item is not None]
 
     async def get_plan(self, plan_id: int) -> IndividualPlan | None:
         """The plan by id, or None."""

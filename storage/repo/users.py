@@ -10,11 +10,15 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import for_update
-from storage.models import Invite, ReserveStatusChange, Role, User
+from storage.models import FsmState, Invite, ReserveStatusChange, Role, User
 from storage.repo.people_search import PeopleQuery, people_filter, words_filter
 
 #: read for every update (``bot.middlewares``): built once, so its SQL and cache key are too
 _BY_TELEGRAM = select(User).where(User.telegram_id == bindparam("telegram_id"))
+#: the same with the state of the caller's dialogue (storage.fsm's row), in one statement
+_CALLER = _BY_TELEGRAM.add_columns(
+    select(FsmState.state).where(FsmState.key == bindparam("state_key")).scalar_subquery()
+)
 
 
 class UserRepo:
@@ -26,6 +30,17 @@ class UserRepo:
     async def by_telegram(self, telegram_id: int) -> User | None:
         """The user with this Telegram id, or None (also None after /delete_me)."""
         return await self.s.scalar(_BY_TELEGRAM, {"telegram_id": telegram_id})
+
+    async def caller(self, telegram_id: int, state_key: str) -> tuple[User, str | None] | None:
+        """The user with this Telegram id and the state of the dialogue kept under
+        ``state_key`` (a key of ``storage.fsm.DatabaseStorage``; None: no dialogue), read in
+        one statement: every update needs both (``bot.middlewares.DatabaseMiddleware``).
+        Returns None when there is no such user; their dialogue's state (a registration in
+        progress) must then be read on its own."""
+        row = (
+            await self.s.execute(_CALLER, {"telegram_id": telegram_id, "state_key": state_key})
+        ).first()
+        return None if row is None else (row[0], row[1])
 
     async def get(self, user_id: int) -> User | None:
         """The user by primary key, or None."""
