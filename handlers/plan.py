@@ -59,7 +59,7 @@ def setup() -> Router:
 
 def _render_plan(view: PlanView, page: int) -> tuple[str, list[tuple[int, str, str]], int]:
     page, items = view.page(page)
-    lines = [texts.plan_header(view.plan.year, view.done, view.total, view.overdue), ""]
+    lines = [texts.plan_header(view.year, view.done, view.total, view.overdue), ""]
     entries = []
     for item in items:
         status = view.statuses[item.id]
@@ -98,7 +98,7 @@ async def show_plan(
     view = await PlanService(repo).view(user, year, today)
     text, entries, page = _render_plan(view, 1)
     await message.answer(
-        text, reply_markup=plan_keyboard(entries, page, view.pages, year=view.plan.year)
+        text, reply_markup=plan_keyboard(entries, page, view.pages, year=view.year)
     )
 
 

@@ -109,7 +109,10 @@ async def test_changed_roadmap_updates_in_place_and_keeps_logged_work(
         )
         view = await PlanService(repo).view(user, 2026, today)
         assert view.total == 5  # diagnostics, three trainings, interview
-        diag = next(i for i in view.items if i.kind == "diagnostics")
+        plan = await repo.plans.plan(user.id, 2026)
+        assert plan is not None
+        items = await repo.plans.items(plan.id)
+        diag = next(i for i in items if i.kind == "diagnostics")
         await PlanService(repo).mark_done(
             user, diag.id, done_on=today, comment="ok", evidence=None, today=today
         )

@@ -19,7 +19,7 @@ from bot.services.errors import InputError, NotFoundError
 from bot.services.paging import cut_page, page_count
 from bot.services.scope import normalise, roadmap_for
 from storage.models import Activity, IndividualPlan, ItemStatus, PlanItem, User
-from storage.repo import Repo
+from storage.repo import PlanLine, Repo
 
 PAGE_SIZE = 8
 
@@ -63,7 +63,7 @@ def windows_in_year(schedule: Mapping[str, Any], year: int) -> list[Window]:
     return result
 
 
-def display_status(item: PlanItem, today: date) -> str:
+def display_status(item: PlanItem | PlanLine, today: date) -> str:
     """``done``, ``overdue`` (planned and past its due date on ``today``) or ``planned``."""
     if item.status == ItemStatus.DONE:
         return "done"
@@ -76,8 +76,8 @@ def display_status(item: PlanItem, today: date) -> str:
 class PlanView:
     """A plan as the reservist sees it on ``today`` (their local date)."""
 
-    plan: IndividualPlan
-    items: Sequence[PlanItem]
+    year: int
+    items: Sequence[PlanLine]
     today: date
     statuses: dict[int, str] = field(default_factory=dict)
 
@@ -101,7 +101,7 @@ class PlanView:
         """Pages of :data:`PAGE_SIZE` items (at least 1)."""
         return page_count(self.total, PAGE_SIZE)
 
-    def page(self, number: int) -> tuple[int, Sequence[PlanItem]]:
+    def page(self, number: int) -> tuple[int, Sequence[PlanLine]]:
         """The items of page ``number`` (1-based, clamped to the existing pages)."""
         chunk, number, _pages = cut_page(self.items, number, PAGE_SIZE)
         return number, chunk
@@ -282,14 +282,12 @@ class PlanService:
     async def view(self, user: User, year: int, today: date) -> PlanView:
         """The user's plan of ``year`` with each item's status on ``today``; the plan is
         made from the roadmap when missing (:meth:`ensure_plan`)."""
-        found = await self.repo.plans.plan_with_items(user.id, year)
-        if found is None:
-            plan = await self.ensure_plan(user, year, today)
-            items: Sequence[PlanItem] = await self.repo.plans.items(plan.id)
-        else:
-            plan, items = found
-        statuses = {i.id: display_status(i, today) for i in items}
-        return PlanView(plan=plan, items=items, today=today, statuses=statuses)
+        lines = await self.repo.plans.plan_lines(user.id, year)
+        if lines is None:
+            await self.ensure_plan(user, year, today)
+            lines = await self.repo.plans.plan_lines(user.id, year) or []
+        statuses = {i.id: display_status(i, today) for i in lines}
+        return PlanView(year=year, items=lines, today=today, statuses=statuses)
 
     async def item(self, user: User, item_id: int) -> PlanItem:
         """The user's own item.

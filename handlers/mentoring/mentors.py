@@ -145,7 +145,7 @@ async def _mentee_plan(
     confirmed = sum(1 for i in view.items if i.confirmed_at is not None)
     lines = [
         texts.mentee_plan_header(
-            reservist.full_name or "—", view.plan.year, view.done, view.total, confirmed
+            reservist.full_name or "—", view.year, view.done, view.total, confirmed
         ),
         "",
     ]

@@ -21,7 +21,7 @@ from storage.repo.activities import ActivityRepo, ActivityUpsert
 from storage.repo.holder import Repo
 from storage.repo.mentoring import MentoringRepo
 from storage.repo.notices import NoticeRepo, NoticeRow
-from storage.repo.plans import OpenItem, OwingFilter, PlanRepo
+from storage.repo.plans import OpenItem, OwingFilter, PlanLine, PlanRepo
 from storage.repo.privacy import AuditRepo, ConsentRepo, ConsentRow, EndedPair, ErasureRepo
 from storage.repo.users import InviteRepo, UserRepo
 
@@ -39,6 +39,7 @@ __all__ = [
     "NoticeRow",
     "OpenItem",
     "OwingFilter",
+    "PlanLine",
     "PlanRepo",
     "Repo",
     "UserRepo",
