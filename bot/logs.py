@@ -112,7 +112,13 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         )
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # a call below the logger's level (every update's "update handled" at DEBUG) stops at
+        # the first processor instead of being stamped and then dropped by the standard library
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
