@@ -26,6 +26,7 @@ import time
 from bench.botproc import (
     ECHO_BOT,
     FIRST_ID,
+    JOINED,
     TOKEN,
     bot_env,
     cpu_seconds,
@@ -46,6 +47,7 @@ import gc
 from bot.app import create_dispatcher
 from bot.config import load_settings
 from bot.logs import configure_logging
+from bot.services.clock import make_clock
 from bot.services.delivery import RateLimiter
 from bot.telegram import create_bot
 from storage.db import Database
@@ -55,7 +57,9 @@ async def run() -> None:
     configure_logging(settings.log_level, settings.log_format)  # as `python -m bot run` does
     db = Database(settings.database_url)
     bot = create_bot(settings, RateLimiter(per_second=1e9, chat_interval=1e-9))
-    dp = create_dispatcher(settings, db)
+    # the clock of CLOCK_START, as `python -m bot run`: /plan shows the plans of 2027 that
+    # bench.botproc made, not a plan of today's real year made at the warm-up
+    dp = create_dispatcher(settings, db, clock=make_clock(settings.clock_start))
     gc.collect()  # as bot.runner does before polling: start-up's objects frozen out of the GC
     gc.freeze()
     await dp.start_polling(bot, handle_signals=True)
@@ -102,6 +106,11 @@ async def storm(
         await server.wait_polling(120, newer_than=polls)
         people = [server.user(FIRST_ID + n) for n in range(users)]
         await _round(server, people, users)
+        if code == OUR_BOT:  # the plan bench.botproc made: the year of its clock, 14 items
+            sent = [c for c in server.calls if c.method == "sendMessage"]
+            shown = str(sent[-1].params.get("text"))
+            if f"{JOINED.year}" not in shown:
+                raise RuntimeError(f"/plan did not show the plan of {JOINED.year}: {shown[:200]}")
         cpu = cpu_seconds(proc.pid)
         start = len(server.calls)
         started = time.perf_counter()
