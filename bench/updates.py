@@ -109,7 +109,7 @@ async def storm(
         if code == OUR_BOT:  # the plan bench.botproc made: the year of its clock, 14 items
             sent = [c for c in server.calls if c.method == "sendMessage"]
             shown = str(sent[-1].params.get("text"))
-            if f"{JOINED.year}" not in shown:
+            if str(JOINED.year) not in shown:
                 raise RuntimeError(f"/plan did not show the plan of {JOINED.year}: {shown[:200]}")
         cpu = cpu_seconds(proc.pid)
         start = len(server.calls)

@@ -150,18 +150,17 @@ class DatabaseMiddleware(BaseMiddleware):
         sender = data.get("event_from_user")
         state = data.get("state")
         user: User | None = None
-        if sender is not None:
-            if (
-                isinstance(state, FSMContext)
-                and isinstance(state.storage, DatabaseStorage)
-                and "raw_state" not in data
-            ):
-                # the user and their dialogue's state in one statement
-                found = await repo.users.caller(sender.id, state.storage.key_of(state.key))
-                if found is not None:
-                    user, data["raw_state"] = found
-            else:
-                user = await repo.users.by_telegram(sender.id)
+        if (
+            sender is not None
+            and isinstance(state, FSMContext)
+            and isinstance(state.storage, DatabaseStorage)
+            and "raw_state" not in data
+        ):  # the user with their dialogue's state, in one statement (fsm_states' key)
+            found = await repo.users.caller(sender.id, state.storage.keys.build(state.key))
+            if found is not None:
+                user, data["raw_state"] = found
+        elif sender is not None:
+            user = await repo.users.by_telegram(sender.id)
         if user is not None and not user.active and user.anonymised_at is None:
             # a 403 made them inactive; writing to the bot again means they unblocked it
             await repo.users.set_active(user.id, True)

@@ -50,10 +50,6 @@ class DatabaseStorage(BaseStorage):
         async with self.db.session() as repo:
             yield repo.session
 
-    def key_of(self, key: StorageKey) -> str:
-        """The ``fsm_states.key`` of aiogram's storage key (bot, chat, user, destiny)."""
-        return self.keys.build(key)
-
     async def _row(self, key: str) -> FsmState | None:
         async with self._session() as session:
             return await session.scalar(_ROW, {"key": key})

@@ -146,10 +146,8 @@ def test_a_long_list_is_split_within_the_text_and_button_limits() -> None:
 
 def in_flight_at_most(calls: list[SentCall]) -> int:
     """The most requests the server held at once (arrived, not yet answered)."""
-    events = sorted(
-        [(c.at, 1) for c in calls] + [(c.answered_at or c.at, -1) for c in calls],
-        key=lambda e: (e[0], e[1]),  # an answer at the same instant as an arrival goes first
-    )
+    # (time, +1 arrival / -1 answer): at one instant an answer sorts before an arrival
+    events = sorted([(c.at, 1) for c in calls] + [(c.answered_at or c.at, -1) for c in calls])
     most = held = 0
     for _, change in events:
         held += change
