@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from tests.fresh_python import fresh_python
+from tests.fresh_python import fresh_pythons
 
 #: An update touching much of the type tree (a reply with entities and a keyboard, in a
 #: callback query), a method with a keyboard, and the answer envelope of sendMessage.
@@ -42,9 +42,10 @@ print(json.dumps({
 """
 
 
-def test_every_aiogram_type_and_method_builds_on_first_use() -> None:
-    out = fresh_python(
-        """
+#: The deferred build: the bot imported first, then :data:`SAMPLE` (validated and dumped on
+#: the models' first use), then every other type and method built (a JSON line each).
+DEFERRED = (
+    """
 import bot  # defers the builds
 from aiogram import Bot, Dispatcher
 import aiogram.methods as methods
@@ -53,6 +54,9 @@ from pydantic import BaseModel
 from pydantic_core import SchemaSerializer, SchemaValidator
 
 assert not types.Update.__pydantic_complete__, "aiogram built its types at import"
+"""
+    + SAMPLE
+    + """
 bases = {"TelegramObject", "MutableTelegramObject", "TelegramMethod"}
 built = 0
 for module in (types, methods):
@@ -68,26 +72,33 @@ for module in (types, methods):
         built += 1
 print(built)
 """
-    )
-    assert int(out) > 400  # aiogram 3.31: ~330 types and ~170 methods
+)
 
-
-def test_deferred_models_validate_and_send_what_the_eager_ones_do() -> None:
-    deferred = json.loads(fresh_python("import bot\n" + SAMPLE))
-    eager = json.loads(fresh_python(SAMPLE))  # aiogram alone, built at import
-    assert deferred == eager
-    assert deferred["update"]["callback_query"]["message"]["reply_to_message"]["text"] == "/plan"
-    assert deferred["method"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
-        "item:1:done"
-    )
-
-
-def test_an_aiogram_imported_before_the_bot_keeps_its_eager_build() -> None:
-    out = fresh_python(
-        """
+#: aiogram imported before the bot: its own eager build, kept (a JSON line: whether the bot
+#: deferred anything, whether Update was built), then :data:`SAMPLE` on the eager models.
+EAGER = (
+    """
+import json
 import aiogram.types
 from bot.lazy_types import defer_aiogram_model_builds
-print(defer_aiogram_model_builds(), aiogram.types.Update.__pydantic_complete__)
+print(json.dumps([defer_aiogram_model_builds(), aiogram.types.Update.__pydantic_complete__]))
 """
+    + SAMPLE
+)
+
+
+def test_deferred_models_build_on_first_use_and_match_aiograms_eager_build() -> None:
+    """Two interpreters, started at once (each costs seconds of CPU; one for each order of
+    imports): every deferred type and method builds, what they validate and send equals the
+    eager build's, and an aiogram imported before the bot keeps its eager build."""
+    deferred, eager = fresh_pythons(DEFERRED, EAGER)
+    deferred_sample, built = deferred.splitlines()
+    eager_kept, eager_sample = eager.splitlines()
+    assert int(built) > 400  # aiogram 3.31: ~330 types and ~170 methods
+    assert json.loads(eager_kept) == [False, True]
+    assert json.loads(deferred_sample) == json.loads(eager_sample)
+    sample = json.loads(deferred_sample)
+    assert sample["update"]["callback_query"]["message"]["reply_to_message"]["text"] == "/plan"
+    assert sample["method"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
+        "item:1:done"
     )
-    assert out.split() == ["False", "True"]
