@@ -25,6 +25,8 @@
 # The test suite empties that database before each test; run in parallel (pytest-xdist, the
 # default of pyproject.toml), each worker uses a database of its own instead, reserve_test_gw0,
 # reserve_test_gw1, ..., which tests/conftest.py creates on this server (DB_USER is its superuser).
+# The suite deselects the tests that do not use the database there (tests/conftest.py's
+# uses_the_database): they are the same tests on either database, and run in the SQLite run.
 # Nothing is left behind: no cluster registered with pg_ctlcluster, no systemd unit.
 # Notes go to stderr, so COMMAND's stdout stays clean.
 

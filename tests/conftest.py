@@ -49,11 +49,46 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return max(MIN_WORKERS, os.cpu_count() or 1)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def on_postgresql() -> bool:
+    """Whether this run's test database is PostgreSQL (TEST_DATABASE_URL, as
+    ``scripts/test-postgres.sh`` sets it) rather than a SQLite file per test."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    return bool(url) and not url.startswith("sqlite")
+
+
+def uses_the_database(item: pytest.Item) -> bool:
+    """Whether a test reaches the test database: every way to it (``db``, ``empty_db``,
+    ``settings``, ``harness``, the bot processes' DATABASE_URL) goes through the
+    ``database_url`` fixture, so a test whose fixtures do not include it is the same test on
+    either database."""
+    return "database_url" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """End-to-end tests (the ``e2e`` mark: they start bot processes and wait, for a minute or
     more each) go first, otherwise in their order: the workers of pytest-xdist take them on
-    while the many short tests fill the gaps, rather than ending the run with a long tail."""
+    while the many short tests fill the gaps, rather than ending the run with a long tail.
+
+    On PostgreSQL, the tests that do not use the database (:func:`uses_the_database`: the
+    domain's rules, the fresh-interpreter import checks, the sandbox with its own SQLite file)
+    are deselected: they ran, the same, in the SQLite run, and the PostgreSQL run is there for
+    what the database does."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    if on_postgresql():
+        elsewhere = [item for item in items if not uses_the_database(item)]
+        if elsewhere:
+            config.hook.pytest_deselected(items=elsewhere)
+            items[:] = [item for item in items if uses_the_database(item)]
+
+
+def pytest_report_header() -> str | None:
+    """Says, on PostgreSQL, that only the tests that use the database run."""
+    if on_postgresql():
+        return (
+            "PostgreSQL run: the tests that do not use the database are deselected"
+            " (the SQLite run has them)"
+        )
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
