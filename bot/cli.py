@@ -302,7 +302,11 @@ async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
     from bot.services.delivery import RateLimiter
     from bot.telegram import TelegramNotifier, create_bot
 
-    bot = None if dry else create_bot(settings, RateLimiter())
+    bot = (
+        None
+        if dry
+        else create_bot(settings, RateLimiter.for_telegram(settings.telegram_clock_speed))
+    )
     try:
         async with open_database(settings) as db:
             notifier = TelegramNotifier(bot) if bot else None
@@ -414,7 +418,7 @@ async def _ask_bot_username(settings: Settings) -> str | None:
     from bot.services.delivery import RateLimiter
     from bot.telegram import create_bot
 
-    bot = create_bot(settings, RateLimiter())
+    bot = create_bot(settings, RateLimiter.for_telegram(settings.telegram_clock_speed))
     try:
         return (await bot.me()).username
     except (TelegramAPIError, ClientError, OSError) as exc:
@@ -603,7 +607,11 @@ async def _check_telegram(settings: Settings) -> tuple[bool, str]:
     from bot.services.delivery import RateLimiter
     from bot.telegram import RetryMiddleware, create_bot
 
-    bot = create_bot(settings, RateLimiter(), retry=RetryMiddleware(budget=CHECK_TIMEOUT / 3))
+    bot = create_bot(
+        settings,
+        RateLimiter.for_telegram(settings.telegram_clock_speed),
+        retry=RetryMiddleware(budget=CHECK_TIMEOUT / 3),
+    )
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
             me = await bot.get_me()

@@ -7,13 +7,14 @@ print one clear line and exit with code 2 instead of a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -44,6 +45,15 @@ class Settings(BaseSettings):
     # connections the pool keeps open; up to as many again are opened under load
     database_pool_size: int = Field(default=5, ge=1, le=100)
     telegram_api_url: str = Field(default="https://api.telegram.org")
+    telegram_clock_speed: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="For tests and demonstrations against a fake Bot API server whose second "
+        "is 1/K of a real one: the bot paces its sends for Telegram's limits on that clock "
+        "(30 per 1/K s, one per chat per 1/K s). Anything but 1 needs a loopback "
+        "TELEGRAM_API_URL, so that Telegram's real limits cannot be broken.",
+    )
     officer_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
     default_timezone: str = Field(default="Europe/Moscow")
     invite_ttl_days: int = Field(default=14, ge=1, le=365)
@@ -177,6 +187,15 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value.rstrip("/")
 
+    @field_validator("telegram_clock_speed")
+    @classmethod
+    def _check_clock_speed(cls, value: float, info: ValidationInfo) -> float:
+        url = info.data.get("telegram_api_url")  # absent when it failed its own check
+        if value != 1 and (url is None or not _loopback(url)):
+            msg = "may differ from 1 only with a loopback TELEGRAM_API_URL (a fake Bot API server)"
+            raise ValueError(msg)
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_db(cls, value: str) -> str:
@@ -234,6 +253,19 @@ class Settings(BaseSettings):
         if rest in ("", ":memory:"):
             return None
         return Path(rest)
+
+
+def _loopback(url: str) -> bool:
+    """Whether ``url``'s host is this machine: ``localhost`` or a loopback IP address."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - keeps the CLI's start light
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -241,7 +241,7 @@ async def _run(settings: Settings, *, webhook: bool) -> int:
     stop = asyncio.Event()
     _install_stop_signals(stop)
     db = Database(settings.database_url, pool_size=settings.database_pool_size)
-    limiter = RateLimiter()
+    limiter = RateLimiter.for_telegram(settings.telegram_clock_speed)
     bot = create_bot(settings, limiter)
     try:
         await _prepare(settings, db, stop)

@@ -40,11 +40,6 @@ FIRST = 70_000
 SPEED = 10.0  # the fake server's clock: 300 messages/s in all, 10/s per chat
 
 
-def limiter_at(speed: float) -> RateLimiter:
-    """The bot's limiter for Telegram's limits on a clock ``speed`` times faster."""
-    return RateLimiter(per_second=30 * speed, chat_interval=1 / speed)
-
-
 #: The retry policy of the tests: the bot's, with short back-offs.
 FAST_RETRY = {"backoff_first": 0.01, "backoff_max": 0.05, "jitter": 0.01}
 
@@ -274,7 +269,7 @@ async def test_create_checks_content_and_skips_unreachable_users(db: Database) -
 
 
 async def test_everyone_gets_it_once_within_the_limits(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter, RateLimit(clock_speed=SPEED)) as (server, bot):
         users = await add_users(db, server, 90)
         service = service_for(db, bot, limiter)
@@ -314,7 +309,7 @@ async def test_everyone_gets_it_once_within_the_limits(db: Database) -> None:
 
 
 async def test_429_blocked_and_failing_recipients(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter) as (server, bot):
         users = await add_users(db, server, 8)
         stranger = (await add_users(db, None, 1, first=9_900_000))[0]  # unknown chat: 400
@@ -353,7 +348,7 @@ async def test_429_blocked_and_failing_recipients(db: Database) -> None:
 
 
 async def test_a_transient_failure_leaves_the_recipient_pending_not_failed(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     # no retrying in the transport: every 5xx and network error reaches the service
     async with telegram(limiter, retry_budget=0) as (server, bot):
         users = await add_users(db, server, 4)
@@ -376,7 +371,7 @@ async def test_a_transient_failure_leaves_the_recipient_pending_not_failed(db: D
 
 
 async def test_an_outage_longer_than_the_retry_budget_fails_nobody(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter, retry_budget=0.2) as (server, bot):
         users = await add_users(db, server, 40)
         service = service_for(db, bot, limiter, max_pause=0.2)
@@ -396,7 +391,7 @@ async def test_an_outage_longer_than_the_retry_budget_fails_nobody(db: Database)
 
 
 async def test_resend_requeues_the_failed_once(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter) as (server, bot):
         users = await add_users(db, server, 3)
         server.fail_next(
@@ -425,7 +420,7 @@ async def test_resend_requeues_the_failed_once(db: Database) -> None:
 
 
 async def test_a_retry_resumes_at_the_part_that_failed(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter, RateLimit(clock_speed=SPEED)) as (server, bot):
         users = await add_users(db, server, 3)
         officer = server.user(1001)
@@ -463,7 +458,7 @@ async def test_a_retry_resumes_at_the_part_that_failed(db: Database) -> None:
 
 
 async def test_rsvp_answers_are_stored_changed_and_counted(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter) as (server, bot):
         users = await add_users(db, server, 4)
         outsider = (await add_users(db, server, 1, first=FIRST + 100))[0]
@@ -549,7 +544,7 @@ async def test_stop_keeps_the_rest_pending_until_launched_again(db: Database) ->
 
 async def test_broadcasts_at_once_share_one_budget(db: Database) -> None:
     speed = 5.0  # 150 messages/s in all, 5/s per chat
-    limiter = limiter_at(speed)
+    limiter = RateLimiter.for_telegram(speed)
     async with telegram(limiter, RateLimit(clock_speed=speed)) as (server, bot):
         users = await add_users(db, server, 150)
         service = service_for(db, bot, limiter)
@@ -618,7 +613,7 @@ async def test_replies_and_reminders_do_not_wait_behind_a_broadcast(db: Database
 
 
 async def test_sends_in_doubt_after_a_crash_are_sent_again(db: Database) -> None:
-    limiter = limiter_at(SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter) as (server, bot):
         users = await add_users(db, server, 12)
         service = service_for(db, bot, limiter)

@@ -46,6 +46,8 @@ def test_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TELEGRAM_API_URL", "api.telegram.org"),
         ("BOT_TOKEN", "not-a-token"),
         ("INVITE_TTL_DAYS", "0"),
+        ("TELEGRAM_CLOCK_SPEED", "0"),
+        ("TELEGRAM_CLOCK_SPEED", "10"),  # with Telegram's own URL: its limits would be broken
     ],
 )
 def test_bad_value_names_the_variable(
@@ -55,6 +57,30 @@ def test_bad_value_names_the_variable(
     with pytest.raises(SettingsError) as info:
         load_settings(_env_file=None)
     assert info.value.variable == variable
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:8081", True),
+        ("http://127.3.4.5:8081", True),
+        ("http://localhost:8081", True),
+        ("http://[::1]:8081", True),
+        ("https://api.telegram.org", False),
+        ("http://10.0.0.7:8081", False),  # a Bot API server of one's own, on another machine
+        ("http://127.0.0.1.example.org", False),
+    ],
+)
+def test_a_faster_telegram_clock_needs_a_loopback_server(url: str, allowed: bool) -> None:
+    if allowed:
+        speed = load_settings(_env_file=None, telegram_api_url=url, telegram_clock_speed=10)
+        assert speed.telegram_clock_speed == 10
+    else:
+        with pytest.raises(SettingsError) as info:
+            load_settings(_env_file=None, telegram_api_url=url, telegram_clock_speed=10)
+        assert info.value.variable == "TELEGRAM_CLOCK_SPEED"
+        assert "loopback" in info.value.reason
+    assert load_settings(_env_file=None, telegram_api_url=url).telegram_clock_speed == 1
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -91,7 +91,7 @@ async def statuses(db: Database) -> dict[str, int]:
 async def test_notices_for_one_user_go_as_one_message_with_a_button_row_each(
     db: Database,
 ) -> None:
-    limiter = RateLimiter(per_second=30 * SPEED, chat_interval=1 / SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter) as (server, bot):
         (user,) = await seed(db, server, 1, 3)
         report = await service_for(db, bot).scan(NOW)
@@ -156,7 +156,7 @@ def in_flight_at_most(calls: list[SentCall]) -> int:
 
 
 async def test_users_are_served_concurrently_within_the_limits(db: Database) -> None:
-    limiter = RateLimiter(per_second=30 * SPEED, chat_interval=1 / SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter, RateLimit(clock_speed=SPEED)) as (server, bot):
         users = await seed(db, server, 60, 1)
         server.delay_answers(None, 0.05, methods=["sendMessage"])  # a slow Bot API
@@ -176,7 +176,7 @@ async def test_users_are_served_concurrently_within_the_limits(db: Database) -> 
 async def test_a_burst_of_502_pages_during_a_scan_delays_notices_and_loses_none(
     db: Database,
 ) -> None:
-    limiter = RateLimiter(per_second=30 * SPEED, chat_interval=1 / SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter, RateLimit(clock_speed=SPEED)) as (server, bot):
         users = await seed(db, server, 30, 2)
         # The next 20 sends meet the proxy's error page, whenever the scan gets to them (a
@@ -192,7 +192,7 @@ async def test_a_burst_of_502_pages_during_a_scan_delays_notices_and_loses_none(
 async def test_an_outage_longer_than_the_retry_budget_leaves_notices_for_the_next_scan(
     db: Database,
 ) -> None:
-    limiter = RateLimiter(per_second=30 * SPEED, chat_interval=1 / SPEED)
+    limiter = RateLimiter.for_telegram(SPEED)
     async with telegram(limiter, budget=0.3) as (server, bot):
         users = await seed(db, server, 10, 2)
         # Down until healed, not for a wall-clock window: on a busy machine the scan's own

@@ -190,8 +190,18 @@ class RateLimiter:
     was a 429), no window of arrivals exceeds the limit. The next send to a chat waits
     ``chat_interval`` from the previous one's answer, with ``chat_headroom`` (10 %) above it.
     With Telegram's limits on a faster clock K (the fake server's ``clock_speed``),
-    ``RateLimiter(30 * K, 1 / K)`` keeps the same 30 per (shorter) second.
+    ``RateLimiter(30 * K, 1 / K)`` keeps the same 30 per (shorter) second:
+    :meth:`for_telegram`.
     """
+
+    @classmethod
+    def for_telegram(cls, clock_speed: float = 1.0) -> RateLimiter:
+        """The limiter for Telegram's limits (Bot API FAQ: about 30 messages a second in all,
+        one a second to a chat), on a clock ``clock_speed`` times faster than real time
+        (TELEGRAM_CLOCK_SPEED, for a fake Bot API server's shortened second; 1 = Telegram).
+        A 429's ``retry_after`` is still waited in real seconds: longer than needed on a faster
+        clock, never shorter."""
+        return cls(30.0 * clock_speed, 1.0 / clock_speed)
 
     def __init__(
         self,
