@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.config import settings_env_names
-from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentMessage
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser, RateLimit, SentMessage
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
-from tests.test_e2e import BotProcess
+from tests.test_e2e import TELEGRAM_SPEED, BotProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:RELIABILITY-token-for-the-fake-server-only"
@@ -90,10 +90,21 @@ class Bot(BotProcess):
             await self.kill()
 
 
+def fake_telegram() -> FakeTelegramServer:
+    """The fake Bot API server of the e2e tests (``async with``): Telegram's limits on a clock
+    :data:`~tests.test_e2e.TELEGRAM_SPEED` times real time, which :func:`bot_env` gives the
+    bot too; a send the bot makes too early is answered 429 and counted in its ``stats``."""
+    return FakeTelegramServer(
+        TOKEN, bot_username="reserve_test_bot", rate_limit=RateLimit(clock_speed=TELEGRAM_SPEED)
+    )
+
+
 def bot_env(
     server: FakeTelegramServer, database_url: str, home: Path, **extra: str
 ) -> dict[str, str]:
-    """The bot process's environment: every setting it depends on explicit."""
+    """The bot process's environment: every setting it depends on explicit; Telegram's clock
+    :data:`~tests.test_e2e.TELEGRAM_SPEED` times real time (a server of the e2e tests has the
+    same :class:`RateLimit`, one that does not check the limits lets the bot's pace pass)."""
     names = settings_env_names()
     return {
         **{k: v for k, v in os.environ.items() if k.upper() not in names},
@@ -101,6 +112,7 @@ def bot_env(
         "PYTHONPATH": str(ROOT),
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": server.base_url,
+        "TELEGRAM_CLOCK_SPEED": str(TELEGRAM_SPEED),
         "DATABASE_URL": database_url,
         "OFFICER_IDS": str(OFFICER),
         "DEFAULT_TIMEZONE": "Europe/Moscow",

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentCall
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser, RateLimit, SentCall
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
 from tests.harness import FakeClock, Harness
@@ -47,6 +47,11 @@ WAIT = 30.0
 #: machine, and more than 30 s were seen on a shared, loaded one (as tests.e2e_support has it).
 START_WAIT = 120.0
 QUIET = (21, 9)  # QUIET_HOURS_START / QUIET_HOURS_END of the bot process
+#: The fake Bot API server's clock, K times real time (its :class:`RateLimit`, Telegram's limits
+#: on that clock: a chat's second lasts 0.1 s), and the bot's (TELEGRAM_CLOCK_SPEED): the bot
+#: keeps the limits, a send too early would be refused with 429, but the journeys do not wait a
+#: real second between two answers to one user (about half of their time on Telegram's clock).
+TELEGRAM_SPEED = 10.0
 #: The bot's clock at start in the journey: noon in Moscow, outside the quiet hours, unless
 #: E2E_CLOCK_START (read by this module only, not a setting of the bot) says otherwise.
 DAYTIME = datetime.fromisoformat(os.environ.get("E2E_CLOCK_START") or "2027-03-01T12:00+03:00")
@@ -98,7 +103,10 @@ async def cli(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(TOKEN, bot_username="reserve_test_bot") as srv:
+    limits = RateLimit(clock_speed=TELEGRAM_SPEED)
+    async with FakeTelegramServer(
+        TOKEN, bot_username="reserve_test_bot", rate_limit=limits
+    ) as srv:
         yield srv
 
 
@@ -114,6 +122,7 @@ def env(
         "PYTHONPATH": str(ROOT),
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": server.base_url,
+        "TELEGRAM_CLOCK_SPEED": str(TELEGRAM_SPEED),
         "DATABASE_URL": database_url,
         "OFFICER_IDS": str(OFFICER),
         "DEFAULT_TIMEZONE": "Europe/Moscow",
@@ -133,6 +142,10 @@ async def test_whole_journey(
     await bot.start()
     try:
         await journey(server, bot, env, database_url, officer, reservist)
+        # the bot kept Telegram's limits on the server's clock all the way (every send is
+        # paced, not only broadcasts): none was refused
+        assert server.stats.sends_accepted > 30
+        assert server.stats.too_many_requests == 0, server.stats
     except BaseException:
         print(bot.log())  # shown by pytest on failure
         raise

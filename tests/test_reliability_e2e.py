@@ -41,7 +41,6 @@ from storage.models import Consultation, Notice, PlanItemEvent, User
 from tests.e2e_support import (
     OFFICER,
     START_WAIT,
-    TOKEN,
     WAIT,
     Bot,
     assign,
@@ -53,6 +52,7 @@ from tests.e2e_support import (
     consult,
     consult_until_item,
     count,
+    fake_telegram,
     has,
     invite,
     items_of,
@@ -146,7 +146,7 @@ async def registered(
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(TOKEN, bot_username="reserve_test_bot") as srv:
+    async with fake_telegram() as srv:
         yield srv
 
 
@@ -196,13 +196,25 @@ class Scenario:
     check: Callable[[World, str], Awaitable[None]]
 
 
+async def answer_to(
+    server: FakeTelegramServer, user: FakeUser, act: Callable[[], object], *words: str
+) -> SentMessage:
+    """Take the user's last step (``act``) and wait for the first message to ``user`` after it
+    that has ``words``: one that came before (a digest, the plan's «Выполнено 0 из…») does
+    not count as the success message."""
+    seen = len(server.messages_to(user))
+    act()
+    return await server.wait_for_message(user.id, has(*words), timeout=WAIT, after=seen)
+
+
 async def registration_approach(world: World) -> Final:
     server, user = world.server, person(world.server, REG)
     await register_until_last(server, user, str(world.notes["code"]), NAMES[REG])
 
     async def final() -> SentMessage:
-        server.push_text(user, "Петровский район")
-        return await reply(server, user, has("зарегистрированы"))
+        return await answer_to(
+            server, user, lambda: server.push_text(user, "Петровский район"), "зарегистрированы"
+        )
 
     return final
 
@@ -225,8 +237,10 @@ async def log_approach(world: World) -> Final:
     await log_until_evidence(server, user)
 
     async def final() -> SentMessage:
-        server.push_document(user, "Справка.pdf", content=b"%PDF-1.4 test")
-        return await reply(server, user, has("Выполнено"))
+        def send() -> None:
+            server.push_document(user, "Справка.pdf", content=b"%PDF-1.4 test")
+
+        return await answer_to(server, user, send, "Выполнено")
 
     return final
 
@@ -262,8 +276,10 @@ async def consult_approach(world: World) -> Final:
     items = await consult_until_item(server, user, TOPIC)
 
     async def final() -> SentMessage:
-        server.press(user, items, "Без привязки к плану")
-        return await reply(server, user, has("на подтверждение"))
+        def press() -> None:
+            server.press(user, items, "Без привязки к плану")
+
+        return await answer_to(server, user, press, "на подтверждение")
 
     return final
 
@@ -283,8 +299,12 @@ async def confirm_approach(world: World) -> Final:
     assert isinstance(request, SentMessage)
 
     async def final() -> SentMessage:
-        server.press(mentor, request, "Подтвердить")
-        return await reply(server, mentor, has("подтвержд"))
+        def press() -> None:
+            server.press(mentor, request, "Подтвердить")
+
+        # «подтверждена»: the day's digest to the mentor («Ждут вашего подтверждения…») may
+        # come just before the press
+        return await answer_to(server, mentor, press, "Консультация подтверждена")
 
     return final
 
@@ -355,7 +375,7 @@ async def crash_run(how: str, database_url: str, home: Path) -> CrashRun:
     to their last step, take the last steps together, ``how`` the bot right after the five
     success messages arrived, restart it and check each scenario."""
     outcomes: dict[str, str | None] = dict.fromkeys(SCENARIOS, "not reached")
-    async with FakeTelegramServer(TOKEN, bot_username="reserve_test_bot") as server:
+    async with fake_telegram() as server:
         db = Database(database_url)
         bot = Bot(bot_env(server, database_url, home), home / "bot.log")
         try:
