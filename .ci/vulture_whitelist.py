@@ -52,9 +52,13 @@ field_name
 pytest_xdist_auto_num_workers
 pytest_collection_modifyitems
 pytest_configure
+pytest_report_header
 clean_settings_env
 no_bot_process_left
 pytestmark
+
+# tests/conftest.py: read by the interpreter when it imports a module (bytecode caches)
+_.dont_write_bytecode
 
 # tests/mocked_bot.py: aiogram's BaseSession interface, overridden whole
 _.stream_content
