@@ -519,7 +519,9 @@ async def test_one_hung_chat_does_not_block_other_writers(
     await hang.wait_held(1, timeout=WAIT)
 
     took = await answers("Личный пункт другого")
-    assert hang.waiting == 1, "the hung reply should still be hanging"
+    # (a reminder of the start-up scan to the same chat may hang beside it, when the two
+    # registrations were quicker than the scan's first run)
+    assert hang.waiting >= 1, "the hung reply should still be hanging"
     # under 2 s, or twice the reference when the machine is loaded: an answer waiting for the
     # hung chat (its lock, or SQLite's busy timeout of 10 s) takes far longer than either
     limits = {what: max(2.0, 2 * reference[what]) for what in took}
