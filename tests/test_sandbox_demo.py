@@ -4,7 +4,9 @@ determinism, the refusal of a database with people, and the cast the sandbox's t
 
 from __future__ import annotations
 
+import asyncio
 import io
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import text
 
 from bot.app import prepare_database
 from bot.config import Settings, load_settings
@@ -32,10 +33,9 @@ from bot.services.mentoring import MentoringService
 from bot.services.people import PeopleService
 from bot.services.plans import PlanService
 from bot.services.year_report import YearReportService, build_year_report
-from storage import migrate
 from storage.broadcast_models import BroadcastStatus
 from storage.db import Database
-from storage.models import Base, Consultation, ConsultationStatus, ReserveStatus, Role
+from storage.models import Consultation, ConsultationStatus, ReserveStatus, Role
 
 ZONE = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)  # 12:30 in Moscow, the interviews have begun
@@ -53,10 +53,50 @@ def demo_settings(database_url: str) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def demo_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, DemoCast]:
+    """The demo loaded at :data:`NOW` with the default seed into a copy of the migrated SQLite
+    template, once per worker, and its cast: the tests that read the demo get a copy of the
+    file (a load costs about 3 s of CPU)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+
+    async def build() -> DemoCast:
+        db = Database(url)
+        try:
+            return await load_demo(db, load_settings(_env_file=None, database_url=url), now=NOW)
+        finally:
+            await db.dispose()
+
+    return path, asyncio.run(build())
+
+
 @pytest.fixture
-async def demo(db: Database, demo_settings: Settings) -> DemoCast:
-    """The demo loaded at :data:`NOW` with the default seed."""
-    return await load_demo(db, demo_settings, now=NOW)
+def demo_file(database_url: str, request: pytest.FixtureRequest) -> tuple[Path, DemoCast] | None:
+    """:func:`demo_template` on SQLite (built outside the test's event loop), None on
+    PostgreSQL."""
+    if not database_url.startswith("sqlite"):
+        return None
+    template: tuple[Path, DemoCast] = request.getfixturevalue("demo_template")
+    return template
+
+
+@pytest.fixture
+async def demo(
+    db: Database, demo_settings: Settings, demo_file: tuple[Path, DemoCast] | None
+) -> DemoCast:
+    """The demo loaded at :data:`NOW` with the default seed: on SQLite a copy of
+    :func:`demo_template`, on PostgreSQL loaded."""
+    target = demo_settings.sqlite_path()
+    if demo_file is None or target is None:
+        return await load_demo(db, demo_settings, now=NOW)
+    template, loaded = demo_file
+    await db.dispose()  # no connection open while the file is replaced
+    shutil.copyfile(template, target)
+    return loaded
 
 
 async def test_counts(db: Database, demo: DemoCast) -> None:
@@ -227,47 +267,31 @@ async def test_indicators_export_report_pairs(db: Database, demo: DemoCast) -> N
         assert a_pair.confirmed >= 2 and a_pair.pending >= 1
 
 
-async def _wipe(db: Database) -> None:
-    """Delete every row (and restart the ids) but the consent texts the migrations stored, as
-    in a freshly migrated database."""
-    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name != "consent_texts"]
-    async with db.engine.begin() as conn:
-        if db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                await conn.execute(table.delete())
-
-
 async def _dump(db: Database) -> dict[str, list[tuple[object, ...]]]:
     async with db.session() as repo:
         return await repo.demo.dump()
 
 
-async def test_same_seed_same_rows(db: Database, demo_settings: Settings) -> None:
-    await load_demo(db, demo_settings, now=NOW)
-    first = await _dump(db)
-    await _wipe(db)
-    await load_demo(db, demo_settings, now=NOW)
-    assert await _dump(db) == first
+async def test_same_seed_same_rows(
+    sqlite_template: Path, tmp_path: Path, demo_settings: Settings
+) -> None:
+    """Fresh SQLite files, as the sandbox's ``--fresh`` makes (copies of the migrated
+    template): the same seed gives the same rows, another seed other people."""
+    dumps = []
+    for name, seed in (("one", 2026), ("two", 2026), ("other", 7)):  # 2026: the default
+        path = tmp_path / f"{name}.db"
+        shutil.copyfile(sqlite_template, path)
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await load_demo(db, demo_settings, now=NOW, seed=seed)
+            dumps.append(await _dump(db))
+        finally:
+            await db.dispose()
+    first, second, other = dumps
+    assert second == first
     assert len(first["users"]) == 37 and len(first["plan_items"]) > 300
-    await _wipe(db)
-    await load_demo(db, demo_settings, now=NOW, seed=7)
-    other = await _dump(db)
     assert other != first
     assert other["users"] != first["users"]
-
-
-async def test_two_fresh_sqlite_files_are_equal(tmp_path: Path, demo_settings: Settings) -> None:
-    dumps = []
-    for name in ("one", "two"):
-        db = Database(f"sqlite+aiosqlite:///{tmp_path}/{name}.db")
-        await migrate.upgrade(db.engine)
-        await load_demo(db, demo_settings, now=NOW)
-        dumps.append(await _dump(db))
-        await db.dispose()
-    assert dumps[0] == dumps[1]
 
 
 async def test_refuses_a_database_with_people(db: Database, demo_settings: Settings) -> None:
