@@ -144,7 +144,7 @@ async def open_item(
 async def log_start(message: Message, repo: Repo, user: User, today: date) -> None:
     """/log: pick an open item of the plan."""
     view = await PlanService(repo).view(user, today.year, today)
-    entries = [(i.id, view.statuses[i.id], i.title) for i in view.items if i.status != "done"]
+    entries = [(i.id, view.statuses[i.id], i.title) for i in view.loggable()]
     if not entries:
         await message.answer(texts.LOG_NOTHING if view.items else texts.PLAN_EMPTY)
         return

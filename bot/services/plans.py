@@ -101,6 +101,11 @@ class PlanView:
         """Pages of :data:`PAGE_SIZE` items (at least 1)."""
         return page_count(self.total, PAGE_SIZE)
 
+    def loggable(self) -> list[PlanLine]:
+        """The items /log offers to mark done: every item not done yet (planned, due soon,
+        overdue), in the plan's order; a done one is corrected from its card instead."""
+        return [line for line in self.items if line.status != "done"]
+
     def page(self, number: int) -> tuple[int, Sequence[PlanLine]]:
         """The items of page ``number`` (1-based, clamped to the existing pages)."""
         chunk, number, _pages = cut_page(self.items, number, PAGE_SIZE)
