@@ -35,9 +35,11 @@ OFFICER_TG = 1001
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
-#: Workers of ``-n auto`` (pyproject's addopts) at least: the slow tests mostly wait on child
-#: processes and the fake Bot API, so even two cores keep four workers busy.
-MIN_WORKERS = 4
+#: Workers of ``-n auto`` (pyproject's addopts) at least: the end-to-end tests partly wait on
+#: child processes and the fake Bot API, so two cores keep a third worker busy. (Four were
+#: slower once those tests ran on a faster Telegram clock: each worker's start and collection
+#: cost CPU; on 2 cores 247 and 273 s with three workers, 256 and 309 s with four, 2026-12-03.)
+MIN_WORKERS = 3
 
 
 @pytest.hookimpl(optionalhook=True)
