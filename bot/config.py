@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -257,8 +258,6 @@ class Settings(BaseSettings):
 
 def _loopback(url: str) -> bool:
     """Whether ``url``'s host is this machine: ``localhost`` or a loopback IP address."""
-    from urllib.parse import urlsplit  # noqa: PLC0415 - keeps the CLI's start light
-
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
