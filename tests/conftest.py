@@ -28,7 +28,7 @@ OFFICER_TG = 1001
 
 # Bytecode caches are written whatever PYTHONDONTWRITEBYTECODE says (Python's Docker images set
 # it). The suite starts about a hundred interpreters (bot processes, the CLI, fresh interpreters)
-# and a worker per core, each of which would otherwise compile the project and rewrite the test
+# and its pytest workers, each of which would otherwise compile the project and rewrite the test
 # modules' asserts again: 0.45 s of CPU a bot process and 3.6 s a worker's collection on a 2 GHz
 # core (the caches go to the __pycache__ folders that .gitignore lists). Set here, in the
 # controller, before pytest-xdist starts its workers, so that they and every child inherit it.
