@@ -55,7 +55,6 @@ pytest_configure
 pytest_report_header
 clean_settings_env
 no_bot_process_left
-demo_template  # tests/test_sandbox_demo.py: requested with request.getfixturevalue
 pytestmark
 
 # tests/conftest.py: read by the interpreter when it imports a module (bytecode caches)

@@ -4,7 +4,6 @@ determinism, the refusal of a database with people, and the cast the sandbox's t
 
 from __future__ import annotations
 
-import asyncio
 import io
 import shutil
 from datetime import UTC, date, datetime
@@ -54,48 +53,35 @@ def demo_settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def demo_template(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, DemoCast]:
-    """The demo loaded at :data:`NOW` with the default seed into a copy of the migrated SQLite
-    template, once per worker, and its cast: the tests that read the demo get a copy of the
-    file (a load costs about 3 s of CPU)."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    shutil.copyfile(sqlite_template, path)
-    url = f"sqlite+aiosqlite:///{path}"
-
-    async def build() -> DemoCast:
-        db = Database(url)
-        try:
-            return await load_demo(db, load_settings(_env_file=None, database_url=url), now=NOW)
-        finally:
-            await db.dispose()
-
-    return path, asyncio.run(build())
-
-
-@pytest.fixture
-def demo_file(database_url: str, request: pytest.FixtureRequest) -> tuple[Path, DemoCast] | None:
-    """:func:`demo_template` on SQLite (built outside the test's event loop), None on
-    PostgreSQL."""
-    if not database_url.startswith("sqlite"):
-        return None
-    template: tuple[Path, DemoCast] = request.getfixturevalue("demo_template")
-    return template
+def demo_kept() -> dict[str, tuple[Path, DemoCast]]:
+    """The worker's first SQLite load of the demo, once :func:`demo` has made it: a copy of the
+    file and its cast, under the key "demo" (a load costs about 3 s of CPU)."""
+    return {}
 
 
 @pytest.fixture
 async def demo(
-    db: Database, demo_settings: Settings, demo_file: tuple[Path, DemoCast] | None
+    db: Database,
+    demo_settings: Settings,
+    demo_kept: dict[str, tuple[Path, DemoCast]],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> DemoCast:
-    """The demo loaded at :data:`NOW` with the default seed: on SQLite a copy of
-    :func:`demo_template`, on PostgreSQL loaded."""
+    """The demo loaded at :data:`NOW` with the default seed into the test's database. On
+    SQLite only the worker's first test loads it; the others get a copy of that file."""
     target = demo_settings.sqlite_path()
-    if demo_file is None or target is None:
+    if target is None:  # PostgreSQL
         return await load_demo(db, demo_settings, now=NOW)
-    template, loaded = demo_file
+    kept = demo_kept.get("demo")
+    if kept is None:
+        loaded = await load_demo(db, demo_settings, now=NOW)
+        await db.dispose()  # the file whole on disk (no connection, nothing left in a journal)
+        path = tmp_path_factory.mktemp("demo") / "demo.db"
+        shutil.copyfile(target, path)
+        demo_kept["demo"] = (path, loaded)
+        return loaded
+    path, loaded = kept
     await db.dispose()  # no connection open while the file is replaced
-    shutil.copyfile(template, target)
+    shutil.copyfile(path, target)
     return loaded
 
 
