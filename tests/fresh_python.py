@@ -10,48 +10,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def fresh_python(code: str, *args: str, timeout: float = 120) -> str:
-    """Run ``code`` (``python -c``, ``args`` as ``sys.argv[1:]``) at the repository's root, so
-    that this checkout is what it imports.
-
-    Returns:
-        Its standard output.
-
-    Raises:
-        AssertionError: it exited with a non-zero code (the message is its standard error).
-    """
-    done = subprocess.run(
+def _start(code: str, args: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    """``python -c code *args`` at the repository's root, so that this checkout is what it
+    imports, with its standard output and error piped."""
+    return subprocess.Popen(
         [sys.executable, "-c", code, *args],
-        check=False,
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
-def fresh_pythons(*codes: str, timeout: float = 120) -> list[str]:
-    """Run each of ``codes`` as :func:`fresh_python` does, all at once (their start-ups, seconds
-    of CPU each, overlap on a machine with cores to spare).
+def _finish(procs: list[subprocess.Popen[str]], timeout: float) -> list[str]:
+    """Wait for each of ``procs`` (``timeout`` seconds each), killing any left on a failure.
 
     Returns:
-        Their standard outputs, in the order of ``codes``.
+        Their standard outputs, in order.
 
     Raises:
         AssertionError: one exited with a non-zero code (the message is its standard error).
+        subprocess.TimeoutExpired: one ran longer than ``timeout``.
     """
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for code in codes
-    ]
     outs = []
     try:
         for proc in procs:
@@ -64,3 +44,29 @@ def fresh_pythons(*codes: str, timeout: float = 120) -> list[str]:
                 proc.kill()
                 proc.wait()
     return outs
+
+
+def fresh_python(code: str, *args: str, timeout: float = 120) -> str:
+    """Run ``code`` (``python -c``, ``args`` as ``sys.argv[1:]``) in a fresh interpreter at the
+    repository's root.
+
+    Returns:
+        Its standard output.
+
+    Raises:
+        AssertionError: it exited with a non-zero code (the message is its standard error).
+    """
+    return _finish([_start(code, args)], timeout)[0]
+
+
+def fresh_pythons(*codes: str, timeout: float = 120) -> list[str]:
+    """Run each of ``codes`` as :func:`fresh_python` does, all at once (their start-ups, seconds
+    of CPU each, overlap on a machine with cores to spare).
+
+    Returns:
+        Their standard outputs, in the order of ``codes``.
+
+    Raises:
+        AssertionError: one exited with a non-zero code (the message is its standard error).
+    """
+    return _finish([_start(code) for code in codes], timeout)
