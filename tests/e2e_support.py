@@ -2,8 +2,8 @@
 Bot API server: the process with kill/stop/exit code, its environment, and the users' side of
 the dialogues (invite, register, assign, /log, /consult, /broadcast) driven over HTTP.
 
-The bot process itself is :class:`tests.test_e2e.BotProcess`; :class:`Bot` adds what crash
-tests need. Every wait has a timeout."""
+The bot process is :class:`BotProcess`; :class:`Bot` adds what crash tests need. Every wait
+has a timeout."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import asyncio
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,7 +25,6 @@ from bot.config import settings_env_names
 from bot.sandbox.emulator import FakeTelegramServer, FakeUser, RateLimit, SentMessage
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
-from tests.test_e2e import TELEGRAM_SPEED, BotProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:RELIABILITY-token-for-the-fake-server-only"
@@ -40,12 +41,52 @@ QUIET = (21, 9)
 #: more than 20 s were seen on a shared, loaded one).
 WAIT = 30.0
 START_WAIT = 120.0
+#: The fake Bot API server's clock, K times real time (its :class:`RateLimit`, Telegram's limits
+#: on that clock: a chat's second lasts 0.1 s), and the bot's (TELEGRAM_CLOCK_SPEED): the bot
+#: keeps the limits, a send too early would be refused with 429, but the journeys do not wait a
+#: real second between two answers to one user (about half of their time on Telegram's clock).
+TELEGRAM_SPEED = 10.0
 
 NAMES = {
     RESERVIST: "Иванова Мария Петровна",
     RESERVIST2: "Смирнов Олег Игоревич",
     MENTOR: "Кузнецова Анна Сергеевна",
 }
+
+
+@dataclass
+class BotProcess:
+    """The bot as a child process (``python -m bot run``), its log in a file."""
+
+    env: dict[str, str]
+    log_path: Path
+    proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        # cwd: a folder with no `.env` (the repository's, if a developer has one, is not read)
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run",
+            env=self.env, cwd=self.log_path.parent, stdout=log, stderr=log,
+        )  # fmt: skip
+        log.close()
+
+    async def stop(self) -> int:
+        """SIGTERM and the exit code (the process is killed, and TimeoutError raised, when it
+        does not exit within :data:`WAIT`)."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), WAIT)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 class Bot(BotProcess):
@@ -90,12 +131,12 @@ class Bot(BotProcess):
             await self.kill()
 
 
-def fake_telegram() -> FakeTelegramServer:
+def fake_telegram(speed: float = TELEGRAM_SPEED) -> FakeTelegramServer:
     """The fake Bot API server of the e2e tests (``async with``): Telegram's limits on a clock
-    :data:`~tests.test_e2e.TELEGRAM_SPEED` times real time, which :func:`bot_env` gives the
-    bot too; a send the bot makes too early is answered 429 and counted in its ``stats``."""
+    ``speed`` times real time, :data:`TELEGRAM_SPEED` by default, which :func:`bot_env` gives
+    the bot too; a send the bot makes too early is answered 429 and counted in its ``stats``."""
     return FakeTelegramServer(
-        TOKEN, bot_username="reserve_test_bot", rate_limit=RateLimit(clock_speed=TELEGRAM_SPEED)
+        TOKEN, bot_username="reserve_test_bot", rate_limit=RateLimit(clock_speed=speed)
     )
 
 
@@ -103,7 +144,7 @@ def bot_env(
     server: FakeTelegramServer, database_url: str, home: Path, **extra: str
 ) -> dict[str, str]:
     """The bot process's environment: every setting it depends on explicit; Telegram's clock
-    :data:`~tests.test_e2e.TELEGRAM_SPEED` times real time (a server of the e2e tests has the
+    :data:`TELEGRAM_SPEED` times real time (a server of the e2e tests has the
     same :class:`RateLimit`, one that does not check the limits lets the bot's pace pass)."""
     names = settings_env_names()
     return {
@@ -125,14 +166,13 @@ def bot_env(
 
 
 async def cli(env: dict[str, str], *args: str) -> str:
-    """``python -m bot ARGS`` in the test's folder; its stdout (exit code 0 asserted)."""
-    import sys  # noqa: PLC0415
-
+    """``python -m bot ARGS`` in the test's folder (HOME, with no `.env`); its stdout (exit code
+    0 asserted)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args, env=env, cwd=env["HOME"],
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await asyncio.wait_for(proc.communicate(), START_WAIT)
     assert proc.returncode == 0, err.decode()
     return out.decode()
 

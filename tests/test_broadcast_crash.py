@@ -6,67 +6,26 @@ Every recipient gets the message; only deliveries that were in flight at the kil
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.sandbox.emulator import FakeTelegramServer, RateLimit
+from bot.sandbox.emulator import FakeTelegramServer
 from bot.services.broadcast import BroadcastService, ContentPart
 from bot.services.delivery import RateLimiter
 from storage.broadcast_models import BroadcastStatus, DeliveryState
 from storage.db import Database
 from storage.models import Role, User
+from tests.e2e_support import Bot, bot_env, fake_telegram
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "123456:CRASH-token-for-the-fake-server-only"
-OFFICER = 1001
 FIRST = 3_000
 RECIPIENTS = 60
 MARKER = "Плановое совещание резерва"
 WAIT = 60.0
-
-
-@dataclass
-class BotProcess:
-    """The bot as a child process, its log in a file."""
-
-    env: dict[str, str]
-    log_path: Path
-    proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=log, stderr=log
-        )
-        log.close()
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.proc.wait(), WAIT)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-            raise
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 class NoTransport:
@@ -83,22 +42,15 @@ class NoTransport:
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(TOKEN, rate_limit=RateLimit()) as srv:  # Telegram's limits
+    async with fake_telegram(speed=1.0) as srv:  # Telegram's limits on its real clock
         yield srv
 
 
 @pytest.fixture
-def env(server: FakeTelegramServer, database_url: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "OFFICER"))}
-    return {
-        **base,
-        "PYTHONPATH": str(ROOT),
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": server.base_url,
-        "DATABASE_URL": database_url,
-        "OFFICER_IDS": str(OFFICER),
-        "LOG_LEVEL": "INFO",
-    }
+def env(server: FakeTelegramServer, database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The bot's environment on Telegram's real clock: the count of deliveries in doubt at the
+    kill is bounded by the concurrency of the bot's default limiter, ``RateLimiter()``."""
+    return bot_env(server, database_url, tmp_path, TELEGRAM_CLOCK_SPEED="1")
 
 
 def delivered(server: FakeTelegramServer) -> dict[int, int]:
@@ -139,7 +91,7 @@ async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
     assert await queued.launch(broadcast.id)  # "running": the bot resumes it when it starts
     workers = queued.concurrency_for(1)  # what the bot process runs with its default limiter
 
-    bot = BotProcess(env, tmp_path / "bot.log")
+    bot = Bot(env, tmp_path / "bot.log")
     try:
         await bot.start()
         await wait_for(lambda: sum(delivered(server).values()) >= 20, "the first 20 messages")

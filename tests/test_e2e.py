@@ -17,96 +17,41 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.emulator import FakeTelegramServer, FakeUser, RateLimit, SentCall
+from bot.sandbox.emulator import FakeTelegramServer, FakeUser, SentCall
 from storage.db import Database
 from storage.models import IndividualPlan, PlanItem, User
+from tests.e2e_support import (
+    MSK,
+    OFFICER,
+    START_WAIT,
+    WAIT,
+    BotProcess,
+    bot_env,
+    cli,
+    fake_telegram,
+)
 from tests.harness import FakeClock, Harness
 from tests.test_handlers_mentoring import register_as
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "123456:E2E-token-for-the-fake-server-only"
-OFFICER = 1001
 RESERVIST = 2001
 MENTOR = 3001
-MSK = ZoneInfo("Europe/Moscow")
-WAIT = 30.0
-#: Timeout of a process start (up to the first poll or scan): its imports take 2-3 s on an idle
-#: machine, and more than 30 s were seen on a shared, loaded one (as tests.e2e_support has it).
-START_WAIT = 120.0
-QUIET = (21, 9)  # QUIET_HOURS_START / QUIET_HOURS_END of the bot process
-#: The fake Bot API server's clock, K times real time (its :class:`RateLimit`, Telegram's limits
-#: on that clock: a chat's second lasts 0.1 s), and the bot's (TELEGRAM_CLOCK_SPEED): the bot
-#: keeps the limits, a send too early would be refused with 429, but the journeys do not wait a
-#: real second between two answers to one user (about half of their time on Telegram's clock).
-TELEGRAM_SPEED = 10.0
 #: The bot's clock at start in the journey: noon in Moscow, outside the quiet hours, unless
 #: E2E_CLOCK_START (read by this module only, not a setting of the bot) says otherwise.
 DAYTIME = datetime.fromisoformat(os.environ.get("E2E_CLOCK_START") or "2027-03-01T12:00+03:00")
 
 
-@dataclass
-class BotProcess:
-    """The bot as a child process, its log in a file."""
-
-    env: dict[str, str]
-    log_path: Path
-    proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        log = self.log_path.open("ab")
-        # cwd: a folder with no `.env` (the repository's, if a developer has one, is not read)
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run",
-            env=self.env, cwd=self.log_path.parent, stdout=log, stderr=log,
-        )  # fmt: skip
-        log.close()
-
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.wait_for(self.proc.wait(), WAIT)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-            raise
-        return code
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-async def cli(env: dict[str, str], *args: str) -> str:
-    """Run ``python -m bot ARGS`` in the test's folder (HOME, with no `.env`); its stdout."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=env["HOME"],
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[FakeTelegramServer]:
-    limits = RateLimit(clock_speed=TELEGRAM_SPEED)
-    async with FakeTelegramServer(
-        TOKEN, bot_username="reserve_test_bot", rate_limit=limits
-    ) as srv:
+    async with fake_telegram() as srv:
         yield srv
 
 
@@ -114,23 +59,9 @@ async def server() -> AsyncIterator[FakeTelegramServer]:
 def env(
     server: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
 ) -> dict[str, str]:
-    """The bot process's environment: every setting it depends on is explicit (the autouse
-    ``clean_settings_env`` has removed the shell's); ``db`` empties the test database first."""
-    return {
-        **os.environ,
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": server.base_url,
-        "TELEGRAM_CLOCK_SPEED": str(TELEGRAM_SPEED),
-        "DATABASE_URL": database_url,
-        "OFFICER_IDS": str(OFFICER),
-        "DEFAULT_TIMEZONE": "Europe/Moscow",
-        "QUIET_HOURS_START": str(QUIET[0]),
-        "QUIET_HOURS_END": str(QUIET[1]),
-        "CLOCK_START": DAYTIME.isoformat(),
-        "LOG_LEVEL": "INFO",
-    }
+    """The bot process's environment (:func:`~tests.e2e_support.bot_env`) with the clock at
+    :data:`DAYTIME`; ``db`` empties the test database first."""
+    return bot_env(server, database_url, tmp_path, CLOCK_START=DAYTIME.isoformat())
 
 
 async def test_whole_journey(
