@@ -77,10 +77,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     what the database does."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
     if on_postgresql():
-        elsewhere = [item for item in items if not uses_the_database(item)]
+        kept: list[pytest.Item] = []
+        elsewhere: list[pytest.Item] = []
+        for item in items:
+            (kept if uses_the_database(item) else elsewhere).append(item)
         if elsewhere:
             config.hook.pytest_deselected(items=elsewhere)
-            items[:] = [item for item in items if uses_the_database(item)]
+            items[:] = kept
 
 
 def pytest_report_header() -> str | None:
