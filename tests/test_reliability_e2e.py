@@ -522,6 +522,8 @@ async def test_one_hung_chat_does_not_block_other_writers(
     # (a reminder of the start-up scan to the same chat may hang beside it, when the two
     # registrations were quicker than the scan's first run)
     assert hang.waiting >= 1, "the hung reply should still be hanging"
+    # and the one held is the item's answer: it has not reached the chat yet
+    assert not any("Добавлено" in (m.text or "") for m in server.messages_to(stuck))
     # under 2 s, or twice the reference when the machine is loaded: an answer waiting for the
     # hung chat (its lock, or SQLite's busy timeout of 10 s) takes far longer than either
     limits = {what: max(2.0, 2 * reference[what]) for what in took}
