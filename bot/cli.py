@@ -299,14 +299,9 @@ def _print_summary(path: Path, result: ParseResult) -> None:
 async def _scan(settings: Settings, at: datetime | None, *, dry: bool) -> int:
     from bot.app import reminder_service
     from bot.services.clock import make_clock
-    from bot.services.delivery import RateLimiter
     from bot.telegram import TelegramNotifier, create_bot
 
-    bot = (
-        None
-        if dry
-        else create_bot(settings, RateLimiter.for_telegram(settings.telegram_clock_speed))
-    )
+    bot = None if dry else create_bot(settings)
     try:
         async with open_database(settings) as db:
             notifier = TelegramNotifier(bot) if bot else None
@@ -415,10 +410,9 @@ async def _ask_bot_username(settings: Settings) -> str | None:
     from aiogram.exceptions import TelegramAPIError
     from aiohttp import ClientError
 
-    from bot.services.delivery import RateLimiter
     from bot.telegram import create_bot
 
-    bot = create_bot(settings, RateLimiter.for_telegram(settings.telegram_clock_speed))
+    bot = create_bot(settings)
     try:
         return (await bot.me()).username
     except (TelegramAPIError, ClientError, OSError) as exc:
@@ -604,14 +598,9 @@ async def _check_telegram(settings: Settings) -> tuple[bool, str]:
     if not settings.bot_token:
         return False, f"telegram: not checked, no BOT_TOKEN ({where})"
     # aiogram only now: its import is most of the check's 4-5 s (without a token: about 1 s)
-    from bot.services.delivery import RateLimiter
     from bot.telegram import RetryMiddleware, create_bot
 
-    bot = create_bot(
-        settings,
-        RateLimiter.for_telegram(settings.telegram_clock_speed),
-        retry=RetryMiddleware(budget=CHECK_TIMEOUT / 3),
-    )
+    bot = create_bot(settings, retry=RetryMiddleware(budget=CHECK_TIMEOUT / 3))
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
             me = await bot.get_me()

@@ -37,7 +37,7 @@ from bot.services.delivery import (
     RetryAfterError,
 )
 from bot.telegram import RetryMiddleware, create_bot, delivery_error, is_transient
-from bot.telegram.factory import json_text
+from bot.telegram.factory import ThrottleMiddleware, json_text
 
 TOKEN = "123456:RETRY-token-for-the-fake-server-only"
 CHAT = 5001
@@ -243,3 +243,28 @@ async def test_long_polling_is_left_to_the_dispatcher() -> None:
             await bot.get_updates(timeout=0)
         assert sum(1 for c in server.calls if c.method == "getUpdates") == 1
         await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize(("speed", "per_second", "chat_interval"), [(1, 30, 1.0), (10, 300, 0.1)])
+async def test_a_bot_without_a_limiter_keeps_telegram_limits_on_the_settings_clock(
+    speed: float, per_second: float, chat_interval: float
+) -> None:
+    """``create_bot(settings)`` (the CLI's one-off bots: scan, check, getMe) throttles at
+    Telegram's limits on TELEGRAM_CLOCK_SPEED's clock, as the running bot does."""
+    settings = load_settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        telegram_api_url="http://127.0.0.1:8081",
+        telegram_clock_speed=speed,
+    )
+    bot = create_bot(settings)
+    try:
+        (limiter,) = [
+            m.limiter for m in bot.session.middleware if isinstance(m, ThrottleMiddleware)
+        ]
+        reference = RateLimiter.for_telegram(speed)
+        assert limiter.per_second == pytest.approx(per_second)
+        assert limiter.chat_interval == pytest.approx(reference.chat_interval)
+        assert reference.chat_interval == pytest.approx(chat_interval * 1.1)  # its headroom
+    finally:
+        await bot.session.close()

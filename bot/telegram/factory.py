@@ -242,11 +242,17 @@ def json_text(value: Any) -> str:
 
 
 def create_bot(
-    settings: Settings, limiter: RateLimiter, *, retry: RetryMiddleware | None = None
+    settings: Settings,
+    limiter: RateLimiter | None = None,
+    *,
+    retry: RetryMiddleware | None = None,
 ) -> Bot:
     """The Bot for ``settings`` (token, API base URL) with the retry policy (``retry``, by
     default :class:`RetryMiddleware` with :data:`~bot.telegram.retry.RETRY_BUDGET`),
-    throttling by ``limiter`` and HTML parse mode.
+    throttling by ``limiter`` and HTML parse mode. Without ``limiter`` the Bot has one of its
+    own for Telegram's limits on TELEGRAM_CLOCK_SPEED's clock
+    (:meth:`RateLimiter.for_telegram`); a process whose services send too passes the one
+    they share.
 
     Raises:
         SettingsError: BOT_TOKEN is not set.
@@ -257,6 +263,8 @@ def create_bot(
         json_dumps=json_text,
     )
     session.middleware(retry or RetryMiddleware())
+    if limiter is None:
+        limiter = RateLimiter.for_telegram(settings.telegram_clock_speed)
     session.middleware(ThrottleMiddleware(limiter))
     return Bot(
         token=settings.require_token(),
