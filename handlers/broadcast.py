@@ -73,8 +73,11 @@ REPORTS_SCANNED = 200  # ... among the newest 200 of everyone's
 def setup() -> Router:
     """The router of this module: officers compose and control; anyone registered answers."""
     router = Router(name="broadcast")
-    router.message.register(start, Command("broadcast"), OFFICER)
-    router.message.register(show_reports, Command("broadcasts"), OFFICER)
+    # every message handler here is an officer's: other callers' messages skip the router
+    # after one check instead of each handler's commands and states
+    router.message.filter(OFFICER)
+    router.message.register(start, Command("broadcast"))
+    router.message.register(show_reports, Command("broadcasts"))
     router.callback_query.register(cancel, BroadcastStepCb.filter(F.step == "cancel"), OFFICER)
     router.callback_query.register(
         content_done, BroadcastFlow.compose, BroadcastStepCb.filter(F.step == "done"), OFFICER
@@ -82,7 +85,7 @@ def setup() -> Router:
     # a known command typed while composing acts as that command (the draft is kept), it does
     # not join the broadcast
     router.message.register(
-        add_part, BroadcastFlow.compose, OFFICER, ~Command(*KNOWN_COMMANDS, ignore_case=True)
+        add_part, BroadcastFlow.compose, ~Command(*KNOWN_COMMANDS, ignore_case=True)
     )
     router.callback_query.register(
         audience_kind, BroadcastFlow.audience, BroadcastStepCb.filter(F.step == "kind"), OFFICER
