@@ -2,8 +2,7 @@
 Bot API server: the process with kill/stop/exit code, its environment, and the users' side of
 the dialogues (invite, register, assign, /log, /consult, /broadcast) driven over HTTP.
 
-The bot process is :class:`BotProcess`; :class:`Bot` adds what crash tests need. Every wait
-has a timeout."""
+The bot process is :class:`Bot`. Every wait has a timeout."""
 
 from __future__ import annotations
 
@@ -55,8 +54,9 @@ NAMES = {
 
 
 @dataclass
-class BotProcess:
-    """The bot as a child process (``python -m bot run``), its log in a file."""
+class Bot:
+    """The bot as a child process (``python -m bot run``), its log in a file, with the signals
+    the tests send."""
 
     env: dict[str, str]
     log_path: Path
@@ -71,26 +71,8 @@ class BotProcess:
         )  # fmt: skip
         log.close()
 
-    async def stop(self) -> int:
-        """SIGTERM and the exit code (the process is killed, and TimeoutError raised, when it
-        does not exit within :data:`WAIT`)."""
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.wait_for(self.proc.wait(), WAIT)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-            raise
-        return code
-
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-class Bot(BotProcess):
-    """The bot process, with the signals crash tests send."""
 
     @property
     def running(self) -> bool:
@@ -109,22 +91,19 @@ class Bot(BotProcess):
         assert self.proc is not None
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.proc.wait(), timeout)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-            raise AssertionError(f"the bot did not exit within {timeout:g} s of SIGTERM") from None
+        return await self.exit_code(timeout, after=" of SIGTERM")
 
-    async def exit_code(self, timeout: float = WAIT) -> int:
-        """Wait for the process to end on its own."""
+    async def exit_code(self, timeout: float = WAIT, *, after: str = "") -> int:
+        """Wait for the process to end (on its own, or after a signal: ``after`` names it in
+        the failure) and return its exit code; it is killed, and the test fails, when it does
+        not end within ``timeout``."""
         assert self.proc is not None
         try:
             return await asyncio.wait_for(self.proc.wait(), timeout)
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
-            raise AssertionError(f"the bot did not exit within {timeout:g} s") from None
+            raise AssertionError(f"the bot did not exit within {timeout:g} s{after}") from None
 
     async def ensure_stopped(self) -> None:
         if self.running:
@@ -144,8 +123,8 @@ def bot_env(
     server: FakeTelegramServer, database_url: str, home: Path, **extra: str
 ) -> dict[str, str]:
     """The bot process's environment: every setting it depends on explicit; Telegram's clock
-    :data:`TELEGRAM_SPEED` times real time (a server of the e2e tests has the
-    same :class:`RateLimit`, one that does not check the limits lets the bot's pace pass)."""
+    :data:`TELEGRAM_SPEED` times real time (a server of the e2e tests has the same
+    :class:`RateLimit`, one that does not check the limits lets the bot's pace pass)."""
     names = settings_env_names()
     return {
         **{k: v for k, v in os.environ.items() if k.upper() not in names},

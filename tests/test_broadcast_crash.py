@@ -18,7 +18,7 @@ from bot.services.delivery import RateLimiter
 from storage.broadcast_models import BroadcastStatus, DeliveryState
 from storage.db import Database
 from storage.models import Role, User
-from tests.e2e_support import Bot, bot_env, fake_telegram
+from tests.e2e_support import Bot, bot_env, fake_telegram, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -61,14 +61,6 @@ def delivered(server: FakeTelegramServer) -> dict[int, int]:
     }
 
 
-async def wait_for(predicate: object, what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
 async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
     db: Database, server: FakeTelegramServer, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -94,7 +86,9 @@ async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
     bot = Bot(env, tmp_path / "bot.log")
     try:
         await bot.start()
-        await wait_for(lambda: sum(delivered(server).values()) >= 20, "the first 20 messages")
+        await wait_until(
+            lambda: sum(delivered(server).values()) >= 20, "the first 20 messages", WAIT
+        )
         await bot.kill()
         await asyncio.sleep(0.3)  # requests already on the wire are still answered
 
@@ -113,7 +107,7 @@ async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
                 assert row.state == DeliveryState.SENDING and at_kill[chat] <= 1
 
         await bot.start()  # the restart resumes the broadcast
-        await wait_for(lambda: all(delivered(server).values()), "every recipient")
+        await wait_until(lambda: all(delivered(server).values()), "every recipient", WAIT)
 
         async def finished() -> bool:
             async with db.session() as repo:
@@ -123,13 +117,13 @@ async def test_a_killed_bot_resumes_the_broadcast_where_it_stopped(
         while not await finished():
             assert time.monotonic() < deadline, "the broadcast was not marked done"
             await asyncio.sleep(0.05)
-        assert await bot.stop() == 0
+        assert await bot.terminate() == 0
     except BaseException:
         print(bot.log())  # shown by pytest on failure
         raise
     finally:
-        if bot.proc is not None and bot.proc.returncode is None:
-            await bot.stop()
+        if bot.running:
+            await bot.terminate()
 
     final = delivered(server)
     twice = {chat for chat, n in final.items() if n > 1}

@@ -32,7 +32,7 @@ from tests.e2e_support import (
     OFFICER,
     START_WAIT,
     WAIT,
-    BotProcess,
+    Bot,
     bot_env,
     cli,
     fake_telegram,
@@ -69,7 +69,7 @@ async def test_whole_journey(
 ) -> None:
     officer = server.user(OFFICER, "Елена", last_name="Чеботарева")
     reservist = server.user(RESERVIST, "Мария", last_name="Иванова")
-    bot = BotProcess(env, tmp_path / "bot.log")
+    bot = Bot(env, tmp_path / "bot.log")
     await bot.start()
     try:
         await journey(server, bot, env, database_url, officer, reservist)
@@ -81,11 +81,11 @@ async def test_whole_journey(
         print(bot.log())  # shown by pytest on failure
         raise
     finally:
-        if bot.proc is not None and bot.proc.returncode is None:
-            await bot.stop()
+        if bot.running:
+            await bot.terminate()
 
 
-async def wait_for_log(bot: BotProcess, pattern: str, timeout: float = WAIT) -> re.Match[str]:
+async def wait_for_log(bot: Bot, pattern: str, timeout: float = WAIT) -> re.Match[str]:
     """Wait until the bot's log has a line matching ``pattern``; raise AssertionError if not."""
     deadline = asyncio.get_running_loop().time() + timeout
     while (found := re.search(pattern, bot.log())) is None:
@@ -122,7 +122,7 @@ async def test_quiet_hours_clock_sends_nothing(
     eve = first_due - timedelta(days=1)  # the item is due tomorrow: a reminder is owed
 
     night = {**env, "CLOCK_START": datetime.combine(eve, time(23), tzinfo=MSK).isoformat()}
-    bot = BotProcess(night, tmp_path / "night.log")
+    bot = Bot(night, tmp_path / "night.log")
     await bot.start()
     try:
         scan = await wait_for_log(
@@ -131,11 +131,11 @@ async def test_quiet_hours_clock_sends_nothing(
         assert scan.group(2) == "0" and int(scan.group(3)) >= 1, scan.group(0)
         assert server.messages_to(RESERVIST) == []
     finally:
-        assert await bot.stop() == 0
+        assert await bot.terminate() == 0
 
     # the next morning (the due day, after the quiet hours): the waiting reminder goes out
     day = {**env, "CLOCK_START": datetime.combine(first_due, time(10), tzinfo=MSK).isoformat()}
-    bot = BotProcess(day, tmp_path / "day.log")
+    bot = Bot(day, tmp_path / "day.log")
     await bot.start()
     try:
         reminder = await server.wait_for_message(RESERVIST, timeout=START_WAIT)
@@ -144,7 +144,7 @@ async def test_quiet_hours_clock_sends_nothing(
         print(bot.log())
         raise
     finally:
-        assert await bot.stop() == 0
+        assert await bot.terminate() == 0
 
 
 async def register(server: FakeTelegramServer, person: FakeUser, code: str, name: str) -> None:
@@ -211,7 +211,7 @@ async def mentoring_journey(
 
 async def journey(
     server: FakeTelegramServer,
-    bot: BotProcess,
+    bot: Bot,
     env: dict[str, str],
     database_url: str,
     officer: FakeUser,
@@ -324,7 +324,7 @@ async def journey(
     assert "напомню" in str(snoozed.params.get("text"))
 
     # restart the bot: no duplicate on start-up, none from the same scan again
-    assert await bot.stop() == 0
+    assert await bot.terminate() == 0
     assert "bot stopped" in bot.log()
     await bot.start()
     await server.wait_for_call("getUpdates", after=len(server.calls), timeout=START_WAIT)
@@ -348,4 +348,4 @@ async def journey(
         if target.title[:30] in m.text and "истекает" in m.text
     ]  # fmt: skip
     assert len(reminders) == 1, [m.text for m in reminders]
-    assert await bot.stop() == 0
+    assert await bot.terminate() == 0
