@@ -65,7 +65,7 @@ from bot.telegram import (
     progress_editor,
 )
 from handlers.commands import set_default_commands, set_user_commands
-from scheduler.jobs import create_scheduler, finish_running_jobs
+from scheduler.jobs import create_scheduler, stop_scheduler
 from storage.db import Database
 from storage.leader import AnotherInstanceError, Leadership, migration_lock, sqlite_lock
 from storage.models import Role
@@ -326,10 +326,8 @@ async def _serve(
             # the lock may be another instance's already: stop leading at once (only the
             # sends in flight may go out twice), then stop; a restart makes this a standby
             log.error("leader lock lost; stopping so that another instance leads")
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
+            await stop_scheduler(scheduler, 0.0)
             await broadcasts.shutdown(0.0)
-            await finish_running_jobs(0.0)
             stop.set()
 
     # What start-up built (aiogram's pydantic models, the routers, SQLAlchemy's mappers: about
@@ -390,9 +388,7 @@ async def _serve(
         ):
             if isinstance(outcome, Exception):
                 log.error("leader election failed", exc_info=outcome)
-        if scheduler.running:
-            scheduler.shutdown(wait=False)  # no new job runs; those in progress finish here
-        await finish_running_jobs(settings.shutdown_grace_seconds)
+        await stop_scheduler(scheduler, settings.shutdown_grace_seconds)
         await leadership.close()  # another instance may lead from now on
         await bot.session.close()
         await db.dispose()

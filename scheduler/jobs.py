@@ -47,11 +47,27 @@ def _logged(job: str, func: Callable[[], Awaitable[object]]) -> Callable[[], Awa
     return run
 
 
+async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float) -> None:
+    """Stop ``scheduler``: no new job run starts, the runs in progress get up to ``grace``
+    seconds to finish (:func:`finish_running_jobs`), then the scheduler is shut down.
+
+    In this order because APScheduler 3's AsyncIOExecutor cancels the tasks of the runs in
+    progress when it is shut down (its ``shutdown`` cannot wait, being no coroutine): shut down
+    first, a reminder scan waiting out a 429's ``retry_after`` was cut at once, whatever the
+    grace."""
+    if scheduler.running:
+        scheduler.pause()  # the runs in progress go on; no new one starts
+    await finish_running_jobs(grace)
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a callback of the event loop
+
+
 async def finish_running_jobs(grace: float) -> None:
     """Wait up to ``grace`` seconds for the job runs in progress (a reminder scan sending), then
-    cancel the rest. Call it after the scheduler was shut down, so no new run starts. A cut
-    scan loses nothing: a notice is marked sent only once Telegram accepted it, and the next
-    start sends what is left."""
+    cancel the rest. Call it once no new run can start (:func:`stop_scheduler`). A cut scan
+    loses nothing: a notice is marked sent only once Telegram accepted it, and the next start
+    sends what is left."""
     running = {t for t in RUNNING_JOBS if not t.done()}
     if not running:
         return
