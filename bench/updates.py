@@ -1,12 +1,14 @@
 """Benchmark: a storm of ``/plan`` updates through the fake Bot API, with a bare aiogram echo bot
-as the same-run reference.
+as the same-run reference, and the floor of a ``/plan`` on this stack.
 
 The fake server (no rate limits) runs in this process; the bot runs in a child process, polling
 it: the reserve bot's own dispatcher (``bot.app.create_dispatcher``, database, middlewares,
-handlers) with a send limiter that never waits ("Telegram's limits off"), or the echo bot. N
+handlers) with a send limiter that never waits ("Telegram's limits off"), the echo bot, or the
+floor bot (:data:`FLOOR_BOT`: the handler's own work, its two statements, text, keyboard and
+send, with none of the bot's routers and middlewares around it). N
 reservists (each with a plan of the default roadmap) send M ``/plan`` updates in all, pushed at
 once; the time is from the push to the last reply, and the CPU is the child's (user + system)
-over the storm; the bots' RSS is read after it. Rounds alternate the two bots. Prints min /
+over the storm; the bots' RSS is read after it. Rounds alternate the bots. Prints min /
 median / max of the rounds and the targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per
 update).
 
@@ -67,6 +69,53 @@ async def run() -> None:
 asyncio.run(run())
 """
 
+#: The floor of a /plan on this stack: the handler's own work and nothing around it. One
+#: router with one handler; per update one unit of work (a session, the caller's row and the
+#: plan's rows, the commit), the text and the 14-button keyboard of the real handler, one send
+#: through the bot's session class (JSON bodies) with none of its request middlewares. None of
+#: the bot's layers: no role routers, no chat lock, no log context, metrics, retry, throttle or
+#: commit-before-send middleware.
+FLOOR_BOT = """
+import asyncio, gc, os
+from datetime import datetime
+import orjson
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.filters import Command
+from aiogram.types import Message
+from bot.services.plans import PlanService
+from bot.telegram.factory import ResilientSession, json_text
+from handlers.keyboards import plan_keyboard
+from handlers.plan import render_plan
+from storage.db import Database
+
+db = Database(os.environ["DATABASE_URL"])
+today = datetime.fromisoformat(os.environ["CLOCK_START"]).date()
+dp = Dispatcher()
+
+@dp.message(Command("plan"))
+async def plan(message: Message) -> None:
+    assert message.from_user is not None
+    async with db.session() as repo:
+        found = await repo.users.caller(message.from_user.id, "fsm:none")
+        assert found is not None
+        view = await PlanService(repo).view(found[0], today.year, today)
+    text, entries, page = render_plan(view, 1)
+    await message.answer(text, reply_markup=plan_keyboard(entries, page, view.pages, today.year))
+
+async def main() -> None:
+    api = TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"])
+    session = ResilientSession(api=api, json_loads=orjson.loads, json_dumps=json_text)
+    bot = Bot(os.environ["BOT_TOKEN"], session=session, default=DefaultBotProperties(
+        parse_mode="HTML", link_preview_is_disabled=True))
+    gc.collect()
+    gc.freeze()
+    await dp.start_polling(bot, handle_signals=True)
+
+asyncio.run(main())
+"""
+
 
 def _replies(server: FakeTelegramServer, start: int) -> int:
     return sum(1 for c in server.calls[start:] if c.method == "sendMessage")
@@ -106,7 +155,7 @@ async def storm(
         await server.wait_polling(120, newer_than=polls)
         people = [server.user(FIRST_ID + n) for n in range(users)]
         await _round(server, people, users)
-        if code == OUR_BOT:  # the plan bench.botproc made: the year of its clock, 14 items
+        if code != ECHO_BOT:  # the plan bench.botproc made: the year of its clock, 14 items
             sent = [c for c in server.calls if c.method == "sendMessage"]
             shown = str(sent[-1].params.get("text"))
             if str(JOINED.year) not in shown:
@@ -129,6 +178,7 @@ async def main(args: argparse.Namespace) -> None:
     url = await make_database(home, args.users)
     ours: list[tuple[float, float, int, float]] = []
     echo: list[tuple[float, float, int, float]] = []
+    floor: list[tuple[float, float, int, float]] = []
     before: list[tuple[float, float, int, float]] = []
     async with FakeTelegramServer(TOKEN) as server:
         env = bot_env(server, url, home)
@@ -136,6 +186,7 @@ async def main(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             ours.append(await storm(server, env, OUR_BOT, args.users, args.updates))
             echo.append(await storm(server, env, ECHO_BOT, args.users, args.updates))
+            floor.append(await storm(server, env, FLOOR_BOT, args.users, args.updates))
             if old_env is not None:
                 before.append(await storm(server, old_env, OUR_BOT, args.users, args.updates))
     ratios = [o[0] / e[0] for o, e in zip(ours, echo, strict=True)]
@@ -148,6 +199,10 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  CPU per update: {spread([e[1] for e in echo])} ms")
     print(f"  RSS after the storm: {spread([e[3] for e in echo], '{:.0f}')} MiB")
     median = statistics.median(ratios)
+    print(f"floor bot (/plan's own work, no layers): {spread([f[0] for f in floor], '{:.0f}')}")
+    print(f"  CPU per update: {spread([f[1] for f in floor])} ms")
+    low = [f[0] / e[0] for f, e in zip(floor, echo, strict=True)]
+    print(f"  ratio to the echo bot (same round): {spread(low)}")
     print(f"ratio (same round): {spread(ratios)}, median {median:.2f} (target ≥ 0.3)")
     if before:
         print(f"the code before ({args.before}): {spread([b[0] for b in before], '{:.0f}')}")

@@ -57,7 +57,10 @@ def setup() -> Router:
     return router
 
 
-def _render_plan(view: PlanView, page: int) -> tuple[str, list[tuple[int, str, str]], int]:
+def render_plan(view: PlanView, page: int) -> tuple[str, list[tuple[int, str, str]], int]:
+    """Page ``page`` of ``view`` (clamped to the pages there are): the message's text, the
+    page's items as (id, status, title) for :func:`handlers.keyboards.plan_keyboard`, and the
+    page shown."""
     page, items = view.page(page)
     lines = [texts.plan_header(view.year, view.done, view.total, view.overdue), ""]
     entries = []
@@ -96,7 +99,7 @@ async def show_plan(
             return
         year = asked
     view = await PlanService(repo).view(user, year, today)
-    text, entries, page = _render_plan(view, 1)
+    text, entries, page = render_plan(view, 1)
     await message.answer(
         text, reply_markup=plan_keyboard(entries, page, view.pages, year=view.year)
     )
@@ -117,7 +120,7 @@ async def plan_page(
         return
     await query.answer()
     view = await PlanService(repo).view(user, year, today)
-    text, entries, page = _render_plan(view, callback_data.page)
+    text, entries, page = render_plan(view, callback_data.page)
     await message.edit_text(text, reply_markup=plan_keyboard(entries, page, view.pages, year=year))
 
 
