@@ -71,16 +71,16 @@ REPORTS_SCANNED = 200  # ... among the newest 200 of everyone's
 
 
 def setup() -> Router:
-    """The router of this module: officers compose and control; anyone registered answers."""
+    """The officers' router of this module: they compose and control broadcasts (the audience
+    answers through :func:`setup_answers`'s router)."""
     router = Router(name="broadcast")
-    # every message handler here is an officer's: other callers' messages skip the router
-    # after one check instead of each handler's commands and states
     router.message.filter(OFFICER)
+    router.callback_query.filter(OFFICER)
     router.message.register(start, Command("broadcast"))
     router.message.register(show_reports, Command("broadcasts"))
-    router.callback_query.register(cancel, BroadcastStepCb.filter(F.step == "cancel"), OFFICER)
+    router.callback_query.register(cancel, BroadcastStepCb.filter(F.step == "cancel"))
     router.callback_query.register(
-        content_done, BroadcastFlow.compose, BroadcastStepCb.filter(F.step == "done"), OFFICER
+        content_done, BroadcastFlow.compose, BroadcastStepCb.filter(F.step == "done")
     )
     # a known command typed while composing acts as that command (the draft is kept), it does
     # not join the broadcast
@@ -88,17 +88,23 @@ def setup() -> Router:
         add_part, BroadcastFlow.compose, ~Command(*KNOWN_COMMANDS, ignore_case=True)
     )
     router.callback_query.register(
-        audience_kind, BroadcastFlow.audience, BroadcastStepCb.filter(F.step == "kind"), OFFICER
+        audience_kind, BroadcastFlow.audience, BroadcastStepCb.filter(F.step == "kind")
     )
     router.callback_query.register(
-        audience_value, BroadcastFlow.value, BroadcastStepCb.filter(F.step == "pick"), OFFICER
+        audience_value, BroadcastFlow.value, BroadcastStepCb.filter(F.step == "pick")
     )
     router.callback_query.register(
-        rsvp_choice, BroadcastFlow.rsvp, BroadcastStepCb.filter(F.step == "rsvp"), OFFICER
+        rsvp_choice, BroadcastFlow.rsvp, BroadcastStepCb.filter(F.step == "rsvp")
     )
     # no state filter: a second press must be answered after the first cleared the state
-    router.callback_query.register(send, BroadcastStepCb.filter(F.step == "send"), OFFICER)
-    router.callback_query.register(control, BroadcastControlCb.filter(), OFFICER)
+    router.callback_query.register(send, BroadcastStepCb.filter(F.step == "send"))
+    router.callback_query.register(control, BroadcastControlCb.filter())
+    return router
+
+
+def setup_answers() -> Router:
+    """The router of the audience's answers («Буду» / «Не смогу»): anyone registered."""
+    router = Router(name="broadcast_answers")
     router.callback_query.register(rsvp_answer, BroadcastAnswerCb.filter(), REGISTERED)
     return router
 

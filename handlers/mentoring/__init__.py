@@ -11,12 +11,18 @@ from aiogram import Router
 from handlers.mentoring import consultations, mentors, officers
 
 
-def setup() -> Router:
-    """The router of mentoring, holding the officers', then both sides', then the mentors'
-    handlers, tried in that order (one router, not one a module: an update passes no more
-    routers than before the split)."""
-    router = Router(name="mentoring")
+def setup_officers() -> Router:
+    """The router of the officers' side (/assign, /pairs); it goes among the officers' routers
+    (:func:`handlers.setup_routers`)."""
+    router = Router(name="mentoring_officers")
     officers.register(router)
+    return router
+
+
+def setup() -> Router:
+    """The router of both sides' handlers, then the mentors', tried in that order (one router,
+    not one a module: an update passes no more routers than it must)."""
+    router = Router(name="mentoring")
     consultations.register(router)
     mentors.register(router)
     return router
