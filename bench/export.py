@@ -21,7 +21,9 @@ children's ``ru_maxrss`` would count the parent's memory at the start; a tree th
 a thread has none); the reading (``collect``) and the build of that file apart, in the
 measuring process, with the cyclic garbage collector off as this tree's export child runs them
 (a reference tree whose child keeps it on is measured apart without it too; its whole export
-is measured as it runs); the regional .csv; one municipality's .xlsx; /report: the first page
+is measured as it runs); the floor of that build (:func:`library_floor`: the same cells
+written with XlsxWriter alone, nothing else: what no layout of these cells can go below with
+this library); the regional .csv; one municipality's .xlsx; /report: the first page
 of its list of reservists and one reservist's .docx. It prints min / median / max over the
 runs.
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import io
 import json
 import os
 import random
@@ -244,6 +247,35 @@ class Probe:
         return max(self.waits, default=0.0)
 
 
+def library_floor(exports: Any, data: Any) -> int:
+    """The floor of the build: the same cells (``data``'s, as ``exports`` lays them out) written
+    with XlsxWriter in constant-memory mode and nothing else: no headers, widths, filters,
+    formats but the dates', no cleaning of strings. Returns the cells written."""
+    import xlsxwriter  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    book = xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True, "strings_to_urls": False})
+    when = book.add_format({"num_format": exports.DATE_FORMAT})
+    _, _, groups = exports._group_sheet(data)
+    tables = [list(exports.reservist_values(data)), exports._indicator_rows(data), groups]
+    tables += [activity.entries for activity in data.activities]
+    cells = 0
+    for number, rows in enumerate(tables):
+        sheet = book.add_worksheet(f"{number}")
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    sheet.write_string(r, c, value)
+                elif isinstance(value, int | float):
+                    sheet.write_number(r, c, value)
+                else:
+                    sheet.write_datetime(r, c, value, when)
+                cells += 1
+    book.close()
+    return cells
+
+
 async def child(path: Path) -> dict[str, float]:
     """One measured run in this process: the figures as a dict (seconds, MiB, counts)."""
     from bot.services import exports  # noqa: PLC0415 - of the tree on PYTHONPATH
@@ -318,6 +350,10 @@ async def child(path: Path) -> dict[str, float]:
         started, before = time.perf_counter(), cpu()
         exports.build_workbook(data)
         out["xlsx_build"], out["xlsx_build_cpu"] = time.perf_counter() - started, cpu() - before
+        if hasattr(exports, "_group_sheet"):  # the layout of the trees since 2026-12-02
+            before = cpu()
+            out["xlsx_cells"] = library_floor(exports, data)
+            out["xlsx_floor_cpu"] = cpu() - before
         del data
     finally:
         gc.enable()
@@ -354,6 +390,8 @@ LABELS = {
     "xlsx_collect_cpu": "  reading, CPU s",
     "xlsx_build": "  build of the file, s",
     "xlsx_build_cpu": "  build, CPU s",
+    "xlsx_cells": "  cells written (but the headers)",
+    "xlsx_floor_cpu": "  the same cells, XlsxWriter alone (floor), CPU s",
     "xlsx_sql": "  SQL statements of the bot's process (incl. the audit insert)",
     "xlsx_rss_growth": "  the bot's process: peak RSS growth, MiB",
     "xlsx_worst_wait": "  another user's request meanwhile: longest, s",
