@@ -45,15 +45,17 @@ def officers() -> Router:
     """The officers' routers, in their order, behind one check of the role.
 
     A reservist's or a mentor's update skips them all after that one filter instead of walking
-    seven routers (and /assign's and /pairs' handlers) whose own role filters refuse it: a
-    reservist's ``/plan`` passes 6 routers instead of 11 (``bench.updates``: see the README's
-    Performance part). Nothing here serves another role (the audience's answers to a broadcast
-    and mentoring's other side have routers of their own, after this one), so no one else's
-    update is answered differently; an officer tries the officers' handlers in the same order
-    as before. Only mentoring's other side (:func:`handlers.mentoring.setup`) now comes after
-    the reserve, roadmap and import routers rather than before them: it answers reservists and
-    mentors, and dialogue states that only /consult (theirs) enters. Each router keeps its own
-    role filter too, so that none of them depends on where it is included.
+    each officers' router (and /assign's and /pairs' handlers) to be refused by its own role
+    filter: a reservist's ``/plan`` passes 7 routers instead of 11
+    (``tests/test_update_path.py``; the figures are in the README's Performance part).
+
+    Nothing here serves another role (the audience's answers to a broadcast and mentoring's
+    other side have routers of their own, after this one), so no one else's update is answered
+    differently, and an officer tries the officers' handlers in the same order as before. Only
+    mentoring's other side (:func:`handlers.mentoring.setup`) now comes after the reserve,
+    roadmap and import routers rather than before them: it answers reservists and mentors, and
+    dialogue states that only /consult (theirs) enters. Each router keeps its own role filter
+    too, so that none of them depends on where it is included.
     """
     branch = Router(name="officers")
     branch.message.filter(OFFICER)

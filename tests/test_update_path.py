@@ -12,12 +12,15 @@ from typing import Any
 
 import aiosqlite
 import pytest
+from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import insert
 
 from bot import texts
 from bot.app import create_dispatcher, prepare_database
 from bot.config import Settings
+from handlers import officers
+from handlers.filters import HasRole
 from handlers.states import Registration
 from scheduler.jobs import ensure_plans
 from storage.db import Database
@@ -118,6 +121,44 @@ async def test_no_filter_runs_in_a_worker_thread(
     await reservists.send(FIRST, "/plan add Личный пункт")  # a state is set…
     await reservists.send(FIRST, "/cancel")  # …and the state filters compare it
     assert hops == []
+
+
+async def test_a_reservists_update_skips_the_officers_routers_at_once(
+    reservists: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The officers' routers sit behind one role check (``handlers.officers``): a reservist's
+    ``/plan`` passes 7 routers, not the 11 it walked when each officers' router refused it on
+    its own."""
+    passed: list[str] = []
+    real = Router.propagate_event
+
+    async def propagate_event(self: Router, update_type: str, event: Any, **kwargs: Any) -> Any:
+        if not isinstance(self, Dispatcher):
+            passed.append(self.name)
+        return await real(self, update_type, event, **kwargs)
+
+    monkeypatch.setattr(Router, "propagate_event", propagate_event)
+    calls = await reservists.send(FIRST, "/plan")
+    assert "2027" in texts_of(calls)
+    assert passed == [
+        "root", "errors", "start", "officers", "broadcast_answers", "mentoring", "plan"
+    ]  # fmt: skip
+
+
+def test_every_router_behind_the_officers_check_serves_officers_only() -> None:
+    """Nothing another role must reach goes into ``handlers.officers`` (it would be refused
+    before its handler is tried), and each router there keeps its own officer check."""
+    branch = officers()
+    for router in branch.chain_tail:
+        if router is branch:
+            continue
+        for name in ("message", "callback_query"):
+            observer = router.observers[name]
+            guards = [f.callback for f in observer._handler.filters or ()]
+            for handler in observer.handlers:
+                roles = [g.roles for g in guards + [f.callback for f in handler.filters or ()]
+                         if isinstance(g, HasRole)]  # fmt: skip
+                assert roles and all(r == {Role.OFFICER} for r in roles), (router.name, name)
 
 
 async def test_on_sqlite_a_statement_is_one_thread_hop(
