@@ -5,15 +5,17 @@ The fake server (no rate limits) runs in this process; the bot runs in a child p
 it: the reserve bot's own dispatcher (``bot.app.create_dispatcher``, database, middlewares,
 handlers) with a send limiter that never waits ("Telegram's limits off"), the echo bot, or the
 floor bot (:data:`FLOOR_BOT`: the handler's own work, its two statements, text, keyboard and
-send, with none of the bot's routers and middlewares around it). N
-reservists (each with a plan of the default roadmap) send M ``/plan`` updates in all, pushed at
-once; the time is from the push to the last reply, and the CPU is the child's (user + system)
-over the storm; the bots' RSS is read after it. Rounds alternate the bots. Prints min /
-median / max of the rounds and the targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per
+send, with none of the bot's routers and middlewares around it). N reservists (each with a plan
+of the default roadmap) send M ``/plan`` updates in all, pushed at once; the time is from the
+push to the last reply, and the CPU is the child's (user + system) over the storm; the bots'
+RSS is read after it. Rounds alternate the bots, every other round in reverse order. Prints
+min / median / max of the rounds and the targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per
 update).
 
 With ``--before DIR`` (a copy of an older commit, e.g. ``git archive COMMIT | tar -x -C DIR``)
-that code's bot runs in the same rounds too: the code before a change, measured alongside.
+that code's bot runs in the same rounds too: the code before a change, measured alongside, and
+the difference of the two codes' CPU is printed round by round (on a shared machine the rounds
+vary more than a small change does; the pairs show which way it goes).
 
 Usage: .venv/bin/python -m bench.updates [M] [--users N] [--rounds R] [--before DIR]
 """
@@ -183,12 +185,13 @@ async def main(args: argparse.Namespace) -> None:
     async with FakeTelegramServer(TOKEN) as server:
         env = bot_env(server, url, home)
         old_env = {**env, "PYTHONPATH": args.before} if args.before else None
-        for _ in range(args.rounds):
-            ours.append(await storm(server, env, OUR_BOT, args.users, args.updates))
-            echo.append(await storm(server, env, ECHO_BOT, args.users, args.updates))
-            floor.append(await storm(server, env, FLOOR_BOT, args.users, args.updates))
-            if old_env is not None:
-                before.append(await storm(server, old_env, OUR_BOT, args.users, args.updates))
+        bots = [(ours, OUR_BOT, env), (echo, ECHO_BOT, env), (floor, FLOOR_BOT, env)]
+        if old_env is not None:
+            bots.append((before, OUR_BOT, old_env))
+        for number in range(args.rounds):
+            # every other round in reverse: a bot's place in the round is no bias of the pairs
+            for results, code, bot_env_ in bots[:: -1 if number % 2 else 1]:
+                results.append(await storm(server, bot_env_, code, args.users, args.updates))
     ratios = [o[0] / e[0] for o, e in zip(ours, echo, strict=True)]
     print(f"{args.updates} /plan updates from {args.users} users, {args.rounds} rounds")
     print(f"reserve bot: {spread([o[0] for o in ours], '{:.0f}')} updates/s (min/median/max)")
@@ -211,6 +214,12 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  RSS after the storm: {spread([b[3] for b in before], '{:.0f}')} MiB")
         old = [b[0] / e[0] for b, e in zip(before, echo, strict=True)]
         print(f"  ratio to the echo bot (same round): {spread(old)}")
+        gains = [b[1] - o[1] for o, b in zip(ours, before, strict=True)]
+        print(
+            f"CPU per update, the code before minus this code, round by round: "
+            f"{', '.join(f'{g:+.2f}' for g in gains)} ms; this code lower in "
+            f"{sum(g > 0 for g in gains)} of {len(gains)}, mean {statistics.mean(gains):+.2f} ms"
+        )
 
 
 if __name__ == "__main__":
