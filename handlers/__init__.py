@@ -22,8 +22,6 @@ from handlers import (
 from handlers.filters import HasRole
 from storage.models import Role
 
-OFFICER = HasRole(Role.OFFICER)
-
 
 def setup_routers() -> Router:
     """A router holding every handler of the bot."""
@@ -58,8 +56,8 @@ def officers() -> Router:
     too, so that none of them depends on where it is included.
     """
     branch = Router(name="officers")
-    branch.message.filter(OFFICER)
-    branch.callback_query.filter(OFFICER)
+    branch.message.filter(HasRole(Role.OFFICER))
+    branch.callback_query.filter(HasRole(Role.OFFICER))
     branch.include_routers(
         officer.setup(),
         broadcast.setup(),

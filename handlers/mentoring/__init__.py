@@ -12,8 +12,8 @@ from handlers.mentoring import consultations, mentors, officers
 
 
 def setup_officers() -> Router:
-    """The router of the officers' side (/assign, /pairs); it goes among the officers' routers
-    (:func:`handlers.setup_routers`)."""
+    """The router of the officers' side (/assign, /pairs); it goes among the officers' routers,
+    behind their role check (:func:`handlers.officers`)."""
     router = Router(name="mentoring_officers")
     officers.register(router)
     return router
