@@ -202,7 +202,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  CPU per update: {spread([e[1] for e in echo])} ms")
     print(f"  RSS after the storm: {spread([e[3] for e in echo], '{:.0f}')} MiB")
     median = statistics.median(ratios)
-    print(f"floor bot (/plan's own work, no layers): {spread([f[0] for f in floor], '{:.0f}')}")
+    floor_rate = spread([f[0] for f in floor], "{:.0f}")
+    print(f"floor bot (/plan's own work, no layers): {floor_rate} updates/s")
     print(f"  CPU per update: {spread([f[1] for f in floor])} ms")
     low = [f[0] / e[0] for f, e in zip(floor, echo, strict=True)]
     print(f"  ratio to the echo bot (same round): {spread(low)}")
