@@ -5,7 +5,8 @@ The fake server (no rate limits) runs in this process; the bot runs in a child p
 it: the reserve bot's own dispatcher (``bot.app.create_dispatcher``, database, middlewares,
 handlers) with a send limiter that never waits ("Telegram's limits off"), the echo bot, or the
 floor bot (:data:`FLOOR_BOT`: the handler's own work, its two statements, text, keyboard and
-send, with none of the bot's routers and middlewares around it). N reservists (each with a plan
+send, with none of the bot's routers and middlewares around it), or that floor with its unit of
+work in SQLAlchemy Core (:data:`FLOOR_CORE_BOT`). N reservists (each with a plan
 of the default roadmap) send M ``/plan`` updates in all, pushed at once; the time is from the
 push to the last reply, and the CPU is the child's (user + system) over the storm; the bots'
 RSS is read after it. Rounds alternate the bots, every other round in reverse order. Prints
@@ -119,6 +120,35 @@ asyncio.run(main())
 """
 
 
+#: The same floor with the unit of work in SQLAlchemy Core: one AsyncConnection, the same two
+#: statements (the caller's row with the dialogue's state, the plan's rows), its commit, and no
+#: ORM session or objects. What the ORM session itself costs a /plan in a storm.
+FLOOR_CORE_BOT = FLOOR_BOT.replace(
+    """    async with db.session() as repo:
+        found = await repo.users.caller(message.from_user.id, "fsm:none")
+        assert found is not None
+        view = await PlanService(repo).view(found[0], today.year, today)
+""",
+    """    async with db.engine.connect() as conn:
+        key = {"telegram_id": message.from_user.id, "state_key": "fsm:none"}
+        caller = (await conn.execute(_CALLER, key)).first()
+        assert caller is not None
+        rows = await conn.execute(_PLAN_LINES, {"user_id": caller[0], "year": today.year})
+        lines = [PlanLine(*row[1:]) for row in rows.all() if row[1] is not None]
+        await conn.commit()
+    statuses = {line.id: display_status(line, today) for line in lines}
+    view = PlanView(year=today.year, items=lines, today=today, statuses=statuses)
+""",
+).replace(
+    "from storage.db import Database\n",
+    "from storage.db import Database\n"
+    "from bot.services.plans import PlanView, display_status\n"
+    "from storage.repo.plans import _PLAN_LINES, PlanLine\n"
+    "from storage.repo.users import _CALLER\n",
+)
+assert FLOOR_CORE_BOT != FLOOR_BOT
+
+
 def _replies(server: FakeTelegramServer, start: int) -> int:
     return sum(1 for c in server.calls[start:] if c.method == "sendMessage")
 
@@ -181,11 +211,13 @@ async def main(args: argparse.Namespace) -> None:
     ours: list[tuple[float, float, int, float]] = []
     echo: list[tuple[float, float, int, float]] = []
     floor: list[tuple[float, float, int, float]] = []
+    core: list[tuple[float, float, int, float]] = []
     before: list[tuple[float, float, int, float]] = []
     async with FakeTelegramServer(TOKEN) as server:
         env = bot_env(server, url, home)
         old_env = {**env, "PYTHONPATH": args.before} if args.before else None
         bots = [(ours, OUR_BOT, env), (echo, ECHO_BOT, env), (floor, FLOOR_BOT, env)]
+        bots.append((core, FLOOR_CORE_BOT, env))
         if old_env is not None:
             bots.append((before, OUR_BOT, old_env))
         for number in range(args.rounds):
@@ -206,6 +238,11 @@ async def main(args: argparse.Namespace) -> None:
     print(f"floor bot (/plan's own work, no layers): {floor_rate} updates/s")
     print(f"  CPU per update: {spread([f[1] for f in floor])} ms")
     low = [f[0] / e[0] for f, e in zip(floor, echo, strict=True)]
+    print(f"  ratio to the echo bot (same round): {spread(low)}")
+    core_rate = spread([c[0] for c in core], "{:.0f}")
+    print(f"the floor in SQLAlchemy Core (no ORM session): {core_rate} updates/s")
+    print(f"  CPU per update: {spread([c[1] for c in core])} ms")
+    low = [c[0] / e[0] for c, e in zip(core, echo, strict=True)]
     print(f"  ratio to the echo bot (same round): {spread(low)}")
     print(f"ratio (same round): {spread(ratios)}, median {median:.2f} (target ≥ 0.3)")
     if before:
