@@ -74,12 +74,17 @@ def display_status(item: PlanItem | PlanLine, today: date) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PlanView:
-    """A plan as the reservist sees it on ``today`` (their local date)."""
+    """A plan as the reservist sees it on ``today`` (their local date); ``statuses`` is each
+    item's :func:`display_status` on that day, by item id, derived from ``items``."""
 
     year: int
     items: Sequence[PlanLine]
     today: date
-    statuses: dict[int, str] = field(default_factory=dict)
+    statuses: dict[int, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        statuses = {item.id: display_status(item, self.today) for item in self.items}
+        object.__setattr__(self, "statuses", statuses)  # frozen: set once, here
 
     @property
     def total(self) -> int:
@@ -291,8 +296,7 @@ class PlanService:
         if lines is None:
             await self.ensure_plan(user, year, today)
             lines = await self.repo.plans.plan_lines(user.id, year) or []
-        statuses = {i.id: display_status(i, today) for i in lines}
-        return PlanView(year=year, items=lines, today=today, statuses=statuses)
+        return PlanView(year=year, items=lines, today=today)
 
     async def item(self, user: User, item_id: int) -> PlanItem:
         """The user's own item.
