@@ -6,12 +6,12 @@ it: the reserve bot's own dispatcher (``bot.app.create_dispatcher``, database, m
 handlers) with a send limiter that never waits ("Telegram's limits off"), the echo bot, or the
 floor bot (:data:`FLOOR_BOT`: the handler's own work, its two statements, text, keyboard and
 send, with none of the bot's routers and middlewares around it), or that floor with its unit of
-work in SQLAlchemy Core (:data:`FLOOR_CORE_BOT`). N reservists (each with a plan
-of the default roadmap) send M ``/plan`` updates in all, pushed at once; the time is from the
+work in SQLAlchemy Core (``FLOOR_UNIT=core``). N reservists (each with a plan of the default
+roadmap) send M ``/plan`` updates in all, pushed at once; the time is from the
 push to the last reply, and the CPU is the child's (user + system) over the storm; the bots'
 RSS is read after it. Rounds alternate the bots, every other round in reverse order. Prints
-min / median / max of the rounds and the targets (≥ 0.3 × the echo bot's rate, ≤ 3 ms CPU per
-update).
+min / median / max of the rounds, and the reserve bot's medians against the targets (≥ 0.3 ×
+the echo bot's rate, ≤ 3 ms CPU per update, no error replies).
 
 With ``--before DIR`` (a copy of an older commit, e.g. ``git archive COMMIT | tar -x -C DIR``)
 that code's bot runs in the same rounds too: the code before a change, measured alongside, and
@@ -73,11 +73,13 @@ asyncio.run(run())
 """
 
 #: The floor of a /plan on this stack: the handler's own work and nothing around it. One
-#: router with one handler; per update one unit of work (a session, the caller's row and the
-#: plan's rows, the commit), the text and the 14-button keyboard of the real handler, one send
-#: through the bot's session class (JSON bodies) with none of its request middlewares. None of
-#: the bot's layers: no role routers, no chat lock, no log context, metrics, retry, throttle or
-#: commit-before-send middleware.
+#: router with one handler; per update one unit of work (the caller's row with the dialogue's
+#: state and the plan's rows, then the commit), the text and the 14-button keyboard of the real
+#: handler, one send through the bot's session class (JSON bodies) with none of its request
+#: middlewares. None of the bot's layers: no role routers, no chat lock, no log context,
+#: metrics, retry, throttle or commit-before-send middleware. With ``FLOOR_UNIT=core`` in its
+#: environment the unit of work is SQLAlchemy Core (one AsyncConnection, the same two
+#: statements, no ORM session or objects): what the ORM session itself costs a /plan.
 FLOOR_BOT = """
 import asyncio, gc, os
 from datetime import datetime
@@ -87,23 +89,40 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import Command
 from aiogram.types import Message
-from bot.services.plans import PlanService
+from bot.services.plans import PlanService, PlanView
 from bot.telegram.factory import ResilientSession, json_text
 from handlers.keyboards import plan_keyboard
 from handlers.plan import render_plan
 from storage.db import Database
+from storage.repo.plans import _PLAN_LINES, PlanLine
+from storage.repo.users import _CALLER
 
 db = Database(os.environ["DATABASE_URL"])
 today = datetime.fromisoformat(os.environ["CLOCK_START"]).date()
 dp = Dispatcher()
 
+async def orm_view(telegram_id: int) -> PlanView:
+    async with db.session() as repo:
+        found = await repo.users.caller(telegram_id, "fsm:none")
+        assert found is not None
+        return await PlanService(repo).view(found[0], today.year, today)
+
+async def core_view(telegram_id: int) -> PlanView:
+    async with db.engine.connect() as conn:
+        key = {"telegram_id": telegram_id, "state_key": "fsm:none"}
+        caller = (await conn.execute(_CALLER, key)).first()
+        assert caller is not None
+        rows = await conn.execute(_PLAN_LINES, {"user_id": caller[0], "year": today.year})
+        lines = [PlanLine(*row[1:]) for row in rows.all() if row[1] is not None]
+        await conn.commit()
+    return PlanView(year=today.year, items=lines, today=today)
+
+view_of = core_view if os.environ.get("FLOOR_UNIT") == "core" else orm_view
+
 @dp.message(Command("plan"))
 async def plan(message: Message) -> None:
     assert message.from_user is not None
-    async with db.session() as repo:
-        found = await repo.users.caller(message.from_user.id, "fsm:none")
-        assert found is not None
-        view = await PlanService(repo).view(found[0], today.year, today)
+    view = await view_of(message.from_user.id)
     text, entries, page = render_plan(view, 1)
     await message.answer(text, reply_markup=plan_keyboard(entries, page, view.pages, today.year))
 
@@ -118,35 +137,6 @@ async def main() -> None:
 
 asyncio.run(main())
 """
-
-
-#: The same floor with the unit of work in SQLAlchemy Core: one AsyncConnection, the same two
-#: statements (the caller's row with the dialogue's state, the plan's rows), its commit, and no
-#: ORM session or objects. What the ORM session itself costs a /plan in a storm.
-FLOOR_CORE_BOT = FLOOR_BOT.replace(
-    """    async with db.session() as repo:
-        found = await repo.users.caller(message.from_user.id, "fsm:none")
-        assert found is not None
-        view = await PlanService(repo).view(found[0], today.year, today)
-""",
-    """    async with db.engine.connect() as conn:
-        key = {"telegram_id": message.from_user.id, "state_key": "fsm:none"}
-        caller = (await conn.execute(_CALLER, key)).first()
-        assert caller is not None
-        rows = await conn.execute(_PLAN_LINES, {"user_id": caller[0], "year": today.year})
-        lines = [PlanLine(*row[1:]) for row in rows.all() if row[1] is not None]
-        await conn.commit()
-    statuses = {line.id: display_status(line, today) for line in lines}
-    view = PlanView(year=today.year, items=lines, today=today, statuses=statuses)
-""",
-).replace(
-    "from storage.db import Database\n",
-    "from storage.db import Database\n"
-    "from bot.services.plans import PlanView, display_status\n"
-    "from storage.repo.plans import _PLAN_LINES, PlanLine\n"
-    "from storage.repo.users import _CALLER\n",
-)
-assert FLOOR_CORE_BOT != FLOOR_BOT
 
 
 def _replies(server: FakeTelegramServer, start: int) -> int:
@@ -205,53 +195,50 @@ async def storm(
     return updates / elapsed, cpu / updates * 1000, errors, rss
 
 
+Run = tuple[float, float, int, float]  # what :func:`storm` returns
+
+
+def _print_bot(label: str, runs: list[Run], echo: list[Run]) -> None:
+    """A bot's rate, CPU, error replies, RSS and rate over the echo bot's in the same round."""
+    print(f"{label}: {spread([r[0] for r in runs], '{:.0f}')} updates/s (min/median/max)")
+    print(f"  CPU per update: {spread([r[1] for r in runs])} ms")
+    print(f"  «Что-то пошло не так» replies: {[r[2] for r in runs]}")
+    print(f"  RSS after the storm: {spread([r[3] for r in runs], '{:.0f}')} MiB")
+    ratios = [r[0] / e[0] for r, e in zip(runs, echo, strict=True)]
+    print(f"  ratio to the echo bot (same round): {spread(ratios)}")
+
+
 async def main(args: argparse.Namespace) -> None:
     home = temp_home("bench-updates-")
     url = await make_database(home, args.users)
-    ours: list[tuple[float, float, int, float]] = []
-    echo: list[tuple[float, float, int, float]] = []
-    floor: list[tuple[float, float, int, float]] = []
-    core: list[tuple[float, float, int, float]] = []
-    before: list[tuple[float, float, int, float]] = []
+    results: dict[str, list[Run]] = {}
     async with FakeTelegramServer(TOKEN) as server:
         env = bot_env(server, url, home)
-        old_env = {**env, "PYTHONPATH": args.before} if args.before else None
-        bots = [(ours, OUR_BOT, env), (echo, ECHO_BOT, env), (floor, FLOOR_BOT, env)]
-        bots.append((core, FLOOR_CORE_BOT, env))
-        if old_env is not None:
-            bots.append((before, OUR_BOT, old_env))
+        bots = [
+            ("reserve bot", OUR_BOT, env),
+            ("echo bot", ECHO_BOT, env),
+            ("floor bot (/plan's own work, no layers)", FLOOR_BOT, env),
+            ("the floor in SQLAlchemy Core (no ORM session)", FLOOR_BOT,
+             {**env, "FLOOR_UNIT": "core"}),
+        ]  # fmt: skip
+        if args.before:
+            bots.append((f"the code before ({args.before})", OUR_BOT,
+                         {**env, "PYTHONPATH": args.before}))  # fmt: skip
         for number in range(args.rounds):
             # every other round in reverse: a bot's place in the round is no bias of the pairs
-            for results, code, bot_env_ in bots[:: -1 if number % 2 else 1]:
-                results.append(await storm(server, bot_env_, code, args.users, args.updates))
-    ratios = [o[0] / e[0] for o, e in zip(ours, echo, strict=True)]
+            for label, code, bot_environment in bots[:: -1 if number % 2 else 1]:
+                run = await storm(server, bot_environment, code, args.users, args.updates)
+                results.setdefault(label, []).append(run)
     print(f"{args.updates} /plan updates from {args.users} users, {args.rounds} rounds")
-    print(f"reserve bot: {spread([o[0] for o in ours], '{:.0f}')} updates/s (min/median/max)")
-    print(f"  CPU per update: {spread([o[1] for o in ours])} ms (target ≤ 3 ms)")
-    print(f"  «Что-то пошло не так» replies: {[o[2] for o in ours]} (target 0)")
-    print(f"  RSS after the storm: {spread([o[3] for o in ours], '{:.0f}')} MiB")
-    print(f"echo bot: {spread([e[0] for e in echo], '{:.0f}')} updates/s")
-    print(f"  CPU per update: {spread([e[1] for e in echo])} ms")
-    print(f"  RSS after the storm: {spread([e[3] for e in echo], '{:.0f}')} MiB")
-    median = statistics.median(ratios)
-    floor_rate = spread([f[0] for f in floor], "{:.0f}")
-    print(f"floor bot (/plan's own work, no layers): {floor_rate} updates/s")
-    print(f"  CPU per update: {spread([f[1] for f in floor])} ms")
-    low = [f[0] / e[0] for f, e in zip(floor, echo, strict=True)]
-    print(f"  ratio to the echo bot (same round): {spread(low)}")
-    core_rate = spread([c[0] for c in core], "{:.0f}")
-    print(f"the floor in SQLAlchemy Core (no ORM session): {core_rate} updates/s")
-    print(f"  CPU per update: {spread([c[1] for c in core])} ms")
-    low = [c[0] / e[0] for c, e in zip(core, echo, strict=True)]
-    print(f"  ratio to the echo bot (same round): {spread(low)}")
-    print(f"ratio (same round): {spread(ratios)}, median {median:.2f} (target ≥ 0.3)")
-    if before:
-        print(f"the code before ({args.before}): {spread([b[0] for b in before], '{:.0f}')}")
-        print(f"  CPU per update: {spread([b[1] for b in before])} ms")
-        print(f"  «Что-то пошло не так» replies: {[b[2] for b in before]}")
-        print(f"  RSS after the storm: {spread([b[3] for b in before], '{:.0f}')} MiB")
-        old = [b[0] / e[0] for b, e in zip(before, echo, strict=True)]
-        print(f"  ratio to the echo bot (same round): {spread(old)}")
+    echo = results["echo bot"]
+    for label, _code, _env in bots:
+        _print_bot(label, results[label], echo)
+    ours = results["reserve bot"]
+    ratios = [o[0] / e[0] for o, e in zip(ours, echo, strict=True)]
+    print(f"reserve bot, targets: CPU {statistics.median(o[1] for o in ours):.2f} ms (≤ 3 ms),")
+    print(f"  ratio {statistics.median(ratios):.2f} (≥ 0.3), error replies 0")
+    if args.before:
+        before = results[bots[-1][0]]
         gains = [b[1] - o[1] for o, b in zip(ours, before, strict=True)]
         print(
             f"CPU per update, the code before minus this code, round by round: "
