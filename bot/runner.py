@@ -3,8 +3,9 @@ shutdown.
 
 Start-up waits for what is not there yet instead of failing: an unreachable PostgreSQL or
 Telegram (the network is not up after a reboot) is retried with back-off, one log line per
-attempt, until it answers or a stop signal arrives. A token Telegram rejects (401) ends the
-process with one line naming ``BOT_TOKEN`` and exit code 2.
+attempt, until it answers or a stop signal arrives; a stop signal also cuts short a start-up
+call the retry policy is retrying (Telegram answering 502), and the process exits 0. A token
+Telegram rejects (401) ends the process with one line naming ``BOT_TOKEN`` and exit code 2.
 
 Stop (SIGTERM or SIGINT): no more updates are fetched, the updates being handled and the
 broadcast sends in flight finish (for up to ``SHUTDOWN_GRACE_SECONDS``), then the scheduler
@@ -167,7 +168,42 @@ async def _connect(bot: Bot, stop: asyncio.Event) -> TelegramUser:
     def transient(exc: Exception) -> bool:
         return isinstance(exc, TelegramRetryAfter) or is_transient(exc)
 
-    return await _retrying("telegram", bot.get_me, transient, stop)
+    async def attempt() -> TelegramUser:
+        return await _unless_stopped(bot.get_me(), stop)
+
+    return await _retrying("telegram", attempt, transient, stop)
+
+
+async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
+    """``work``'s result, unless ``stop`` is set first: then ``work`` is cancelled and
+    :class:`_StopRequestedError` raised at once.
+
+    For the Bot API calls of start-up: the retry policy (:mod:`bot.telegram.retry`) may retry
+    one call for up to its ``RETRY_BUDGET`` (30 s) while Telegram is down, and a SIGTERM must
+    not wait for that.
+    """
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        done, _pending = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+    if task in done:
+        return task.result()  # done first (or with the stop): its result or its error
+    await asyncio.gather(task, return_exceptions=True)  # the cancelled call cleans up
+    raise _StopRequestedError
+
+
+async def _announce(bot: Bot, settings: Settings, *, webhook: bool) -> None:
+    """Start-up's Bot API calls before updates are taken: polling deletes a webhook left set
+    (pending updates are kept), then the command menus (everyone's, and each officer's)."""
+    if not webhook:
+        await bot.delete_webhook(drop_pending_updates=False)
+    await set_default_commands(bot)
+    for officer_id in settings.officer_ids:
+        await set_user_commands(bot, officer_id, Role.OFFICER)
 
 
 async def _finish_updates(dp: Dispatcher, grace: float) -> None:
@@ -345,11 +381,11 @@ async def _serve(
             mode=mode,
             api=settings.telegram_api_url,  # the sandbox's emulator shows here, not Telegram
         )
-        if not webhook:
-            await bot.delete_webhook(drop_pending_updates=False)
-        await set_default_commands(bot)
-        for officer_id in settings.officer_ids:
-            await set_user_commands(bot, officer_id, Role.OFFICER)
+        try:
+            await _unless_stopped(_announce(bot, settings, webhook=webhook), stop)
+        except _StopRequestedError:
+            log.info("bot stopped before it started")
+            return EXIT_OK
         campaign = asyncio.create_task(campaign_until_stop(), name="leadership")
         if server is not None and not await _listen(server):
             return EXIT_FAILED

@@ -729,6 +729,31 @@ async def test_start_up_waits_for_telegram(
     assert await bot.terminate() == 0
 
 
+@pytest.mark.parametrize("method", ["getMe", "setMyCommands"])
+async def test_sigterm_while_start_up_retries_telegram(
+    method: str, server: FakeTelegramServer, db: Database, bot: Bot
+) -> None:
+    """A stop is not held by the retry policy: one start-up call may be retried for 30 s
+    (``RETRY_BUDGET``) while Telegram answers 502, but SIGTERM ends the process at once."""
+    server.fail_next(method, 502, html=True, for_seconds=120)
+    await bot.start()
+    await wait_until(
+        lambda: bool(attempt_lines(bot.log())) or not bot.running,
+        f"a log line about a failed {method}",
+        timeout=START_WAIT,
+    )
+    assert bot.running, bot.log()
+    stopping = time.monotonic()
+    code = await bot.terminate(timeout=10)  # the call alone would go on for about 29 s more
+    took = time.monotonic() - stopping
+    log = bot.log()
+    assert code == 0, f"exit code {code} after SIGTERM"
+    assert "bot stopped before it started" in log, log
+    assert "Traceback" not in log
+    assert not any(c.method.lower() == "getupdates" for c in server.calls), "it polled"
+    print(f"stopped {took:.1f} s after SIGTERM")
+
+
 async def test_a_rejected_token_exits_2_with_one_line(
     server: FakeTelegramServer, db: Database, env: dict[str, str], tmp_path: Path
 ) -> None:

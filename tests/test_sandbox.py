@@ -510,11 +510,15 @@ async def test_command_line_refuses_a_foreign_database(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the bot process
 
-#: A stand-in supervisor: starts the sandbox's bot process, prints its pid, and waits.
+#: A stand-in supervisor: starts the sandbox's bot process, prints its pid, and waits. The bot's
+#: stdout is not the supervisor's pipe: the test's wait for the supervisor would also wait for
+#: every process holding that pipe open.
 SUPERVISOR = """
 import os, subprocess, sys, time
 env = dict(os.environ, SANDBOX_SUPERVISOR_PID=str(os.getpid()))
-child = subprocess.Popen([sys.executable, "-m", "bot.sandbox.child"], env=env)
+child = subprocess.Popen(
+    [sys.executable, "-m", "bot.sandbox.child"], env=env, stdout=subprocess.DEVNULL
+)
 print(child.pid, flush=True)
 time.sleep(600)
 """
@@ -531,16 +535,24 @@ async def test_the_bot_process_ends_with_its_supervisor(tmp_path: Path) -> None:
         sys.executable, "-c", SUPERVISOR, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert supervisor.stdout is not None
-    pid = (await asyncio.wait_for(supervisor.stdout.readline(), 60)).decode().strip()
-    await asyncio.sleep(2)  # the bot process is importing, or retrying getMe, by now
-    assert _alive(pid)
-    supervisor.kill()  # kill -9: the supervisor has no chance to stop it
-    await asyncio.wait_for(supervisor.wait(), WAIT)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while _alive(pid):
-        assert loop.time() < deadline, "the bot process outlived its supervisor by 30 s"
-        await asyncio.sleep(0.1)
+    pid = ""
+    try:
+        pid = (await asyncio.wait_for(supervisor.stdout.readline(), 60)).decode().strip()
+        await asyncio.sleep(2)  # the bot process is importing, or retrying getMe, by now
+        assert _alive(pid)
+        supervisor.kill()  # kill -9: the supervisor has no chance to stop it
+        await asyncio.wait_for(supervisor.wait(), WAIT)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while _alive(pid):
+            assert loop.time() < deadline, "the bot process outlived its supervisor by 30 s"
+            await asyncio.sleep(0.1)
+    finally:  # nothing left running when the test failed
+        if pid.isdigit() and _alive(pid):
+            os.kill(int(pid), signal.SIGKILL)
+        if supervisor.returncode is None:
+            supervisor.kill()
+            await supervisor.wait()
 
 
 async def test_the_bot_process_does_not_start_without_its_supervisor(tmp_path: Path) -> None:
