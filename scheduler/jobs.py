@@ -29,9 +29,16 @@ log = structlog.get_logger(__name__)
 #: The job runs in progress (their tasks), so that a stop can let them finish
 #: (:func:`finish_running_jobs`).
 RUNNING_JOBS: set[asyncio.Task[object]] = set()
+#: The job runs :func:`finish_running_jobs` cancelled: their end is its warning, not an error.
+_CUT_JOBS: set[asyncio.Task[object]] = set()
 
 
 def _logged(job: str, func: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """``func`` as a job: its run is registered in :data:`RUNNING_JOBS`, its log lines carry
+    ``job``, an error is logged (one line with its traceback) and not raised. A run the
+    shutdown's grace period cuts ends quietly: APScheduler's executor would log the
+    cancellation as "Job … raised an exception" with a traceback, beside our one warning."""
+
     async def run() -> None:
         task = asyncio.current_task()
         if task is not None:
@@ -41,8 +48,12 @@ def _logged(job: str, func: Callable[[], Awaitable[object]]) -> Callable[[], Awa
                 await func()
             except Exception:
                 log.exception("job failed")
+            except asyncio.CancelledError:
+                if task not in _CUT_JOBS:
+                    raise  # a cancellation that is not the grace period's
             finally:
                 RUNNING_JOBS.discard(task)
+                _CUT_JOBS.discard(task)
 
     return run
 
@@ -74,6 +85,7 @@ async def finish_running_jobs(grace: float) -> None:
     log.info("finishing jobs in flight", count=len(running), grace_seconds=grace)
     _done, pending = await asyncio.wait(running, timeout=grace)
     for task in pending:
+        _CUT_JOBS.add(task)
         task.cancel()
     if pending:
         log.warning("jobs cut by the shutdown grace period", count=len(pending))
