@@ -198,7 +198,8 @@ async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
 
 async def _announce(bot: Bot, settings: Settings, *, webhook: bool) -> None:
     """Start-up's Bot API calls before updates are taken: polling deletes a webhook left set
-    (pending updates are kept), then the command menus (everyone's, and each officer's)."""
+    (pending updates are kept), then the command menus (everyone's, and each officer's; a
+    menu Telegram refuses is a warning, as the commands work without it)."""
     if not webhook:
         await bot.delete_webhook(drop_pending_updates=False)
     await set_default_commands(bot)

@@ -19,8 +19,15 @@ def _commands(spec: dict[str, str]) -> list[BotCommand]:
 
 
 async def set_default_commands(bot: Bot) -> None:
-    """The menu of everyone not registered: /start, /help."""
-    await bot.set_my_commands(_commands(texts.COMMANDS_GUEST), scope=BotCommandScopeDefault())
+    """The menu of everyone not registered: /start, /help.
+
+    A failure is logged, not raised (as :func:`set_user_commands`): a bot whose start-up call
+    Telegram refuses, or fails past the retry policy's budget, still polls and answers.
+    """
+    try:
+        await bot.set_my_commands(_commands(texts.COMMANDS_GUEST), scope=BotCommandScopeDefault())
+    except TelegramAPIError as exc:
+        log.warning("set commands failed", scope="default", error=str(exc))
 
 
 async def set_user_commands(bot: Bot, chat_id: int, role: Role) -> None:

@@ -41,6 +41,7 @@ from storage.models import Consultation, Notice, PlanItemEvent, User
 from tests.e2e_support import (
     OFFICER,
     START_WAIT,
+    STRANGER,
     WAIT,
     Bot,
     assign,
@@ -752,6 +753,23 @@ async def test_sigterm_while_start_up_retries_telegram(
     assert "Traceback" not in log
     assert not any(c.method.lower() == "getupdates" for c in server.calls), "it polled"
     print(f"stopped {took:.1f} s after SIGTERM")
+
+
+async def test_start_up_goes_on_when_the_command_menus_are_refused(
+    server: FakeTelegramServer, db: Database, bot: Bot
+) -> None:
+    """The command menus are a convenience: a ``setMyCommands`` Telegram refuses (a 400 is
+    not retried) is one warning, and the bot polls and answers."""
+    server.fail_next("setMyCommands", 400, "Bad Request: BOT_COMMAND_INVALID", for_seconds=300)
+    await bot.start()
+    await server.wait_polling(START_WAIT)
+    stranger = server.user(STRANGER, "Некто")
+    server.push_text(stranger, "/start")
+    await reply(server, stranger, has("приглашени"))
+    log = bot.log()
+    assert "Traceback" not in log, log
+    assert "set commands failed" in log, log
+    assert await bot.terminate() == 0
 
 
 async def test_a_rejected_token_exits_2_with_one_line(
