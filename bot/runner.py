@@ -142,7 +142,11 @@ def _install_stop_signals(stop: asyncio.Event) -> None:
 
 async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> None:
     """Migrations and start-up data (PostgreSQL that does not answer yet is waited for); then
-    the export folders a killed bot process left are deleted."""
+    the export folders a killed bot process left are deleted.
+
+    Raises:
+        _StopRequestedError: a stop signal arrived while PostgreSQL was waited for.
+    """
     waited = (OSError, TimeoutError, OperationalError, InterfaceError)
 
     def transient(exc: Exception) -> bool:
@@ -152,7 +156,15 @@ async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> Non
         async with migration_lock(db):  # PostgreSQL: instances starting together take turns
             await prepare_database(settings, db)
 
-    await _retrying("database", attempt, transient, stop)
+    async def until_stopped() -> None:
+        # PostgreSQL: a stop cuts a connection that hangs or a wait for another instance's
+        # migration; cut during the migration, its transaction is rolled back whole and the
+        # lock freed with the connection. SQLite's start-up is local, and runs to its end.
+        await _unless_stopped(attempt(), stop)
+
+    await _retrying(
+        "database", until_stopped if db.dialect == "postgresql" else attempt, transient, stop
+    )
     remove_left_folders()  # an export's files left by a bot killed during it (personal data)
 
 

@@ -24,6 +24,10 @@ from storage.repo import Repo
 
 #: Connections kept open (DATABASE_POOL_SIZE); as many again may be opened under load.
 DEFAULT_POOL_SIZE = 5
+#: Seconds a new PostgreSQL connection may take (asyncpg's ``timeout``; its default is 60 s):
+#: a server that accepts and does not answer (still starting behind a proxy, a half-open
+#: network) is an error after this long, and start-up logs it and tries again.
+PG_CONNECT_TIMEOUT = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -48,6 +52,7 @@ def create_engine(
     or the rate limiter (:class:`bot.middlewares.CommitBeforeSendMiddleware` commits first,
     which gives the connection back).
 
+    A PostgreSQL connection (asyncpg) must be made within :data:`PG_CONNECT_TIMEOUT`.
     For a SQLite file the folder is created when missing; foreign keys, WAL and a busy timeout
     are switched on for every connection, and statements go through :mod:`storage.sqlite`
     (one thread hop each).
@@ -65,6 +70,8 @@ def create_engine(
         engine = create_async_engine(url, hide_parameters=True, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if parsed.get_driver_name() == "asyncpg":
+        pool["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT}
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
 
 
