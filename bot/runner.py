@@ -394,16 +394,12 @@ async def _serve(
             mode=mode,
             api=settings.telegram_api_url,  # the sandbox's emulator shows here, not Telegram
         )
-        try:
-            await _unless_stopped(_announce(bot, settings, webhook=webhook), stop)
-        except _StopRequestedError:
-            log.info("bot stopped before it started")
-            return EXIT_OK
+        await _unless_stopped(_announce(bot, settings, webhook=webhook), stop)
         campaign = asyncio.create_task(campaign_until_stop(), name="leadership")
         if server is not None and not await _listen(server):
             return EXIT_FAILED
         if webhook:
-            if not await _webhook_accepted(bot, dp, settings):
+            if not await _unless_stopped(_webhook_accepted(bot, dp, settings), stop):
                 return EXIT_SETTINGS
             await stop.wait()
             return EXIT_FAILED if leadership.lost else EXIT_OK
@@ -423,6 +419,8 @@ async def _serve(
             await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
         if leadership.lost:
             return EXIT_FAILED
+    except _StopRequestedError:  # during start-up's Bot API calls, Telegram failing
+        log.info("bot stopped before it started")
     finally:
         if server is not None:
             await server.stop()  # webhook mode: the updates in flight finish here

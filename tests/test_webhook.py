@@ -312,3 +312,37 @@ async def test_a_webhook_url_telegram_refuses_exits_2_with_one_line(
         assert "Traceback" not in bot.log()
     finally:
         await bot.ensure_stopped()
+
+
+@pytest.mark.e2e
+async def test_sigterm_while_set_webhook_is_retried(
+    fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
+) -> None:
+    """``setWebhook`` answered 502 is retried for up to 30 s (the retry policy's budget);
+    SIGTERM meanwhile ends the process at once, with exit code 0."""
+    env = bot_env(
+        fake,
+        database_url,
+        tmp_path,
+        BOT_TOKEN="123456:WEBHOOK-token-for-the-fake-server-only",
+        WEBHOOK_URL=URL,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN="127.0.0.1:0",
+    )
+    fake.fail_next("setWebhook", 502, html=True, for_seconds=120)
+    bot = WebhookBot(env, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        await wait_until(
+            lambda: "telegram call failed, retrying" in bot.log() or not bot.running,
+            "a retried setWebhook",
+            START_WAIT,
+        )
+        assert bot.running, bot.log()
+        assert await bot.terminate(timeout=8) == 0, bot.log()
+        log = bot.log()
+        assert "bot stopped before it started" in log, log
+        assert "Traceback" not in log, log
+        assert not [c for c in fake.calls if c.method == "setWebhook" and c.ok]
+    finally:
+        await bot.ensure_stopped()
