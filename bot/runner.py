@@ -190,9 +190,9 @@ async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
     """``work``'s result, unless ``stop`` is set first: then ``work`` is cancelled and
     :class:`_StopRequestedError` raised at once.
 
-    For the Bot API calls of start-up: the retry policy (:mod:`bot.telegram.retry`) may retry
-    one call for up to its ``RETRY_BUDGET`` (30 s) while Telegram is down, and a SIGTERM must
-    not wait for that.
+    For start-up's waits, which a SIGTERM must not sit out: a Bot API call the retry policy
+    (:mod:`bot.telegram.retry`) retries for up to its ``RETRY_BUDGET`` (30 s) while Telegram
+    is down; a PostgreSQL connection that hangs, or another instance's migration lock.
     """
     task = asyncio.ensure_future(work)
     stopped = asyncio.create_task(stop.wait())
@@ -421,6 +421,8 @@ async def _serve(
             return EXIT_FAILED
     except _StopRequestedError:  # during start-up's Bot API calls, Telegram failing
         log.info("bot stopped before it started")
+        if leadership.lost:  # the stop was the lost leader lock's, not a signal
+            return EXIT_FAILED
     finally:
         if server is not None:
             await server.stop()  # webhook mode: the updates in flight finish here
