@@ -206,6 +206,13 @@ async def command(
     return await server.wait_for_message(user.id, predicate, timeout=timeout, after=seen)
 
 
+async def answers_a_stranger(server: FakeTelegramServer) -> None:
+    """The bot is up: a stranger's /start gets the reply that asks for an invitation."""
+    stranger = server.user(STRANGER, "Некто")
+    server.push_text(stranger, "/start")
+    await reply(server, stranger, has("приглашени"))
+
+
 def has(*words: str) -> Callable[[SentMessage], bool]:
     """A message predicate: every word occurs in the text (case-insensitive)."""
 

@@ -41,9 +41,9 @@ from storage.models import Consultation, Notice, PlanItemEvent, User
 from tests.e2e_support import (
     OFFICER,
     START_WAIT,
-    STRANGER,
     WAIT,
     Bot,
+    answers_a_stranger,
     assign,
     bot_env,
     broadcast_draft,
@@ -718,9 +718,7 @@ async def test_start_up_waits_for_telegram(
     await server.end_outage()
     polls = server.poll_count
     await server.wait_polling(WAIT, newer_than=polls)
-    stranger = server.user(4242, "Некто")
-    server.push_text(stranger, "/start")
-    await reply(server, stranger, has("приглашени"))
+    await answers_a_stranger(server)
     log = bot.log()
     assert "Traceback" not in log
     lines = attempt_lines(log)
@@ -763,9 +761,7 @@ async def test_start_up_goes_on_when_the_command_menus_are_refused(
     server.fail_next("setMyCommands", 400, "Bad Request: BOT_COMMAND_INVALID", for_seconds=300)
     await bot.start()
     await server.wait_polling(START_WAIT)
-    stranger = server.user(STRANGER, "Некто")
-    server.push_text(stranger, "/start")
-    await reply(server, stranger, has("приглашени"))
+    await answers_a_stranger(server)
     log = bot.log()
     assert "Traceback" not in log, log
     assert "set commands failed" in log, log

@@ -25,13 +25,11 @@ from storage.db import Database
 from storage.leader import MIGRATION_KEY
 from tests.e2e_support import (
     START_WAIT,
-    STRANGER,
     WAIT,
     Bot,
+    answers_a_stranger,
     bot_env,
     fake_telegram,
-    has,
-    reply,
     wait_until,
 )
 
@@ -166,9 +164,7 @@ async def test_start_up_waits_for_postgresql(
         assert not server.calls, "it reached Telegram without a database"
         await port.forward(database_url)
         await server.wait_polling(START_WAIT)
-        stranger = server.user(STRANGER, "Некто")
-        server.push_text(stranger, "/start")
-        await reply(server, stranger, has("приглашени"))
+        await answers_a_stranger(server)
         log = bot.log()
         assert "Traceback" not in log, log
         assert all("ConnectionRefusedError" in line for line in unreachable_lines(bot)), log

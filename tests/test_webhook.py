@@ -218,6 +218,24 @@ async def test_an_update_cut_by_the_grace_period_is_not_acknowledged(site: Site)
 class WebhookBot(BotProcess):
     """``python -m bot run --webhook`` as a child process."""
 
+    @classmethod
+    def made(
+        cls, fake: FakeTelegramServer, database_url: str, home: Path, **extra: str
+    ) -> WebhookBot:
+        """The process (not started) with the webhook's settings (:data:`URL`, :data:`SECRET`,
+        a free port on 127.0.0.1) and ``extra``; its log in ``home``."""
+        env = bot_env(
+            fake,
+            database_url,
+            home,
+            BOT_TOKEN="123456:WEBHOOK-token-for-the-fake-server-only",
+            WEBHOOK_URL=URL,
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN="127.0.0.1:0",
+            **extra,
+        )
+        return cls(env, home / "bot.log")
+
     async def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
@@ -238,17 +256,7 @@ class WebhookBot(BotProcess):
 async def test_the_bot_process_in_webhook_mode(
     fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
 ) -> None:
-    env = bot_env(
-        fake,
-        database_url,
-        tmp_path,
-        BOT_TOKEN="123456:WEBHOOK-token-for-the-fake-server-only",
-        WEBHOOK_URL=URL,
-        WEBHOOK_SECRET=SECRET,
-        WEBHOOK_LISTEN="127.0.0.1:0",
-        LOG_FORMAT="json",
-    )
-    bot = WebhookBot(env, tmp_path / "bot.log")
+    bot = WebhookBot.made(fake, database_url, tmp_path, LOG_FORMAT="json")
     await bot.start()
     try:
         call = await fake.wait_for_call("setWebhook", timeout=START_WAIT)
@@ -292,17 +300,8 @@ async def test_the_bot_process_in_webhook_mode(
 async def test_a_webhook_url_telegram_refuses_exits_2_with_one_line(
     fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
 ) -> None:
-    env = bot_env(
-        fake,
-        database_url,
-        tmp_path,
-        BOT_TOKEN="123456:WEBHOOK-token-for-the-fake-server-only",
-        WEBHOOK_URL=URL,
-        WEBHOOK_SECRET=SECRET,
-        WEBHOOK_LISTEN="127.0.0.1:0",
-    )
     fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: Failed to resolve host")
-    bot = WebhookBot(env, tmp_path / "bot.log")
+    bot = WebhookBot.made(fake, database_url, tmp_path)
     await bot.start()
     try:
         assert await bot.exit_code(START_WAIT) == 2, bot.log()
@@ -320,17 +319,8 @@ async def test_sigterm_while_set_webhook_is_retried(
 ) -> None:
     """``setWebhook`` answered 502 is retried for up to 30 s (the retry policy's budget);
     SIGTERM meanwhile ends the process at once, with exit code 0."""
-    env = bot_env(
-        fake,
-        database_url,
-        tmp_path,
-        BOT_TOKEN="123456:WEBHOOK-token-for-the-fake-server-only",
-        WEBHOOK_URL=URL,
-        WEBHOOK_SECRET=SECRET,
-        WEBHOOK_LISTEN="127.0.0.1:0",
-    )
     fake.fail_next("setWebhook", 502, html=True, for_seconds=120)
-    bot = WebhookBot(env, tmp_path / "bot.log")
+    bot = WebhookBot.made(fake, database_url, tmp_path)
     await bot.start()
     try:
         await wait_until(
