@@ -55,6 +55,14 @@ class Settings(BaseSettings):
         "(30 per 1/K s, one per chat per 1/K s). Anything but 1 needs a loopback "
         "TELEGRAM_API_URL, so that Telegram's real limits cannot be broken.",
     )
+    telegram_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds one Bot API call (a reply, a reminder, a broadcast's send) may "
+        "spend being retried after network errors, 5xx answers and 429s before it fails; "
+        "start-up's calls, failing past it, are tried again until Telegram answers.",
+    )
     officer_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
     default_timezone: str = Field(default="Europe/Moscow")
     invite_ttl_days: int = Field(default=14, ge=1, le=365)

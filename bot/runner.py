@@ -3,8 +3,10 @@ shutdown.
 
 Start-up waits for what is not there yet instead of failing: an unreachable PostgreSQL or
 Telegram (the network is not up after a reboot) is retried with back-off, one log line per
-attempt, until it answers or a stop signal arrives; a stop signal also cuts short a start-up
-call the retry policy is retrying (Telegram answering 502), and the process exits 0. A token
+attempt, until it answers or a stop signal arrives. This holds for each of start-up's calls
+to Telegram (getMe, deleteWebhook and the command menus, setWebhook) once the retry policy
+has given up on it; a stop signal also cuts short a call the retry policy is retrying
+(Telegram answering 502), and the process exits 0. A token
 Telegram rejects (401) ends the process with one line naming ``BOT_TOKEN`` and exit code 2.
 
 Stop (SIGTERM or SIGINT): no more updates are fetched, the updates being handled and the
@@ -168,20 +170,23 @@ async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> Non
     remove_left_folders()  # an export's files left by a bot killed during it (personal data)
 
 
-async def _connect(bot: Bot, stop: asyncio.Event) -> TelegramUser:
-    """getMe until Telegram answers: an error the Bot API calls' rule calls transient
-    (:func:`bot.telegram.is_transient`) or a 429 is waited out.
+async def _until_telegram_answers(call: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T:
+    """A start-up call to Telegram (``call()``: getMe, the command menus, setWebhook), tried
+    until Telegram answers: an error the Bot API calls' rule calls transient
+    (:func:`bot.telegram.is_transient`) or a 429, still failing after the retry policy's
+    budget (TELEGRAM_RETRY_SECONDS), is one log line and the call is made again after a
+    back-off; a stop signal cuts the wait and the call in progress.
 
     Raises:
-        TelegramUnauthorizedError, TelegramNotFound: the token was rejected.
         _StopRequestedError: a stop signal arrived meanwhile.
+        TelegramAPIError: any other error (e.g. 401: the token was rejected).
     """
 
     def transient(exc: Exception) -> bool:
         return isinstance(exc, TelegramRetryAfter) or is_transient(exc)
 
-    async def attempt() -> TelegramUser:
-        return await _unless_stopped(bot.get_me(), stop)
+    async def attempt() -> T:
+        return await _unless_stopped(call(), stop)
 
     return await _retrying("telegram", attempt, transient, stop)
 
@@ -191,7 +196,7 @@ async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
     :class:`_StopRequestedError` raised at once.
 
     For start-up's waits, which a SIGTERM must not sit out: a Bot API call the retry policy
-    (:mod:`bot.telegram.retry`) retries for up to its ``RETRY_BUDGET`` (30 s) while Telegram
+    (:mod:`bot.telegram.retry`) retries for up to TELEGRAM_RETRY_SECONDS (30 s) while Telegram
     is down; a PostgreSQL connection that hangs, or another instance's migration lock.
     """
     task = asyncio.ensure_future(work)
@@ -294,7 +299,7 @@ async def _run(settings: Settings, *, webhook: bool) -> int:
     bot = create_bot(settings, limiter)
     try:
         await _prepare(settings, db, stop)
-        me = await _connect(bot, stop)
+        me = await _until_telegram_answers(bot.get_me, stop)
     except _StopRequestedError:
         log.info("bot stopped before it started")
         await bot.session.close()
@@ -394,12 +399,14 @@ async def _serve(
             mode=mode,
             api=settings.telegram_api_url,  # the sandbox's emulator shows here, not Telegram
         )
-        await _unless_stopped(_announce(bot, settings, webhook=webhook), stop)
+        await _until_telegram_answers(lambda: _announce(bot, settings, webhook=webhook), stop)
         campaign = asyncio.create_task(campaign_until_stop(), name="leadership")
         if server is not None and not await _listen(server):
             return EXIT_FAILED
         if webhook:
-            if not await _unless_stopped(_webhook_accepted(bot, dp, settings), stop):
+            if not await _until_telegram_answers(
+                lambda: _webhook_accepted(bot, dp, settings), stop
+            ):
                 return EXIT_SETTINGS
             await stop.wait()
             return EXIT_FAILED if leadership.lost else EXIT_OK

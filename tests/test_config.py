@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.config import SettingsError, load_settings, settings_env_names
 from bot.services.clock import make_clock, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,20 @@ def test_defaults() -> None:
     assert s.default_timezone == "Europe/Moscow"
     assert s.officer_ids == ()
     assert s.reminder_days_before == (7, 1)
+    assert s.telegram_retry_seconds == 30.0
+
+
+def test_every_setting_is_documented() -> None:
+    """Each variable the settings read is in `.env.example` (``NAME=``, or ``# NAME=`` when
+    unset by default) and in the README's configuration table (`` `NAME` `` in a row's first
+    cell): a setting added without them is found here."""
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = sorted(settings_env_names())
+    assert [n for n in names if not re.search(rf"^(# )?{n}=", example, re.MULTILINE)] == []
+    in_table = re.compile(r"^\| ([^|]*) \|", re.MULTILINE)  # a row's first cell
+    documented = " ".join(in_table.findall(readme))
+    assert [n for n in names if f"`{n}`" not in documented] == []
 
 
 def test_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +63,8 @@ def test_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
         ("INVITE_TTL_DAYS", "0"),
         ("TELEGRAM_CLOCK_SPEED", "0"),
         ("TELEGRAM_CLOCK_SPEED", "10"),  # with Telegram's own URL: its limits would be broken
+        ("TELEGRAM_RETRY_SECONDS", "0"),
+        ("TELEGRAM_RETRY_SECONDS", "soon"),
     ],
 )
 def test_bad_value_names_the_variable(

@@ -753,6 +753,30 @@ async def test_sigterm_while_start_up_retries_telegram(
     print(f"stopped {took:.1f} s after SIGTERM")
 
 
+async def test_start_up_waits_out_a_failing_call_after_its_retry_budget(
+    server: FakeTelegramServer, db: Database, env: dict[str, str], tmp_path: Path
+) -> None:
+    """A start-up call still failing when the retry policy gives up (TELEGRAM_RETRY_SECONDS,
+    1 s here) is made again after a back-off, as getMe is, until Telegram answers: the bot
+    then polls and answers, with no traceback."""
+    server.fail_next("deleteWebhook", 502, html=True, for_seconds=6)
+    bot = Bot({**env, "TELEGRAM_RETRY_SECONDS": "1"}, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        await wait_until(
+            lambda: server.poll_count > 0 or not bot.running, "the first poll", START_WAIT
+        )
+        assert bot.running, bot.log()
+        await answers_a_stranger(server)
+        log = bot.log()
+        assert "Traceback" not in log, log
+        assert "telegram unreachable, retrying" in log, log
+        assert any(c.method == "deleteWebhook" and c.ok for c in server.calls)
+        assert await bot.terminate() == 0
+    finally:
+        await bot.ensure_stopped()
+
+
 async def test_start_up_goes_on_when_the_command_menus_are_refused(
     server: FakeTelegramServer, db: Database, bot: Bot
 ) -> None:

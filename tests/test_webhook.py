@@ -336,3 +336,47 @@ async def test_sigterm_while_set_webhook_is_retried(
         assert not [c for c in fake.calls if c.method == "setWebhook" and c.ok]
     finally:
         await bot.ensure_stopped()
+
+
+@pytest.mark.e2e
+async def test_set_webhook_is_waited_for_after_its_retry_budget(
+    fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
+) -> None:
+    """``setWebhook`` still failing when the retry policy gives up (TELEGRAM_RETRY_SECONDS,
+    1 s here) is made again after a back-off until Telegram answers; then posts are taken."""
+    fake.fail_next("setWebhook", 502, html=True, for_seconds=6)
+    bot = WebhookBot.made(
+        fake, database_url, tmp_path, TELEGRAM_RETRY_SECONDS="1", LOG_FORMAT="json"
+    )
+    await bot.start()
+    try:
+
+        def accepted() -> list[str]:
+            return [str(c.params["url"]) for c in fake.calls if c.method == "setWebhook" and c.ok]
+
+        await wait_until(
+            lambda: bool(accepted()) or not bot.running, "an accepted setWebhook", START_WAIT
+        )
+        assert bot.running, bot.log()
+        assert accepted() == [URL]
+        await wait_until(lambda: bot.port() is not None, "the web server's port", WAIT)
+        officer = fake.user(OFFICER, "Ольга")
+        update = fake.push_text(officer, "/invite reservist")
+        async with (
+            aiohttp.ClientSession() as http,
+            asyncio.timeout(WAIT),
+            http.post(
+                f"http://127.0.0.1:{bot.port()}/tg/webhook",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            ) as response,
+        ):
+            assert response.status == 200
+        await fake.wait_for_message(officer, has("start="), timeout=WAIT)
+        log = bot.log()
+        assert "telegram unreachable, retrying" in log, log
+        assert "Traceback" not in log, log
+        assert bot.running, log
+        assert await bot.terminate() == 0, bot.log()
+    finally:
+        await bot.ensure_stopped()

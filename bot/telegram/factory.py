@@ -248,7 +248,7 @@ def create_bot(
     retry: RetryMiddleware | None = None,
 ) -> Bot:
     """The Bot for ``settings`` (token, API base URL) with the retry policy (``retry``, by
-    default :class:`RetryMiddleware` with :data:`~bot.telegram.retry.RETRY_BUDGET`),
+    default :class:`RetryMiddleware` with a budget of TELEGRAM_RETRY_SECONDS),
     throttling by ``limiter`` and HTML parse mode. Without ``limiter`` the Bot has one of its
     own for Telegram's limits on TELEGRAM_CLOCK_SPEED's clock
     (:meth:`RateLimiter.for_telegram`); a process whose services send too passes the one
@@ -262,7 +262,7 @@ def create_bot(
         json_loads=orjson.loads,
         json_dumps=json_text,
     )
-    session.middleware(retry or RetryMiddleware())
+    session.middleware(retry or RetryMiddleware(settings.telegram_retry_seconds))
     if limiter is None:
         limiter = RateLimiter.for_telegram(settings.telegram_clock_speed)
     session.middleware(ThrottleMiddleware(limiter))

@@ -32,7 +32,8 @@ from bot.telegram.errors import is_transient
 
 log = structlog.get_logger(__name__)
 
-#: Seconds one Bot API call may spend being retried, from its first attempt: no retry starts
+#: Seconds one Bot API call may spend being retried (TELEGRAM_RETRY_SECONDS, whose default this
+#: is), from its first attempt: no retry starts
 #: (no back-off or ``retry_after`` wait begins) that would end later. A single attempt is
 #: bounded by the session's request timeout (aiogram's 60 s), so a call returns or raises
 #: within about ``RETRY_BUDGET`` + 60 s. 30 s rides out a Telegram hiccup or a proxy's 502
