@@ -6,8 +6,8 @@ Telegram (the network is not up after a reboot) is retried with back-off, one lo
 attempt, until it answers or a stop signal arrives. This holds for each of start-up's calls
 to Telegram (getMe, deleteWebhook and the command menus, setWebhook) once the retry policy
 has given up on it; a stop signal also cuts short a call the retry policy is retrying
-(Telegram answering 502), and the process exits 0. A token
-Telegram rejects (401) ends the process with one line naming ``BOT_TOKEN`` and exit code 2.
+(Telegram answering 502), and the process exits 0. A token Telegram rejects (401) ends the
+process with one line naming ``BOT_TOKEN`` and exit code 2.
 
 Stop (SIGTERM or SIGINT): no more updates are fetched, the updates being handled and the
 broadcast sends in flight finish (for up to ``SHUTDOWN_GRACE_SECONDS``), then the scheduler
@@ -171,11 +171,11 @@ async def _prepare(settings: Settings, db: Database, stop: asyncio.Event) -> Non
 
 
 async def _until_telegram_answers(call: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T:
-    """A start-up call to Telegram (``call()``: getMe, the command menus, setWebhook), tried
-    until Telegram answers: an error the Bot API calls' rule calls transient
-    (:func:`bot.telegram.is_transient`) or a 429, still failing after the retry policy's
-    budget (TELEGRAM_RETRY_SECONDS), is one log line and the call is made again after a
-    back-off; a stop signal cuts the wait and the call in progress.
+    """A start-up call to Telegram (``call()``: getMe, deleteWebhook and the command menus,
+    setWebhook), tried until Telegram answers: an error the Bot API calls' rule calls
+    transient (:func:`bot.telegram.is_transient`) or a 429, still failing after the retry
+    policy's budget (TELEGRAM_RETRY_SECONDS), is one log line and the call is made again
+    after a back-off; a stop signal cuts the wait and the call in progress.
 
     Raises:
         _StopRequestedError: a stop signal arrived meanwhile.
@@ -196,8 +196,9 @@ async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
     :class:`_StopRequestedError` raised at once.
 
     For start-up's waits, which a SIGTERM must not sit out: a Bot API call the retry policy
-    (:mod:`bot.telegram.retry`) retries for up to TELEGRAM_RETRY_SECONDS (30 s) while Telegram
-    is down; a PostgreSQL connection that hangs, or another instance's migration lock.
+    (:mod:`bot.telegram.retry`) retries for up to TELEGRAM_RETRY_SECONDS (30 s by default)
+    while Telegram is down; a PostgreSQL connection that hangs, or another instance's
+    migration lock.
     """
     task = asyncio.ensure_future(work)
     stopped = asyncio.create_task(stop.wait())
