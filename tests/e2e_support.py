@@ -301,7 +301,8 @@ async def log_until_evidence(
 ) -> tuple[int, SentMessage]:
     """/log the first item offered whose button text ``choose`` accepts, today, with a
     comment; returns (the item's id, from the button's data; the question for evidence)."""
-    pick = await command(server, user, "/log", lambda m: bool(m.buttons))
+    # the picker itself: a reminder with its own buttons may reach the chat meanwhile
+    pick = await command(server, user, "/log", has("Выберите пункт плана"))
     _text, data = next((t, d) for t, d in pick.buttons if choose(t))
     assert data is not None
     server.push_callback(user, pick, data)
