@@ -121,9 +121,9 @@ def unreachable_lines(bot: Bot) -> list[str]:
 async def test_sigterm_while_postgresql_does_not_answer(
     server: FakeTelegramServer, port: Port, tmp_path: Path
 ) -> None:
-    """A connection accepted and never answered would hold a stop for asyncpg's timeout
-    (60 s by default); SIGTERM ends the process at once, and the wait is one line at most
-    every :data:`storage.db.PG_CONNECT_TIMEOUT` seconds meanwhile."""
+    """A connection accepted and never answered held a stop for as long as the connection
+    may take (asyncpg's 60 s by default, :data:`storage.db.PG_CONNECT_TIMEOUT` now); SIGTERM
+    ends the process at once, before Telegram is reached."""
     await port.silent()
     url = port.url("postgresql+asyncpg://reserve:secret@127.0.0.1:5432/reserve")
     bot = Bot(bot_env(server, url, tmp_path), tmp_path / "bot.log")
