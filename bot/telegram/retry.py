@@ -99,6 +99,9 @@ class RetryMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         if method.__api_method__ in NOT_RETRIED:
             return await make_request(bot, method)
+        # one AsyncRetrying per call, not one per middleware: tenacity keeps a call's
+        # iteration state on the instance (in a threading.local, which every coroutine of the
+        # event loop's thread shares), so concurrent calls would mix up one instance's state
         retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
             wait=self._wait,
