@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar, Self
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -58,6 +59,9 @@ class Bot:
     """The bot as a child process (``python -m bot run``), its log in a file, with the signals
     the tests send."""
 
+    #: The command line after ``python -m bot``.
+    ARGS: ClassVar[tuple[str, ...]] = ("run",)
+
     env: dict[str, str]
     log_path: Path
     proc: asyncio.subprocess.Process | None = None
@@ -66,7 +70,7 @@ class Bot:
         log = self.log_path.open("ab")
         # cwd: a folder with no `.env` (the repository's, if a developer has one, is not read)
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run",
+            sys.executable, "-m", "bot", *self.ARGS,
             env=self.env, cwd=self.log_path.parent, stdout=log, stderr=log,
         )  # fmt: skip
         log.close()
@@ -108,6 +112,29 @@ class Bot:
     async def ensure_stopped(self) -> None:
         if self.running:
             await self.kill()
+
+    async def __aenter__(self) -> Self:
+        """``async with bot:`` starts the process; whatever happens in the block, it is not
+        left running (killed if still running at the end)."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.ensure_stopped()
+
+
+async def stopped_before_it_started(bot: Bot, timeout: float = 8.0) -> float:
+    """SIGTERM to a bot still starting (waiting for its database or Telegram): it exits 0
+    within ``timeout`` seconds, logs "bot stopped before it started" and no traceback. Returns
+    the seconds it took."""
+    stopping = time.monotonic()
+    code = await bot.terminate(timeout=timeout)
+    took = time.monotonic() - stopping
+    log = bot.log()
+    assert code == 0, f"exit code {code} after SIGTERM:\n{log}"
+    assert "bot stopped before it started" in log, log
+    assert "Traceback" not in log, log
+    return took
 
 
 def fake_telegram(speed: float = TELEGRAM_SPEED) -> FakeTelegramServer:

@@ -30,6 +30,7 @@ from tests.e2e_support import (
     answers_a_stranger,
     bot_env,
     fake_telegram,
+    stopped_before_it_started,
     wait_until,
 )
 
@@ -126,23 +127,15 @@ async def test_sigterm_while_postgresql_does_not_answer(
     ends the process at once, before Telegram is reached."""
     await port.silent()
     url = port.url("postgresql+asyncpg://reserve:secret@127.0.0.1:5432/reserve")
-    bot = Bot(bot_env(server, url, tmp_path), tmp_path / "bot.log")
-    await bot.start()
-    try:
+    async with Bot(bot_env(server, url, tmp_path), tmp_path / "bot.log") as bot:
         await wait_until(
             lambda: port.accepted > 0 or not bot.running,
             "a connection to the database",
             START_WAIT,
         )
         assert bot.running, bot.log()
-        code = await bot.terminate(timeout=8)
-        log = bot.log()
-        assert code == 0, log
-        assert "bot stopped before it started" in log, log
-        assert "Traceback" not in log, log
+        await stopped_before_it_started(bot)
         assert not server.calls, "it reached Telegram without a database"
-    finally:
-        await bot.ensure_stopped()
 
 
 async def test_start_up_waits_for_postgresql(
@@ -152,9 +145,7 @@ async def test_start_up_waits_for_postgresql(
     bot migrates, polls and answers."""
     if not database_url.startswith("postgresql"):
         pytest.skip("the bot waits for PostgreSQL only (TEST_DATABASE_URL)")
-    bot = Bot(bot_env(server, port.url(database_url), tmp_path), tmp_path / "bot.log")
-    await bot.start()
-    try:
+    async with Bot(bot_env(server, port.url(database_url), tmp_path), tmp_path / "bot.log") as bot:
         await wait_until(
             lambda: len(unreachable_lines(bot)) >= 2 or not bot.running,
             "two log lines about the database",
@@ -169,8 +160,6 @@ async def test_start_up_waits_for_postgresql(
         assert "Traceback" not in log, log
         assert all("ConnectionRefusedError" in line for line in unreachable_lines(bot)), log
         assert await bot.terminate() == 0
-    finally:
-        await bot.ensure_stopped()
 
 
 async def test_sigterm_while_another_instance_migrates(
@@ -181,29 +170,23 @@ async def test_sigterm_while_another_instance_migrates(
     if not database_url.startswith("postgresql"):
         pytest.skip("the migration lock is PostgreSQL's (TEST_DATABASE_URL)")
     waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+
+    async def waits() -> int:
+        async with db.engine.connect() as conn:
+            return int((await conn.execute(waiting)).scalar_one())
+
     async with db.engine.connect() as holder:  # "another instance", migrating
         await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_KEY})
-        bot = Bot(bot_env(server, database_url, tmp_path), tmp_path / "bot.log")
-        await bot.start()
         try:
-
-            async def waits() -> int:
-                async with db.engine.connect() as conn:
-                    return int((await conn.execute(waiting)).scalar_one())
-
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + START_WAIT
-            while await waits() == 0:
-                assert bot.running, bot.log()
-                assert loop.time() < deadline, "the bot did not wait for the migration lock"
-                await asyncio.sleep(0.1)
-            code = await bot.terminate(timeout=8)
-            log = bot.log()
-            assert code == 0, log
-            assert "bot stopped before it started" in log, log
-            assert "Traceback" not in log, log
-            assert await waits() == 0
-            assert not server.calls, "it reached Telegram before migrating"
-        finally:
-            await bot.ensure_stopped()
+            async with Bot(bot_env(server, database_url, tmp_path), tmp_path / "bot.log") as bot:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + START_WAIT
+                while await waits() == 0:
+                    assert bot.running, bot.log()
+                    assert loop.time() < deadline, "the bot did not wait for the migration lock"
+                    await asyncio.sleep(0.1)
+                await stopped_before_it_started(bot)
+                assert await waits() == 0
+                assert not server.calls, "it reached Telegram before migrating"
+        finally:  # the connection goes back to the pool: its session's lock must not
             await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_KEY})

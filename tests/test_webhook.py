@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from bot.telegram import create_bot
 from bot.web import Health, WebServer, add_webhook, create_app, webhook_path
 from storage.db import Database
 from storage.models import FsmState, Invite
-from tests.e2e_support import START_WAIT, bot_env, has, wait_until
+from tests.e2e_support import START_WAIT, bot_env, has, stopped_before_it_started, wait_until
 from tests.e2e_support import Bot as BotProcess
 
 SECRET = "s3cret_TOKEN-for-tests"
@@ -218,12 +217,14 @@ async def test_an_update_cut_by_the_grace_period_is_not_acknowledged(site: Site)
 class WebhookBot(BotProcess):
     """``python -m bot run --webhook`` as a child process."""
 
+    ARGS = ("run", "--webhook")
+
     @classmethod
     def made(
         cls, fake: FakeTelegramServer, database_url: str, home: Path, **extra: str
     ) -> WebhookBot:
         """The process (not started) with the webhook's settings (:data:`URL`, :data:`SECRET`,
-        a free port on 127.0.0.1) and ``extra``; its log in ``home``."""
+        a free port on 127.0.0.1, JSON log lines) and ``extra``; its log in ``home``."""
         env = bot_env(
             fake,
             database_url,
@@ -232,17 +233,10 @@ class WebhookBot(BotProcess):
             WEBHOOK_URL=URL,
             WEBHOOK_SECRET=SECRET,
             WEBHOOK_LISTEN="127.0.0.1:0",
+            LOG_FORMAT="json",
             **extra,
         )
         return cls(env, home / "bot.log")
-
-    async def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--webhook",
-            env=self.env, cwd=self.log_path.parent, stdout=log, stderr=log,
-        )  # fmt: skip
-        log.close()
 
     def port(self) -> int | None:
         """The port the web server bound (from its JSON log line), or None yet."""
@@ -251,14 +245,31 @@ class WebhookBot(BotProcess):
                 return int(json.loads(line)["port"])
         return None
 
+    async def post(self, update: dict[str, object], secret: str | None = SECRET) -> int:
+        """Post ``update`` to the webhook as Telegram does (with ``secret`` unless None), once
+        the web server listens; the answer's HTTP status."""
+        await wait_until(lambda: self.port() is not None, "the web server's port", WAIT)
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with (
+            aiohttp.ClientSession() as http,
+            asyncio.timeout(WAIT),
+            http.post(
+                f"http://127.0.0.1:{self.port()}{webhook_path(URL)}", json=update, headers=headers
+            ) as response,
+        ):
+            return response.status
+
+
+def set_webhook_accepted(fake: FakeTelegramServer) -> list[str]:
+    """The URLs of the ``setWebhook`` calls the fake accepted."""
+    return [str(c.params["url"]) for c in fake.calls if c.method == "setWebhook" and c.ok]
+
 
 @pytest.mark.e2e
 async def test_the_bot_process_in_webhook_mode(
     fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
 ) -> None:
-    bot = WebhookBot.made(fake, database_url, tmp_path, LOG_FORMAT="json")
-    await bot.start()
-    try:
+    async with WebhookBot.made(fake, database_url, tmp_path) as bot:
         call = await fake.wait_for_call("setWebhook", timeout=START_WAIT)
         assert call.ok
         assert call.params["url"] == URL
@@ -267,21 +278,13 @@ async def test_the_bot_process_in_webhook_mode(
         allowed = call.params["allowed_updates"]
         assert {"message", "callback_query"} <= set(allowed)
         assert not any(c.method == "deleteWebhook" for c in fake.calls)
-        await wait_until(lambda: bot.port() is not None, "the web server's port", WAIT)
-        base = f"http://127.0.0.1:{bot.port()}"
         officer = fake.user(OFFICER, "Ольга")
+        update = fake.push_text(officer, "/invite reservist")
+        assert await bot.post(update, secret=None) == 401
+        assert await bot.post(update) == 200
+        await fake.wait_for_message(officer, has("start="), timeout=WAIT)
+        base = f"http://127.0.0.1:{bot.port()}"
         async with aiohttp.ClientSession() as http:
-            update = fake.push_text(officer, "/invite reservist")
-            async with asyncio.timeout(WAIT):
-                async with http.post(base + "/tg/webhook", json=update) as response:
-                    assert response.status == 401
-                async with http.post(
-                    base + "/tg/webhook",
-                    json=update,
-                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-                ) as response:
-                    assert response.status == 200
-            await fake.wait_for_message(officer, has("start="), timeout=WAIT)
             async with asyncio.timeout(WAIT), http.get(base + "/healthz") as response:
                 health = await response.json()
                 assert response.status == 200, health
@@ -292,8 +295,6 @@ async def test_the_bot_process_in_webhook_mode(
                 assert 'reserve_bot_messages_sent_total{kind="reply"} 1.0' in page
         assert await bot.terminate() == 0, bot.log()
         assert await _count(db, Invite) == 1
-    finally:
-        await bot.ensure_stopped()
 
 
 @pytest.mark.e2e
@@ -301,16 +302,12 @@ async def test_a_webhook_url_telegram_refuses_exits_2_with_one_line(
     fake: FakeTelegramServer, database_url: str, db: Database, tmp_path: Path
 ) -> None:
     fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: Failed to resolve host")
-    bot = WebhookBot.made(fake, database_url, tmp_path)
-    await bot.start()
-    try:
+    async with WebhookBot.made(fake, database_url, tmp_path) as bot:
         assert await bot.exit_code(START_WAIT) == 2, bot.log()
         refused = [line for line in bot.log().splitlines() if "WEBHOOK_URL was refused" in line]
         assert len(refused) == 1
         assert "Failed to resolve host" in refused[0]
         assert "Traceback" not in bot.log()
-    finally:
-        await bot.ensure_stopped()
 
 
 @pytest.mark.e2e
@@ -320,22 +317,15 @@ async def test_sigterm_while_set_webhook_is_retried(
     """``setWebhook`` answered 502 is retried for up to 30 s (the retry policy's budget);
     SIGTERM meanwhile ends the process at once, with exit code 0."""
     fake.fail_next("setWebhook", 502, html=True, for_seconds=120)
-    bot = WebhookBot.made(fake, database_url, tmp_path)
-    await bot.start()
-    try:
+    async with WebhookBot.made(fake, database_url, tmp_path) as bot:
         await wait_until(
             lambda: "telegram call failed, retrying" in bot.log() or not bot.running,
             "a retried setWebhook",
             START_WAIT,
         )
         assert bot.running, bot.log()
-        assert await bot.terminate(timeout=8) == 0, bot.log()
-        log = bot.log()
-        assert "bot stopped before it started" in log, log
-        assert "Traceback" not in log, log
-        assert not [c for c in fake.calls if c.method == "setWebhook" and c.ok]
-    finally:
-        await bot.ensure_stopped()
+        await stopped_before_it_started(bot)
+        assert not set_webhook_accepted(fake)
 
 
 @pytest.mark.e2e
@@ -345,38 +335,19 @@ async def test_set_webhook_is_waited_for_after_its_retry_budget(
     """``setWebhook`` still failing when the retry policy gives up (TELEGRAM_RETRY_SECONDS,
     1 s here) is made again after a back-off until Telegram answers; then posts are taken."""
     fake.fail_next("setWebhook", 502, html=True, for_seconds=6)
-    bot = WebhookBot.made(
-        fake, database_url, tmp_path, TELEGRAM_RETRY_SECONDS="1", LOG_FORMAT="json"
-    )
-    await bot.start()
-    try:
-
-        def accepted() -> list[str]:
-            return [str(c.params["url"]) for c in fake.calls if c.method == "setWebhook" and c.ok]
-
+    async with WebhookBot.made(fake, database_url, tmp_path, TELEGRAM_RETRY_SECONDS="1") as bot:
         await wait_until(
-            lambda: bool(accepted()) or not bot.running, "an accepted setWebhook", START_WAIT
+            lambda: bool(set_webhook_accepted(fake)) or not bot.running,
+            "an accepted setWebhook",
+            START_WAIT,
         )
         assert bot.running, bot.log()
-        assert accepted() == [URL]
-        await wait_until(lambda: bot.port() is not None, "the web server's port", WAIT)
+        assert set_webhook_accepted(fake) == [URL]
         officer = fake.user(OFFICER, "Ольга")
-        update = fake.push_text(officer, "/invite reservist")
-        async with (
-            aiohttp.ClientSession() as http,
-            asyncio.timeout(WAIT),
-            http.post(
-                f"http://127.0.0.1:{bot.port()}/tg/webhook",
-                json=update,
-                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-            ) as response,
-        ):
-            assert response.status == 200
+        assert await bot.post(fake.push_text(officer, "/invite reservist")) == 200
         await fake.wait_for_message(officer, has("start="), timeout=WAIT)
         log = bot.log()
         assert "telegram unreachable, retrying" in log, log
         assert "Traceback" not in log, log
         assert bot.running, log
         assert await bot.terminate() == 0, bot.log()
-    finally:
-        await bot.ensure_stopped()
